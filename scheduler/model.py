@@ -1,0 +1,272 @@
+"""The values that flow through tminus: config → plan → deliveries.
+
+Everything here is an immutable value with no I/O. The config loader builds
+:class:`Config`; the planner turns it into :class:`Reminder` values; the
+delivery pipeline turns a reminder and a channel into an :class:`Alert` and a
+notifier answers with an :class:`Outcome`.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from scheduler.durations import Duration
+
+# Defaults named in SPEC.md.
+DEFAULT_CATCH_UP = timedelta(hours=1)
+DEFAULT_TIMEOUT = timedelta(seconds=15)
+DEFAULT_GROUP_WINDOW = timedelta(seconds=2)
+DEFAULT_SLACK_RATE_LIMIT = 1.0
+DEFAULT_REMIND: tuple[Duration, ...] = (Duration(),)
+DEFAULT_WEEKEND: frozenset[int] = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
+
+
+class Secret(str):
+    """A string that never shows itself in ``repr``, logs or tracebacks.
+
+    It is still a ``str`` so that it can be used as a URL or HMAC key directly;
+    only its representation is redacted.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def redacted(self) -> str:
+        return "***"
+
+
+class ChannelType(enum.StrEnum):
+    SLACK = "slack"
+    WEBHOOK = "webhook"
+    DISCORD = "discord"
+
+
+class MilestoneStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class Roll(enum.StrEnum):
+    """How a milestone that lands on a non-business day moves."""
+
+    NONE = "none"
+    FORWARD = "forward"
+    BACKWARD = "backward"
+
+
+class DeliveryStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATUSES
+
+
+_FINAL_STATUSES = frozenset(
+    {DeliveryStatus.SENT, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value stands in a config file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed deliveries to one channel are retried."""
+
+    max_attempts: int = 10
+    initial: timedelta = timedelta(seconds=5)
+    max_delay: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One destination for alerts, as configured."""
+
+    name: str
+    type: ChannelType
+    url: Secret
+    secret: Secret | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    timeout: timedelta = DEFAULT_TIMEOUT
+    retry: RetryPolicy = RetryPolicy()
+    rate_limit: float | None = None  # messages per second; None: unpaced (Slack: 1)
+    group_window: timedelta = DEFAULT_GROUP_WINDOW
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def effective_rate_limit(self) -> float | None:
+        if self.rate_limit is not None:
+            return self.rate_limit
+        return DEFAULT_SLACK_RATE_LIMIT if self.type is ChannelType.SLACK else None
+
+    def fingerprint(self) -> str:
+        """A digest of everything that defines the channel, secrets included.
+
+        A channel disabled after a 410 stays disabled until this changes.
+        """
+        parts = [
+            self.name,
+            self.type.value,
+            self.url,
+            self.secret or "",
+            repr(sorted(self.headers.items())),
+            str(self.timeout.total_seconds()),
+            repr(self.retry),
+            repr(self.rate_limit),
+            str(self.group_window.total_seconds()),
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """One milestone as written in the config, defaults applied, not yet resolved.
+
+    Exactly one of ``at`` and ``after`` is set. ``at`` is a date (00:00 in the
+    milestone's zone) or a datetime, naive (in the milestone's zone) or aware.
+    """
+
+    id: str
+    title: str
+    timezone: str = "UTC"
+    at: date | datetime | None = None
+    after: str | None = None
+    offset: Duration = Duration()
+    remind: tuple[Duration, ...] = DEFAULT_REMIND
+    notify: tuple[str, ...] = ()
+    catch_up: timedelta = DEFAULT_CATCH_UP
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    rrule: str | None = None
+    roll: Roll = Roll.NONE
+    holidays: frozenset[date] = frozenset()
+    weekend: frozenset[int] = DEFAULT_WEEKEND
+    until: date | datetime | None = None
+    status: MilestoneStatus = MilestoneStatus.ACTIVE
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A whole validated configuration, possibly merged from several files."""
+
+    milestones: tuple[Milestone, ...]
+    channels: Mapping[str, Channel]
+    timezone: str = "UTC"
+    sources: tuple[str, ...] = ()
+
+    def milestone(self, milestone_id: str) -> Milestone | None:
+        for m in self.milestones:
+            if m.id == milestone_id:
+                return m
+        return None
+
+
+def reminder_id(milestone_id: str, occurrence: datetime, offset: Duration) -> str:
+    """Stable identity of a reminder: (milestone id, occurrence instant, offset)."""
+    instant = occurrence.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    digest = hashlib.sha256(f"{milestone_id}\x1f{instant}\x1f{offset.iso()}".encode()).hexdigest()
+    return f"rem_{digest[:24]}"
+
+
+def delivery_id(reminder: str, channel: str) -> str:
+    """Stable identity of one reminder's delivery to one channel (the ``webhook-id``)."""
+    digest = hashlib.sha256(f"{reminder}\x1f{channel}".encode()).hexdigest()
+    return f"msg_{digest[:24]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One planned reminder: a milestone occurrence minus an offset."""
+
+    milestone: Milestone
+    occurrence: datetime  # aware, in the milestone's zone
+    offset: Duration
+    due_at: datetime  # aware, in the milestone's zone
+    channels: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return reminder_id(self.milestone.id, self.occurrence, self.offset)
+
+    @property
+    def label(self) -> str:
+        return self.offset.label()
+
+    def delivery_id(self, channel: str) -> str:
+        return delivery_id(self.id, channel)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One delivery attempt of one reminder to one channel, ready to render."""
+
+    delivery_id: str
+    reminder: Reminder
+    channel: str
+    attempt: int
+    late: bool
+    sent_at: datetime  # aware; when this attempt is made
+
+
+class Reason(enum.StrEnum):
+    """Why a send ended as it did: a log field and a metric label."""
+
+    OK = "ok"
+    SERVER_ERROR = "server_error"  # 5xx
+    RATE_LIMITED = "rate_limited"  # 429
+    TIMEOUT = "timeout"
+    NETWORK = "network"  # connection refused, reset, DNS
+    CLIENT_ERROR = "client_error"  # other 4xx: dead at once
+    GONE = "gone"  # 410 / channel_is_archived / no_service: channel disabled
+    REDIRECT = "redirect"  # 3xx is a failure: redirects are not followed
+    REJECTED = "rejected"  # 2xx with a body that says no (Slack other than "ok")
+    RETRYABLE_STATUS = "retryable_status"  # 408, 425
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A notifier's answer for one request."""
+
+    ok: bool
+    retryable: bool
+    reason: Reason
+    status_code: int | None = None
+    body: str = ""  # bounded excerpt of the receiver's answer
+    retry_after: float | None = None  # seconds, from Retry-After / retry_after
+    disable_channel: bool = False
+    detail: str = ""  # human meaning, e.g. Slack's "channel_is_archived: the channel was archived"
+
+
+AlertType = Literal["reminder.due", "milestone.reached"]

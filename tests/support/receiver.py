@@ -1,0 +1,126 @@
+"""A real HTTP receiver on loopback for delivery tests.
+
+It runs in a thread so that both in-process async code and ``tminus run``
+subprocesses can post to it. Each request is recorded with its arrival time;
+answers come from a programmable script (a queue of responses, then a default).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    arrived: float  # time.time() at arrival
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes | str = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (timeouts)
+
+
+Responder = Callable[[Received], Response]
+
+
+class Receiver:
+    """Loopback HTTP server; ``url`` is where to post, ``requests`` what arrived."""
+
+    def __init__(self, default: Response | Responder | None = None) -> None:
+        self.requests: list[Received] = []
+        self.script: deque[Response] = deque()
+        self.default: Response | Responder = default or Response(200, b"ok")
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                rec = Received(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                    time.time(),
+                )
+                with receiver._cond:
+                    receiver.requests.append(rec)
+                    scripted = receiver.script.popleft() if receiver.script else None
+                    receiver._cond.notify_all()
+                answer = scripted or receiver.default
+                resp = answer(rec) if callable(answer) else answer
+                if resp.delay:
+                    time.sleep(resp.delay)
+                payload = resp.body.encode() if isinstance(resp.body, str) else resp.body
+                try:
+                    self.send_response(resp.status)
+                    for k, v in resp.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_PUT = do_POST  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Block until at least ``count`` requests arrived (or fail after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"expected {count} requests within {timeout}s, got {len(self.requests)}"
+                    )
+                self._cond.wait(left)
+            return list(self.requests)
+
+
+@contextmanager
+def running_receiver(default: Response | Responder | None = None) -> Iterator[Receiver]:
+    receiver = Receiver(default).start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
