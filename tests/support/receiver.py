@@ -55,11 +55,14 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 rec = Received(
-                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                    "POST",
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
                     time.time(),
                 )
                 with receiver._cond:
@@ -81,9 +84,9 @@ class Receiver:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            do_PUT = do_POST  # noqa: N815
+            do_PUT = do_POST
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

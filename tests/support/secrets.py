@@ -1,4 +1,7 @@
-"""Assert that no secret leaks into logs or errors (after Alertmanager's AssertNotifyLeaksNoSecret)."""
+"""Assert that no secret leaks into logs or errors.
+
+After Alertmanager's ``AssertNotifyLeaksNoSecret``.
+"""
 
 from __future__ import annotations
 

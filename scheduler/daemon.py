@@ -1,0 +1,523 @@
+"""``tminus run``: the composition root that wires config, store, timers, delivery and HTTP.
+
+The database is the source of truth: one durable row per delivery. APScheduler
+is only the alarm clock. It holds a handful of jobs, never one per reminder:
+
+* ``wake`` — a date job at the earliest ``next_attempt_at`` in the store, re-armed
+  after every dispatch, reconcile and retry (timer-driven, no polling);
+* ``refill`` — materialises the next :data:`HORIZON` of reminders every
+  :data:`REFILL_EVERY`, so 100,000 milestones cost a planning pass, not 400,000 jobs;
+* ``sweep`` — every :data:`SWEEP_EVERY`, a cheap claim that picks up work other
+  replicas scheduled and claims whose lease expired after a crash;
+* ``leases`` — renews the lease of deliveries in flight;
+* ``heartbeat`` — proves to ``/healthz`` that the loop and the scheduler run.
+
+A delivery is claimed in one atomic statement, sent, and recorded ``sent`` only
+after the receiver's 2xx. A crash between send and record leaves the claim to
+expire (or, on SQLite, to be released at the next start) and the delivery is
+sent again with the same ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scheduler import __version__
+from scheduler.config import load_config
+from scheduler.errors import ConfigError, TminusError
+from scheduler.logs import REDACTOR, fields
+from scheduler.metrics import Metrics
+from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
+from scheduler.notify.base import make_notifier
+from scheduler.notify.pacing import TokenBucket
+from scheduler.pipeline import ChannelRuntime, Pipeline
+from scheduler.planning import plan
+from scheduler.reconcile import plan_deliveries, reconcile
+from scheduler.settings import Settings
+from scheduler.store import DeliveryRow, Store
+
+log = logging.getLogger("tminus.daemon")
+T = TypeVar("T")
+
+# A claim outlives any single request (default timeout 15 s) with room to spare, and
+# is renewed every LEASE/3 while the request runs; a replica that dies mid-delivery
+# has its claims taken over at most LEASE + SWEEP_EVERY later.
+LEASE = timedelta(seconds=float(os.environ.get("TMINUS_LEASE_SECONDS", "30")))
+HORIZON = timedelta(days=2)
+REFILL_EVERY = timedelta(hours=1)
+SWEEP_EVERY = timedelta(seconds=15)
+CLAIM_BATCH = 500
+# SIGTERM waits this long for requests in flight, then releases their claims.
+SHUTDOWN_GRACE = 20.0
+# How far back a restart looks for reminders missed while the daemon was down.
+MAX_LOOKBACK = timedelta(days=366)
+HEARTBEAT_EVERY = 1.0
+HEARTBEAT_STALE = 10.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Daemon:
+    """Owns every long-lived resource of ``tminus run`` and its lifecycle."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        worker: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.metrics = Metrics()
+        self.api_token = settings.api_token
+        self.store: Store | None = None
+        self.config_in_force: Config | None = None
+        self._ready_reason: str | None = "starting"
+        self._heartbeat = time.monotonic()
+        self._stopping = False
+        self._stop = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._dispatch_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._inflight_ids: dict[asyncio.Task[None], list[str]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._pipeline: Pipeline | None = None
+        self.http_port: int | None = None
+
+    # -- plumbing -------------------------------------------------------------
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a synchronous store call on the database executor."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(fn, *args, **kwargs))
+
+    @property
+    def _store(self) -> Store:
+        assert self.store is not None
+        return self.store
+
+    # -- AppState for the HTTP surface ----------------------------------------
+    def config(self) -> Config | None:
+        return self.config_in_force
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def ready_reason(self) -> str | None:
+        if self._ready_reason is not None:
+            return self._ready_reason
+        try:
+            self._store.ping()
+        except Exception as exc:
+            return f"database does not answer: {type(exc).__name__}"
+        return None
+
+    def loop_alive(self) -> bool:
+        return time.monotonic() - self._heartbeat < HEARTBEAT_STALE
+
+    def upcoming(self, within: timedelta) -> list[Reminder]:
+        config = self.config_in_force
+        if config is None:
+            return []
+        now = self.clock()
+        return plan(config, now, now + within)
+
+    def calendar(self) -> bytes:
+        from scheduler.ics import to_ics
+
+        config = self.config_in_force
+        if config is None:
+            return b""
+        return to_ics(config, now=self.clock())
+
+    # -- lifecycle ------------------------------------------------------------
+    async def run(self) -> int:
+        """Start everything, serve until SIGTERM/SIGINT, stop gracefully. Returns the exit code."""
+        loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tminus-db")
+        self._ready_reason = "migrating the database"
+        self.store = await self.db(Store.open, self.settings.database_url)
+        if not self._store.is_sqlite:
+            # PostgreSQL serves several replicas: give the store calls more threads.
+            self._executor.shutdown(wait=True)
+            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tminus-db")
+        await self.db(self._store.upgrade)
+        if self._store.is_sqlite:
+            # A SQLite file serves one daemon: claims left by a killed predecessor are
+            # released at once instead of waiting for their lease.
+            released = await self.db(self._store.release_claims, worker=None)
+            if released:
+                log.warning("released claims left by a previous run", extra=fields(count=released))
+
+        self._ready_reason = "loading the config"
+        config = await self._load(Path(self.settings.config))
+        if config is None:
+            await self._close()
+            return 1
+
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            headers={"user-agent": f"tminus/{__version__}"},
+        )
+        self._pipeline = Pipeline(
+            store=self._store,
+            db=self.db,
+            metrics=self.metrics,
+            worker=self.worker,
+            clock=self.clock,
+        )
+        http = await self._start_http()
+
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True}
+        )
+        self._scheduler.start()
+        await self._apply_config(config, first=True)
+        self._scheduler.add_job(self._refill, "interval", seconds=REFILL_EVERY.total_seconds())
+        self._scheduler.add_job(self.dispatch, "interval", seconds=SWEEP_EVERY.total_seconds())
+        self._scheduler.add_job(self._renew_leases, "interval", seconds=LEASE.total_seconds() / 3)
+        self._scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
+        self._ready_reason = None
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._background(self.reload("SIGHUP")))
+        watcher = asyncio.create_task(self._watch_config())
+        log.info(
+            "tminus ready",
+            extra=fields(
+                worker=self.worker,
+                milestones=len(config.milestones),
+                listening=f"http://{self.settings.host}:{self.http_port}" if http else None,
+            ),
+        )
+        await self._stop.wait()
+
+        log.info("stopping: no new claims; waiting for deliveries in flight")
+        watcher.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        await self._drain()
+        if http is not None:
+            await http.stop()
+        await self._close()
+        log.info("stopped")
+        return 0
+
+    def request_stop(self) -> None:
+        self._stopping = True
+        self._ready_reason = "stopping"
+        self._stop.set()
+
+    async def _drain(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        async with asyncio.timeout(SHUTDOWN_GRACE + 5):
+            async with self._dispatch_lock:  # a dispatch in progress finishes its claim
+                pass
+        tasks = list(self._inflight_ids)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+                released = await self.db(self._store.release_claims, worker=self.worker)
+                log.warning(
+                    "gave up waiting for deliveries in flight; released for retry",
+                    extra=fields(count=released),
+                )
+
+    async def _close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        if self.store is not None:
+            await self.db(self.store.close)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    async def _start_http(self) -> Any:
+        from scheduler.http.app import create_app
+        from scheduler.http.server import serve
+
+        handle = await serve(create_app(self), self.settings.host, self.settings.port)
+        self.http_port = handle.port
+        return handle
+
+    # -- config ---------------------------------------------------------------
+    async def _load(self, path: Path) -> Config | None:
+        try:
+            config = await asyncio.to_thread(load_config, path)
+        except ConfigError as exc:
+            self.metrics.record_reload(ok=False)
+            for problem in exc.problems:
+                log.error("config error", extra=fields(problem=str(problem)))
+            return None
+        except TminusError as exc:
+            self.metrics.record_reload(ok=False)
+            log.error("config error", extra=fields(problem=str(exc)))
+            return None
+        self.metrics.record_reload(ok=True)
+        return config
+
+    async def reload(self, why: str) -> bool:
+        """Load the config again; keep the running one if the new one is invalid."""
+        if self._stopping:
+            return False
+        async with self._reload_lock:
+            log.info("reloading config", extra=fields(trigger=why))
+            config = await self._load(Path(self.settings.config))
+            if config is None:
+                log.error("config rejected: the previous config stays in force")
+                return False
+            await self._apply_config(config, first=False)
+            return True
+
+    async def _apply_config(self, config: Config, *, first: bool) -> None:
+        REDACTOR.set_secrets(_secrets_of(config, self.settings))
+        self.config_in_force = config
+        self.metrics.set_milestones_loaded(len(config.milestones))
+        await self._install_channels(config.channels)
+        await self._reconcile(config)
+        log.info(
+            "config loaded" if first else "config reloaded",
+            extra=fields(
+                milestones=len(config.milestones),
+                channels=len(config.channels),
+                sources=",".join(config.sources) or None,
+            ),
+        )
+
+    async def _install_channels(self, channels: Mapping[str, Channel]) -> None:
+        assert self._pipeline is not None and self._client is not None
+        states = await self.db(self._store.channel_states)
+        runtimes: dict[str, ChannelRuntime] = {}
+        for name, channel in channels.items():
+            old = self._pipeline.channels.get(name)
+            state = states.get(name)
+            fingerprint = channel.fingerprint()
+            disabled = bool(state and state.disabled_fingerprint == fingerprint)
+            if state and state.disabled_fingerprint and not disabled:
+                await self.db(self._store.enable_channel, name)
+                log.warning("channel re-enabled: its config changed", extra=fields(channel=name))
+            if old is not None and old.channel == channel:
+                old.disabled = disabled
+                runtimes[name] = old
+                continue
+            rate = channel.effective_rate_limit
+            runtimes[name] = ChannelRuntime(
+                channel=channel,
+                notifier=make_notifier(channel, self._client),
+                bucket=TokenBucket(rate, max(1, int(rate * 3)), time.monotonic) if rate else None,
+                disabled=disabled,
+            )
+            if disabled:
+                log.error(
+                    "channel is disabled until its config changes",
+                    extra=fields(channel=name, reason=state.disabled_reason if state else None),
+                )
+        self._pipeline.set_channels(runtimes)
+        self.metrics.set_disabled_channels(
+            [n for n, r in runtimes.items() if r.disabled], known=runtimes
+        )
+
+    async def _reconcile(self, config: Config) -> None:
+        """Bring the stored deliveries in line with the plan for the horizon."""
+        now = self.clock()
+        raw = await self.db(self._store.get_meta, "planned_through")
+        planned_through = datetime.fromisoformat(raw) if raw else None
+        catch_up = max((m.catch_up for m in config.milestones), default=DEFAULT_CATCH_UP)
+        start = now - catch_up
+        if planned_through is not None and planned_through < start:
+            start = max(planned_through, now - MAX_LOOKBACK)
+        end = now + HORIZON
+        started = time.monotonic()
+        reminders = await asyncio.to_thread(plan, config, start, end)
+        planned = plan_deliveries(reminders)
+        stored = await self.db(self._store.open_deliveries)
+        actions = reconcile(
+            planned,
+            {k: v for k, v in stored.items()},
+            now=now,
+            window_start=start,
+            window_end=end,
+            planned_through=planned_through,
+        )
+        await self.db(self._store.apply, actions, now=now)
+        await self.db(self._store.set_meta, "planned_through", end.isoformat())
+        log.info(
+            "reconciled",
+            extra=fields(
+                planned=len(planned),
+                inserted=len(actions.insert),
+                cancelled=len(actions.cancel),
+                skipped=len(actions.skip),
+                ms=round((time.monotonic() - started) * 1000),
+            ),
+        )
+        await self._refresh_gauges()
+        await self.arm()
+
+    async def _refill(self) -> None:
+        async with self._reload_lock:
+            if self.config_in_force is not None and not self._stopping:
+                await self._reconcile(self.config_in_force)
+
+    async def _watch_config(self) -> None:
+        """Reload when the config file (or a file in the config directory) changes."""
+        from watchfiles import awatch
+
+        target, wanted = _watch_target(Path(self.settings.config))
+        try:
+            async for changes in awatch(target, debounce=300, step=100, recursive=False):
+                if wanted is None or any(Path(p).name == wanted for _, p in changes):
+                    await self.reload("file changed")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("config watcher stopped", extra=fields(error=type(exc).__name__))
+
+    # -- timers and dispatch --------------------------------------------------
+    async def arm(self) -> None:
+        """Point the ``wake`` job at the earliest pending delivery."""
+        if self._scheduler is None or self._stopping:
+            return
+        when = await self.db(self._store.next_wakeup)
+        self.metrics.set_next_due(when)
+        if when is None:
+            return
+        self._scheduler.add_job(
+            self.dispatch,
+            "date",
+            run_date=max(when, self.clock()),
+            id="wake",
+            replace_existing=True,
+        )
+
+    async def dispatch(self) -> None:
+        """Claim every due delivery and hand it to the pipeline."""
+        if self._stopping or self._pipeline is None:
+            return
+        async with self._dispatch_lock:
+            while not self._stopping:
+                now = self.clock()
+                rows = await self.db(
+                    self._store.claim_due,
+                    now=now,
+                    worker=self.worker,
+                    lease=LEASE,
+                    limit=CLAIM_BATCH,
+                )
+                if not rows:
+                    break
+                self.metrics.record_claims(len(rows))
+                await self._supersede(rows, now)
+                by_channel: dict[str, list[DeliveryRow]] = defaultdict(list)
+                for row in rows:
+                    by_channel[row.channel].append(row)
+                for channel, group in by_channel.items():
+                    task = asyncio.create_task(self._pipeline.deliver(channel, group))
+                    self._inflight_ids[task] = [r.id for r in group]
+                    task.add_done_callback(self._delivered)
+                if len(rows) < CLAIM_BATCH:
+                    break
+        await self.arm()
+
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a coroutine detached, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._inflight_ids.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "delivery task failed; its claims will be retried after the lease",
+                exc_info=task.exception(),
+            )
+        if not self._stopping:
+            self._background(self._after_delivery())
+
+    async def _after_delivery(self) -> None:
+        await self.arm()
+        await self._refresh_gauges()
+
+    async def _supersede(self, rows: list[DeliveryRow], now: datetime) -> None:
+        """A later reminder falling due ends an earlier one still failing on that channel."""
+        for row in rows:
+            if row.attempts != 1:
+                continue
+            ids = await self.db(
+                self._store.supersede,
+                milestone_id=row.milestone_id,
+                channel=row.channel,
+                before=row.due_at,
+                now=now,
+            )
+            for dead in ids:
+                self.metrics.record_delivery(row.channel, "dead", "superseded")
+                log.warning(
+                    "delivery dead",
+                    extra=fields(delivery=dead, channel=row.channel, dead_reason="superseded"),
+                )
+
+    async def _renew_leases(self) -> None:
+        ids = [i for group in self._inflight_ids.values() for i in group]
+        if ids:
+            await self.db(
+                self._store.extend_leases,
+                ids,
+                worker=self.worker,
+                lease_until=self.clock() + LEASE,
+            )
+
+    async def _beat(self) -> None:
+        self._heartbeat = time.monotonic()
+
+    async def _refresh_gauges(self) -> None:
+        counts = await self.db(self._store.counts_by_status)
+        self.metrics.set_reminder_counts(counts)
+
+
+def _watch_target(path: Path) -> tuple[Path, str | None]:
+    """The directory to watch and the file name that matters in it (None: any)."""
+    if path.is_dir():
+        return path, None
+    return path.resolve().parent, path.name
+
+
+def _secrets_of(config: Config, settings: Settings) -> list[str]:
+    secrets: list[str] = []
+    for channel in config.channels.values():
+        secrets.append(channel.url)
+        if channel.secret:
+            secrets.append(channel.secret)
+            secrets.append(channel.secret.removeprefix("whsec_"))
+        # Header values often carry tokens (Authorization: Bearer …).
+        secrets.extend(v for v in channel.headers.values() if len(v) >= 12)
+    if settings.api_token:
+        secrets.append(settings.api_token)
+    return secrets

@@ -1,0 +1,128 @@
+"""Logging: one line per event on stderr, as text or JSON, with secrets redacted.
+
+Events are logged as ``log.info("delivery sent", extra=fields(milestone=..., ...))``;
+the fields become ``key=value`` pairs in text and keys in JSON. A redaction
+filter replaces every configured secret (webhook URLs, signing secrets, tokens)
+wherever it appears, and third-party loggers that print request URLs (httpx,
+httpcore, uvicorn's access log) are kept quiet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+_FIELDS = "tminus_fields"
+_STD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    """``extra=`` for a log call: structured fields of one event."""
+    return {_FIELDS: {k: v for k, v in values.items() if v is not None}}
+
+
+class Redactor(logging.Filter):
+    """Replaces known secret strings in every record; the set is replaced on reload."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def set_secrets(self, secrets: Iterable[str]) -> None:
+        # Longest first, so that a URL is replaced before a shorter secret inside it.
+        unique = {s for s in secrets if s and len(s) >= 4}
+        with self._lock:
+            self._secrets = tuple(sorted(unique, key=len, reverse=True))
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        record.msg = self.scrub(record.getMessage())
+        record.args = None
+        extra = getattr(record, _FIELDS, None)
+        if extra:
+            setattr(
+                record,
+                _FIELDS,
+                {k: self.scrub(v) if isinstance(v, str) else v for k, v in extra.items()},
+            )
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+REDACTOR = Redactor()
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extra: dict[str, Any] = getattr(record, _FIELDS, {})
+        pairs = " ".join(f"{k}={_text_value(v)}" for k, v in extra.items())
+        line = f"{_timestamp(record)} {record.levelname:<7} {record.getMessage()}"
+        if pairs:
+            line += f"  {pairs}"
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        elif record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        doc.update(getattr(record, _FIELDS, {}))
+        if record.exc_text:
+            doc["exception"] = record.exc_text
+        elif record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+def _text_value(value: Any) -> str:
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if (" " in text or not text) else text
+
+
+def configure(*, fmt: str = "text", level: str = "INFO") -> None:
+    """Install the stderr handler on the root logger (idempotent)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(REDACTOR)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
+    # These log full request URLs (which are secrets for webhooks) at INFO.
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
