@@ -1,0 +1,143 @@
+"""Discord webhook messages: ``content`` plus one embed per reminder.
+
+``allowed_mentions: {"parse": []}`` means no text in a message can ping anyone,
+so a title such as ``@everyone`` is shown, not obeyed. Markdown in user text is
+backslash-escaped; everything is cut with ``…`` to Discord's limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from scheduler.model import Alert
+from scheduler.render.limits import discord_escape, fit, fit_discord, ulen
+from scheduler.render.view import AlertView, Kind, soonest_first, view
+
+# Discord's documented limits.
+CONTENT_MAX = 2000
+EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+MAX_FIELDS = 25
+MAX_EMBEDS = 10
+EMBEDS_TOTAL_MAX = 6000  # title + description + field names and values + footer, all embeds
+# A grouped message keeps each embed short.
+GROUP_DESCRIPTION_MAX = 600
+LINKS_SHOWN = 5
+TAGS_MAX = 512
+
+COLORS = {Kind.BEFORE: 0x3B82F6, Kind.REACHED: 0x16A34A, Kind.AFTER: 0x6B7280}
+LATE_COLOR = 0xD97706
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
+
+Payload = dict[str, Any]
+Embed = dict[str, Any]
+
+
+def embed_chars(embed: Embed) -> int:
+    """Characters Discord counts towards the 6,000 total of a message's embeds."""
+    total = ulen(embed.get("title", "")) + ulen(embed.get("description", ""))
+    for f in embed.get("fields", []):
+        total += ulen(f["name"]) + ulen(f["value"])
+    total += ulen(embed.get("footer", {}).get("text", ""))
+    total += ulen(embed.get("author", {}).get("name", ""))
+    return total
+
+
+def _link(url: str) -> str:
+    clean = url.strip()
+    if clean.startswith(("https://", "http://")) and not any(c.isspace() for c in clean):
+        return fit(clean, FIELD_VALUE_MAX // LINKS_SHOWN)  # URLs are autolinked; not escaped
+    return fit_discord(clean, FIELD_VALUE_MAX // LINKS_SHOWN)
+
+
+def _embed(v: AlertView, *, description_max: int) -> Embed:
+    head = [f"**{discord_escape(v.status)}** · {discord_escape(v.when)}"]
+    if v.late_line:
+        head.append(f"⚠️ {discord_escape(v.late_line)}")
+    description = "\n".join(head)
+    if v.description:
+        room = description_max - ulen(description) - 2
+        description += "\n\n" + fit_discord(v.description, room)
+    fields = [
+        {"name": "When", "value": fit_discord(v.when, FIELD_VALUE_MAX), "inline": True},
+        {"name": "Reminder", "value": fit_discord(v.label, FIELD_VALUE_MAX), "inline": True},
+    ]
+    if v.tags:
+        fields.append({"name": "Tags", "value": fit_discord(v.tag_line, TAGS_MAX), "inline": True})
+    if v.links:
+        shown = [_link(url) for url in v.links[:LINKS_SHOWN]]
+        if len(v.links) > LINKS_SHOWN:
+            shown.append(f"…and {len(v.links) - LINKS_SHOWN} more")
+        fields.append({"name": "Links", "value": fit("\n".join(shown), FIELD_VALUE_MAX)})
+    return {
+        # Embed titles render no markdown: kept plain, only cut.
+        "title": fit(f"{v.icon} {v.title}", EMBED_TITLE_MAX),
+        "description": description,
+        "timestamp": v.timestamp.astimezone(UTC).isoformat(),
+        "color": LATE_COLOR if v.late_by is not None else COLORS[v.kind],
+        "fields": fields[:MAX_FIELDS],
+    }
+
+
+def _single(v: AlertView) -> Payload:
+    embed = _embed(v, description_max=EMBED_DESCRIPTION_MAX)
+    over = embed_chars(embed) - EMBEDS_TOTAL_MAX
+    if over > 0:  # a huge description and huge fields together: shorten the description
+        embed = _embed(v, description_max=EMBED_DESCRIPTION_MAX - over)
+    return {
+        "content": fit_discord(v.fallback, CONTENT_MAX),
+        "embeds": [embed],
+        "allowed_mentions": NO_MENTIONS,
+    }
+
+
+def _group(views: Sequence[AlertView], embeds: list[Embed]) -> Payload:
+    content = f"**{len(views)} reminders**, soonest first: " + "; ".join(
+        discord_escape(v.fallback) for v in views
+    )
+    return {
+        "content": fit(content, CONTENT_MAX),
+        "embeds": embeds,
+        "allowed_mentions": NO_MENTIONS,
+    }
+
+
+def discord_payloads(alerts: Sequence[Alert]) -> list[tuple[list[Alert], Payload]]:
+    """Render ``alerts`` (one channel, due together) as one or more Discord messages.
+
+    A single alert is one message with one embed; a group gets one embed per
+    alert, soonest first, split at 10 embeds or 6,000 embed characters. Rendering
+    any returned group again yields that same single message.
+    """
+    ordered = soonest_first(alerts)
+    if not ordered:
+        return []
+    if len(ordered) == 1:
+        return [(ordered, _single(view(ordered[0])))]
+    chunks: list[tuple[list[AlertView], list[Embed]]] = []
+    views: list[AlertView] = []
+    embeds: list[Embed] = []
+    used = 0
+    for alert in ordered:
+        v = view(alert)
+        embed = _embed(v, description_max=GROUP_DESCRIPTION_MAX)
+        size = embed_chars(embed)
+        if views and (len(views) >= MAX_EMBEDS or used + size > EMBEDS_TOTAL_MAX):
+            chunks.append((views, embeds))
+            views, embeds, used = [], [], 0
+        views.append(v)
+        embeds.append(embed)
+        used += size
+    chunks.append((views, embeds))
+    out: list[tuple[list[Alert], Payload]] = []
+    for chunk_views, chunk_embeds in chunks:
+        carried = [v.alert for v in chunk_views]
+        if len(chunk_views) == 1:
+            out.append((carried, _single(chunk_views[0])))
+        else:
+            out.append((carried, _group(chunk_views, chunk_embeds)))
+    return out

@@ -1,0 +1,157 @@
+"""Slack incoming-webhook messages: a ``text`` fallback plus Block Kit ``blocks``.
+
+One alert is a header, a section (status, date, lateness, description), an
+optional section of links and a context line (label, tags). Several alerts due
+together become one message listing them soonest first, one section each, and
+are split into several messages only when Slack's limits require it.
+
+All user text is escaped (``&``, ``<``, ``>``) so that a title such as
+``<!channel>`` is shown, not obeyed, and cut with ``…`` to Slack's limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from scheduler.model import Alert
+from scheduler.render.limits import clip, fit_slack, slack_escape, ulen
+from scheduler.render.view import AlertView, soonest_first, view
+
+# Slack's documented Block Kit limits.
+MAX_BLOCKS = 50
+HEADER_MAX = 150
+SECTION_TEXT_MAX = 3000
+CONTEXT_TEXT_MAX = 2000
+# Slack truncates ``text`` past 40,000 characters; a fallback is read in a
+# notification banner, so keep it modest.
+FALLBACK_MAX = 3000
+LINK_MAX = 500
+# In a grouped message each reminder gets a short entry.
+GROUP_TITLE_MAX = 200
+GROUP_DESCRIPTION_MAX = 300
+GROUP_LINKS = 3
+GROUP_TAGS_MAX = 200
+MAX_GROUP_ALERTS = MAX_BLOCKS - 1  # one header, then one section per alert
+# A cap on the text of one grouped message, far below what Slack accepts, so a
+# burst is several readable posts rather than one endless one.
+MAX_GROUP_CHARS = 30_000
+
+Payload = dict[str, Any]
+
+
+def _mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _link(url: str) -> str:
+    """A clickable ``<url>`` for http(s) links, escaped text for anything else."""
+    clean = url.strip()
+    plain = not any(c.isspace() for c in clean)
+    if clean.startswith(("https://", "http://")) and plain and ulen(clean) <= LINK_MAX:
+        return "<" + slack_escape(clean).replace("|", "%7C") + ">"
+    return fit_slack(clean, LINK_MAX)
+
+
+def _status_line(v: AlertView) -> str:
+    return f"*{slack_escape(v.status)}* · {slack_escape(v.when)}"
+
+
+def _single(v: AlertView) -> Payload:
+    head = [_status_line(v)]
+    if v.late_line:
+        head.append(f":warning: {slack_escape(v.late_line)}")
+    text = "\n".join(head)
+    if v.description:
+        room = SECTION_TEXT_MAX - ulen(text) - 1
+        text += "\n" + fit_slack(v.description, room)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": fit_slack(f"{v.icon} {v.title}", HEADER_MAX)},
+        },
+        {"type": "section", "text": _mrkdwn(text)},
+    ]
+    if v.links:
+        lines: list[str] = []
+        used = 0
+        for n, url in enumerate(v.links):
+            link = _link(url)
+            more = f"…and {len(v.links) - n} more"
+            if used + ulen(link) + 1 + ulen(more) > SECTION_TEXT_MAX:
+                lines.append(more)
+                break
+            lines.append(link)
+            used += ulen(link) + 1
+        blocks.append({"type": "section", "text": _mrkdwn("\n".join(lines))})
+    context = v.label + (f" · {v.tag_line}" if v.tags else "")
+    blocks.append({"type": "context", "elements": [_mrkdwn(fit_slack(context, CONTEXT_TEXT_MAX))]})
+    return {"text": fit_slack(v.fallback, FALLBACK_MAX), "blocks": blocks}
+
+
+def _group_entry(v: AlertView) -> str:
+    lines = [
+        f"{v.icon} *{fit_slack(v.title, GROUP_TITLE_MAX)}*",
+        f"{_status_line(v)} · {slack_escape(v.label)}",
+    ]
+    if v.late_line:
+        lines.append(f":warning: {slack_escape(v.late_line)}")
+    if v.description:
+        lines.append(fit_slack(v.description, GROUP_DESCRIPTION_MAX))
+    if v.links:
+        links = [_link(url) for url in v.links[:GROUP_LINKS]]
+        if len(v.links) > GROUP_LINKS:
+            links.append(f"…and {len(v.links) - GROUP_LINKS} more")
+        lines.append(" · ".join(links))
+    if v.tags:
+        lines.append(fit_slack(v.tag_line, GROUP_TAGS_MAX))
+    return clip("\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _group(views: Sequence[AlertView], entries: Sequence[str]) -> Payload:
+    n = len(views)
+    fallback = f"{n} reminders: " + "; ".join(v.fallback for v in views)
+    header = f"⏳ {n} reminders, soonest first"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": fit_slack(header, HEADER_MAX)}}
+    ]
+    blocks.extend({"type": "section", "text": _mrkdwn(e)} for e in entries)
+    return {"text": fit_slack(fallback, FALLBACK_MAX), "blocks": blocks}
+
+
+def slack_payloads(alerts: Sequence[Alert]) -> list[tuple[list[Alert], Payload]]:
+    """Render ``alerts`` (one channel, due together) as one or more Slack messages.
+
+    Returns each message with the alerts it carries, soonest first. A single
+    alert is always one message; a group is split greedily by Slack's block
+    limit and a size budget, so rendering any returned group again yields that
+    same single message (the notifier relies on this to make a batch one request).
+    """
+    ordered = soonest_first(alerts)
+    if not ordered:
+        return []
+    if len(ordered) == 1:
+        return [(ordered, _single(view(ordered[0])))]
+    chunks: list[tuple[list[AlertView], list[str]]] = []
+    views: list[AlertView] = []
+    entries: list[str] = []
+    used = 0
+    for alert in ordered:
+        v = view(alert)
+        entry = _group_entry(v)
+        size = ulen(entry) + ulen(v.fallback)
+        if views and (len(views) >= MAX_GROUP_ALERTS or used + size > MAX_GROUP_CHARS):
+            chunks.append((views, entries))
+            views, entries, used = [], [], 0
+        views.append(v)
+        entries.append(entry)
+        used += size
+    chunks.append((views, entries))
+    out: list[tuple[list[Alert], Payload]] = []
+    for chunk_views, chunk_entries in chunks:
+        carried = [v.alert for v in chunk_views]
+        if len(chunk_views) == 1:
+            out.append((carried, _single(chunk_views[0])))
+        else:
+            out.append((carried, _group(chunk_views, chunk_entries)))
+    return out

@@ -1,0 +1,44 @@
+"""The generic webhook body of SPEC "Generic webhook": a plain, stable JSON document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.model import Alert, AlertType
+
+
+def alert_type(alert: Alert) -> AlertType:
+    """``milestone.reached`` at offset 0, else ``reminder.due``."""
+    return "milestone.reached" if alert.reminder.offset.is_zero else "reminder.due"
+
+
+def webhook_body(alert: Alert) -> dict[str, Any]:
+    """The JSON body for one delivery; every instant is shown in the milestone's zone.
+
+    ``at`` and ``due_at`` are to the second, ``sent_at`` to the millisecond, all
+    ISO 8601 with the zone's offset, as in SPEC's example.
+    """
+    reminder = alert.reminder
+    milestone = reminder.milestone
+    zone = milestone.zone
+    return {
+        "type": alert_type(alert),
+        "delivery_id": alert.delivery_id,
+        "milestone": {
+            "id": milestone.id,
+            "title": milestone.title,
+            "at": reminder.occurrence.astimezone(zone).isoformat(timespec="seconds"),
+            "timezone": milestone.timezone,
+            "description": milestone.description,
+            "tags": list(milestone.tags),
+            "links": list(milestone.links),
+        },
+        "reminder": {
+            "offset": reminder.offset.iso(),
+            "label": reminder.label,
+            "due_at": reminder.due_at.astimezone(zone).isoformat(timespec="seconds"),
+        },
+        "sent_at": alert.sent_at.astimezone(zone).isoformat(timespec="milliseconds"),
+        "late": alert.late,
+        "attempt": alert.attempt,
+    }
