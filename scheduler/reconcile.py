@@ -1,0 +1,248 @@
+"""Reconciliation: the planned deliveries against the stored ones, as a list of actions.
+
+Pure: values in, values out, no clock and no database. The daemon calls
+:func:`plan_deliveries` on the reminders of its horizon, reads the open
+deliveries from the store, and hands both to :func:`reconcile`; the store then
+applies the :class:`ReconcileActions` in one transaction.
+
+The rules (SPEC "Reminder identity and delivery semantics"):
+
+* planned, not stored, due in the future → insert ``scheduled``;
+* planned, not stored, already due less than ``catch_up`` ago → insert
+  ``scheduled`` with ``late``;
+* planned, not stored, due ``catch_up`` or more ago → insert ``skipped`` only if it
+  fell due after the ``planned_through`` watermark (missed while the daemon was
+  down); otherwise nothing (a fresh database does not record 2019 as missed);
+* stored ``scheduled``/``retrying`` in the window but not planned → ``cancelled``
+  (the milestone moved or went away, or the channel is no longer listed);
+* stored ``scheduled`` and overdue by ``catch_up`` or more → ``skipped``;
+  overdue by less → marked ``late``;
+* stored and planned → untouched, its snapshot refreshed only if it changed.
+
+A planned delivery that is not among the open stored rows may still exist as a
+finished row (sent, dead, skipped, cancelled): the store inserts with "on
+conflict", keeping finished rows as they are and reviving cancelled ones.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from scheduler.model import DEFAULT_CATCH_UP, DeliveryStatus, Reminder
+
+# A stored delivery due less than this before "now" is on time, not late: the
+# timer that fires it may run a few milliseconds after the due instant.
+LATE_GRACE = timedelta(seconds=1)
+
+_OPEN = frozenset({DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING})
+
+
+class ReconcileReason(enum.StrEnum):
+    """Why reconciliation decided what it did about one delivery (a log and metric label)."""
+
+    NEW = "new"  # inserted scheduled: due in the future
+    LATE = "late"  # inserted or marked late: due less than catch_up ago
+    MISSED = "missed"  # inserted skipped: fell due while the daemon was down
+    TOO_OLD = "too_old"  # not inserted: older than catch_up and not missed while down
+    UNCHANGED = "unchanged"  # stored and planned alike
+    REFRESHED = "refreshed"  # stored; its snapshot (title, description, …) changed
+    REMOVED = "removed"  # cancelled: the reminder is no longer planned
+    CHANNEL_REMOVED = "channel_removed"  # cancelled: the channel is no longer listed
+    EXPIRED = "expired"  # stored scheduled, overdue by catch_up or more: skipped
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    """One reminder to one channel, as the current config plans it."""
+
+    id: str
+    reminder_id: str
+    milestone_id: str
+    channel: str
+    due_at: datetime
+    catch_up: timedelta
+    snapshot: Mapping[str, Any]
+    occurrence_at: datetime
+    offset_iso: str
+    label: str
+    milestone_title: str
+
+
+class StoredState(Protocol):
+    """What reconciliation needs to know about a stored delivery (a ``DeliveryRow`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def late(self) -> bool: ...
+    @property
+    def snapshot(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(slots=True)
+class ReconcileActions:
+    """What the store must do: inserts (with status and late flag), cancels, skips, refreshes."""
+
+    insert: list[tuple[PlannedDelivery, DeliveryStatus, bool]] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    refresh: list[PlannedDelivery] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)  # stored scheduled rows now overdue
+    reasons: dict[str, ReconcileReason] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.insert or self.cancel or self.skip or self.refresh or self.late)
+
+    def count(self, reason: ReconcileReason) -> int:
+        return sum(1 for r in self.reasons.values() if r is reason)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def snapshot_of(reminder: Reminder) -> dict[str, Any]:
+    """Everything an alert shows, so a delivery can be rendered without the config.
+
+    The keys are those :func:`scheduler.pipeline.reminder_from_snapshot` reads.
+    """
+    m = reminder.milestone
+    return {
+        "milestone_id": m.id,
+        "title": m.title,
+        "timezone": m.timezone,
+        "at": _iso(reminder.occurrence),
+        "description": m.description,
+        "tags": list(m.tags),
+        "links": list(m.links),
+        "occurrence": _iso(reminder.occurrence),
+        "offset": reminder.offset.iso(),
+        "label": reminder.label,
+        "due_at": _iso(reminder.due_at),
+    }
+
+
+def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
+    """One planned delivery per reminder and channel, in the reminders' order."""
+    out: list[PlannedDelivery] = []
+    for r in reminders:
+        rid = r.id
+        snapshot = snapshot_of(r)
+        due = r.due_at.astimezone(UTC)
+        occurrence = r.occurrence.astimezone(UTC)
+        offset_iso = r.offset.iso()
+        label = r.label
+        catch_up = r.milestone.catch_up or DEFAULT_CATCH_UP
+        for channel in dict.fromkeys(r.channels):
+            out.append(
+                PlannedDelivery(
+                    id=r.delivery_id(channel),
+                    reminder_id=rid,
+                    milestone_id=r.milestone.id,
+                    channel=channel,
+                    due_at=due,
+                    catch_up=catch_up,
+                    snapshot=snapshot,
+                    occurrence_at=occurrence,
+                    offset_iso=offset_iso,
+                    label=label,
+                    milestone_title=r.milestone.title,
+                )
+            )
+    return out
+
+
+def reconcile(
+    planned: Iterable[PlannedDelivery],
+    stored: Mapping[str, StoredState],
+    *,
+    now: datetime,
+    window_start: datetime,
+    window_end: datetime,
+    planned_through: datetime | None,
+    channels: Collection[str] | None = None,
+) -> ReconcileActions:
+    """Decide, for every planned and every open stored delivery, what the store must do.
+
+    ``planned`` are the deliveries of the reminders due in
+    ``[window_start, window_end)``; ``stored`` the open (scheduled, retrying,
+    sending) rows, keyed by id. Stored rows outside the window are left alone,
+    except ``scheduled`` rows due before it, which are overdue beyond any
+    catch-up and are skipped. ``channels``, when given, names the configured
+    channels, so that cancels of an unlisted channel say so.
+    """
+    actions = ReconcileActions()
+    seen: set[str] = set()
+    for p in planned:
+        if p.id in seen:
+            continue
+        seen.add(p.id)
+        row = stored.get(p.id)
+        if row is None:
+            _decide_new(p, actions, now=now, planned_through=planned_through)
+        else:
+            _decide_stored(p, row, actions, now=now)
+
+    for row in stored.values():
+        if row.id in seen or DeliveryStatus(row.status) not in _OPEN:
+            continue
+        if window_start <= row.due_at < window_end:
+            actions.cancel.append(row.id)
+            unlisted = channels is not None and row.channel not in channels
+            reason = ReconcileReason.CHANNEL_REMOVED if unlisted else ReconcileReason.REMOVED
+            actions.reasons[row.id] = reason
+        elif row.due_at < window_start and row.status == DeliveryStatus.SCHEDULED:
+            actions.skip.append(row.id)
+            actions.reasons[row.id] = ReconcileReason.EXPIRED
+    return actions
+
+
+def _decide_new(
+    p: PlannedDelivery,
+    actions: ReconcileActions,
+    *,
+    now: datetime,
+    planned_through: datetime | None,
+) -> None:
+    if p.due_at >= now:
+        actions.insert.append((p, DeliveryStatus.SCHEDULED, False))
+        actions.reasons[p.id] = ReconcileReason.NEW
+    elif now - p.due_at < p.catch_up:
+        actions.insert.append((p, DeliveryStatus.SCHEDULED, True))
+        actions.reasons[p.id] = ReconcileReason.LATE
+    elif planned_through is not None and p.due_at > planned_through:
+        actions.insert.append((p, DeliveryStatus.SKIPPED, True))
+        actions.reasons[p.id] = ReconcileReason.MISSED
+    else:
+        actions.reasons[p.id] = ReconcileReason.TOO_OLD
+
+
+def _decide_stored(
+    p: PlannedDelivery, row: StoredState, actions: ReconcileActions, *, now: datetime
+) -> None:
+    status = DeliveryStatus(row.status)
+    if status == DeliveryStatus.SCHEDULED and p.due_at < now:
+        overdue = now - p.due_at
+        if overdue >= p.catch_up:
+            actions.skip.append(p.id)
+            actions.reasons[p.id] = ReconcileReason.EXPIRED
+            return
+        if overdue > LATE_GRACE and not row.late:
+            actions.late.append(p.id)
+            actions.reasons[p.id] = ReconcileReason.LATE
+    if dict(row.snapshot) != dict(p.snapshot) or row.due_at != p.due_at:
+        actions.refresh.append(p)
+        actions.reasons.setdefault(p.id, ReconcileReason.REFRESHED)
+    else:
+        actions.reasons.setdefault(p.id, ReconcileReason.UNCHANGED)
