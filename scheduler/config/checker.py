@@ -1,0 +1,190 @@
+"""Collecting problems while validating one document, keyed by document path.
+
+Validation never stops at the first problem: each check records an :class:`Issue`
+(a path such as ``("milestones", 3, "remind", 1)`` and a message) and returns
+``None`` so that the caller can go on. Line and column are attached later, and
+only when there is something to report (see :mod:`scheduler.config.locate`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scheduler.config.interpolate import InterpolationError, interpolate
+from scheduler.config.values import kind
+from scheduler.durations import Duration
+
+DocPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem at a document path; ``on_key`` points at the key rather than its value.
+
+    ``ref`` names another place (file, path) whose ``FILE:LINE:COL`` replaces
+    ``{ref}`` in the message once positions are known (duplicate ids).
+    """
+
+    path: DocPath
+    message: str
+    on_key: bool = False
+    ref: tuple[str, DocPath] | None = None
+
+
+def render_path(path: DocPath) -> str:
+    """``milestones[3].remind[1]``, ``channels.audit.url``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class Checker:
+    """Typed reads of YAML values that record an :class:`Issue` instead of raising."""
+
+    def __init__(self, *, env: Mapping[str, str], base_dir: Path) -> None:
+        self.env = env
+        self.base_dir = base_dir
+        self.issues: list[Issue] = []
+
+    def fail(self, path: DocPath, message: str, *, on_key: bool = False) -> None:
+        self.issues.append(Issue(path, message, on_key))
+
+    # -- containers -----------------------------------------------------------
+    def mapping(
+        self,
+        value: Any,
+        path: DocPath,
+        what: str,
+        *,
+        allowed: Collection[str] | None = None,
+        required: Collection[str] = (),
+    ) -> dict[str, Any] | None:
+        """A mapping with string keys, known keys only, required keys present."""
+        if not isinstance(value, dict):
+            self.fail(path, f"{what} must be a mapping, got {kind(value)}")
+            return None
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                self.fail((*path, str(key)), f"keys must be strings, got {kind(key)}", on_key=True)
+                continue
+            if allowed is not None and key not in allowed:
+                self.fail((*path, key), unknown_key(key, allowed, what), on_key=True)
+                continue
+            out[key] = item
+        for key in required:
+            if key not in out:
+                self.fail(path, f"{what} is missing the required key '{key}'")
+        return out
+
+    def sequence(self, value: Any, path: DocPath, what: str) -> list[Any] | None:
+        if not isinstance(value, list):
+            self.fail(path, f"{what} must be a list, got {kind(value)}")
+            return None
+        return value
+
+    # -- scalars --------------------------------------------------------------
+    def string(
+        self, value: Any, path: DocPath, what: str, *, allow_empty: bool = False
+    ) -> str | None:
+        """A string, with ``${VAR}`` references replaced from the environment."""
+        if not isinstance(value, str):
+            self.fail(path, f"{what} must be a string, got {kind(value)}")
+            return None
+        try:
+            text = interpolate(value, self.env)
+        except InterpolationError as exc:
+            self.fail(path, str(exc))
+            return None
+        if not allow_empty and not text.strip():
+            self.fail(path, f"{what} must not be empty")
+            return None
+        return text
+
+    def strings(self, value: Any, path: DocPath, what: str) -> tuple[str, ...] | None:
+        items = self.sequence(value, path, what)
+        if items is None:
+            return None
+        out = [self.string(item, (*path, i), f"each of {what}") for i, item in enumerate(items)]
+        return tuple(s for s in out if s is not None)
+
+    def duration(
+        self,
+        value: Any,
+        path: DocPath,
+        what: str,
+        *,
+        exact: bool = False,
+        positive: bool = False,
+        signed: bool = False,
+    ) -> Duration | None:
+        """A duration: ``30d``, ``6 months``, ``P7D``, ``0``; negative only if ``signed``."""
+        if isinstance(value, str):
+            try:
+                value = interpolate(value, self.env)
+            except InterpolationError as exc:
+                self.fail(path, str(exc))
+                return None
+        if value is None or isinstance(value, (list, dict)):
+            self.fail(path, f"{what} must be a duration such as 30d or 6 months, got {kind(value)}")
+            return None
+        try:
+            parsed = Duration.parse(value)
+        except ValueError as exc:
+            self.fail(path, f"{what}: {exc}")
+            return None
+        if exact and not parsed.is_exact:
+            self.fail(path, f"{what} must be a fixed span (s, m, h), not calendar days or months")
+            return None
+        if not signed and parsed.approx_seconds() < 0:
+            self.fail(path, f"{what} must not be negative")
+            return None
+        if positive and parsed.approx_seconds() <= 0:
+            self.fail(path, f"{what} must be greater than 0")
+            return None
+        return parsed
+
+    def choice(self, value: Any, path: DocPath, what: str, options: Collection[str]) -> str | None:
+        text = value.strip().lower() if isinstance(value, str) else None
+        if text not in options:
+            shown = repr(value) if isinstance(value, str) else kind(value)
+            listed = " | ".join(options)
+            self.fail(path, f"{what} must be one of {listed}, got {shown}")
+            return None
+        return text
+
+    def integer(self, value: Any, path: DocPath, what: str, *, minimum: int) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, f"{what} must be an integer, got {kind(value)}")
+            return None
+        if value < minimum:
+            self.fail(path, f"{what} must be at least {minimum}, got {value}")
+            return None
+        return value
+
+    def number(self, value: Any, path: DocPath, what: str) -> float | None:
+        """A number greater than 0."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, f"{what} must be a number, got {kind(value)}")
+            return None
+        if not value > 0 or value == float("inf"):
+            self.fail(path, f"{what} must be a finite number greater than 0, got {value}")
+            return None
+        return float(value)
+
+
+def unknown_key(key: str, allowed: Collection[str], what: str) -> str:
+    """``unknown key 'titel' in milestone; did you mean 'title'?``"""
+    message = f"unknown key '{key}' in {what}"
+    close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+    if close:
+        return f"{message}; did you mean '{close[0]}'?"
+    return f"{message}; expected one of: {', '.join(sorted(allowed))}"

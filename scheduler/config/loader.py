@@ -1,0 +1,173 @@
+"""Read config files, validate them, merge them, and report every problem at once.
+
+Pipeline: find the files → read and decode each → parse (fast route when safe,
+else PyYAML) → validate each document, collecting issues by document path →
+cross-file checks → only if there are problems, compose the YAML node trees of
+the files concerned and turn each path into ``FILE:LINE:COL``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from scheduler.config.checker import Checker, Issue, render_path
+from scheduler.config.crosscheck import cross_check
+from scheduler.config.locate import locate
+from scheduler.config.parse import SyntaxProblem, compose, parse_fast, to_data
+from scheduler.config.schema import FileConfig, check_document
+from scheduler.errors import ConfigError, Problem
+from scheduler.model import Channel, Config
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(slots=True)
+class _Source:
+    """One config file on its way through the pipeline."""
+
+    path: Path
+    name: str  # as shown in messages
+    text: str = ""
+    root: yaml.Node | None = None
+    composed: bool = False
+    issues: list[Issue] = field(default_factory=list)
+    fixed: list[Problem] = field(default_factory=list)  # already located (syntax, unreadable)
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate a config file, or a directory whose ``*.yaml`` files are merged.
+
+    ``env`` supplies ``${VAR}`` values (default: ``os.environ``). Raises
+    :class:`ConfigError` carrying every problem in every file.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    target = Path(path)
+    sources, problems = _discover(target)
+    results: list[FileConfig] = []
+    for source in sources:
+        data = _read_and_parse(source)
+        if source.fixed:
+            continue
+        checker = Checker(env=environ, base_dir=source.path.parent)
+        results.append(check_document(checker, data, file=source.name))
+        source.issues.extend(checker.issues)
+    by_name = {source.name: source for source in sources}
+    for file, issue in cross_check(results):
+        by_name[file].issues.append(issue)
+    for source in sources:
+        problems.extend(source.fixed)
+        problems.extend(_located(source, by_name))
+    if problems:
+        raise ConfigError(problems)
+    return _merge(results, sources)
+
+
+def _discover(target: Path) -> tuple[list[_Source], list[Problem]]:
+    shown = str(target)
+    if target.is_dir():
+        try:
+            names = sorted(
+                p
+                for p in target.iterdir()
+                if p.suffix in YAML_SUFFIXES and not p.name.startswith(".") and p.is_file()
+            )
+        except OSError as exc:
+            return [], [Problem(shown, 0, 0, f"cannot read the directory: {exc.strerror}")]
+        if not names:
+            return [], [Problem(shown, 0, 0, "no *.yaml or *.yml files in this directory")]
+        return [_Source(p, str(p)) for p in names], []
+    if not target.exists():
+        return [], [Problem(shown, 0, 0, "no such file or directory")]
+    return [_Source(target, shown)], []
+
+
+def _read_and_parse(source: _Source) -> Any:
+    """The document's data; on failure ``source.fixed`` holds the reason."""
+    try:
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        source.fixed.append(Problem(source.name, 0, 0, f"cannot read: {exc.strerror or exc}"))
+        return None
+    text = _decode(raw)
+    if text is None:
+        source.fixed.append(
+            Problem(source.name, 0, 0, "not a text file: expected UTF-8 (or UTF-16) YAML")
+        )
+        return None
+    source.text = text
+    data = parse_fast(text)
+    if data is not None or not text.strip():
+        return data
+    return _parse_slow(source)
+
+
+def _decode(raw: bytes) -> str | None:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        if b"\x00" in raw:
+            return None
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _parse_slow(source: _Source) -> Any:
+    """PyYAML route: compose (kept for locating), then convert to data."""
+    _ensure_composed(source)
+    if source.fixed:
+        return None
+    return to_data(source.root, source.issues)
+
+
+def _ensure_composed(source: _Source) -> None:
+    if source.composed:
+        return
+    source.composed = True
+    node = compose(source.text)
+    if isinstance(node, SyntaxProblem):
+        source.fixed.append(Problem(source.name, node.line, node.column, node.message))
+        return
+    source.root = node
+
+
+def _located(source: _Source, by_name: dict[str, _Source]) -> list[Problem]:
+    if not source.issues:
+        return []
+    _ensure_composed(source)
+    if source.fixed:  # the fast parser read what PyYAML calls a syntax error: report that
+        return []
+    out: list[Problem] = []
+    for issue in source.issues:
+        line, column = locate(source.root, issue.path, on_key=issue.on_key)
+        message = issue.message
+        if issue.ref is not None:
+            other = by_name[issue.ref[0]]
+            _ensure_composed(other)
+            ref_line, ref_column = locate(other.root, issue.ref[1])
+            message = message.replace("{ref}", f"{other.name}:{ref_line}:{ref_column}")
+        out.append(Problem(source.name, line, column, message, render_path(issue.path)))
+    return out
+
+
+def _merge(results: list[FileConfig], sources: list[_Source]) -> Config:
+    channels: dict[str, Channel] = {}
+    for fc in results:
+        for channel, _ in fc.channels:
+            channels[channel.name] = channel
+    return Config(
+        milestones=tuple(m for fc in results for m, _ in fc.milestones),
+        channels=MappingProxyType(channels),
+        timezone=results[0].timezone if results else "UTC",
+        sources=tuple(source.name for source in sources),
+    )

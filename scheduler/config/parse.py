@@ -1,0 +1,202 @@
+"""YAML text → plain Python data, by a fast route or by PyYAML with positions.
+
+Two routes give the same data:
+
+* **fast** — ``yaml_rs.loads`` (Rust), about 20× quicker than PyYAML's C loader on
+  a 10 MB file, but YAML 1.2 and without positions. Used only when
+  :func:`needs_pyyaml` finds nothing in the text on which YAML 1.1 and 1.2 could
+  disagree (``yes``/``on`` booleans, ``010`` octal, ``1:30`` sexagesimal, ``1e3``,
+  ``0o17``, tags, merge keys, several documents …). That scan is conservative:
+  a false alarm costs time, never a different result.
+* **PyYAML** — ``yaml.compose`` with the libyaml C parser, the node tree kept for
+  locating problems, converted to data by :func:`to_data`. This is the reference
+  behaviour (YAML 1.1 as PyYAML reads it) with one change on both routes:
+  timestamps stay strings, so the validator parses dates itself and an impossible
+  date (``2030-02-30``) is a located error rather than a constructor crash.
+
+Duplicate mapping keys are an error (yaml_rs raises, so the PyYAML route reports them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from scheduler.config.checker import DocPath, Issue
+
+_yaml_rs: Any
+try:  # the fast parser is optional: without it every file takes the PyYAML route
+    import yaml_rs as _yaml_rs
+except ImportError:  # pragma: no cover - depends on the environment
+    _yaml_rs = None
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class NodeLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """PyYAML's safe loader (C-accelerated where available) without timestamp resolution."""
+
+
+NodeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+# Where a plain scalar may start and end (a conservative approximation of YAML's rules).
+_START = r"(?:^[ \t]*|[:-][ \t]+|[\[{,][ \t]*)"
+_END = r"(?=[ \t]*(?:$|[,\]}]|:(?:[ \t]|$)|[ \t]#))"
+_AMBIGUOUS = re.compile(
+    "|".join(
+        [
+            # YAML 1.1 booleans that YAML 1.2 reads as strings
+            _START + r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)" + _END,
+            # octal with a leading zero (010 is 8 in 1.1, 10 in 1.2) and 1.2's 0o17
+            _START + r"[-+]?0[0-9_]+" + _END,
+            _START + r"[-+]?0o",
+            # sexagesimal (1:30 is 90 in 1.1)
+            _START + r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?" + _END,
+            # exponents, signed leading-dot floats and underscores differ between the two
+            _START + r"[-+]?[0-9.][0-9_.]*[eE][-+]?[0-9]+" + _END,
+            _START + r"[-+]\.[0-9]",
+            _START + r"[-+]?[0-9][0-9]*_[0-9_.]*" + _END,
+            # merge keys, the value key, tags, complex keys
+            r"<<",
+            _START + r"=" + _END,
+            _START + r"!",
+            r"^[ \t]*\?(?:[ \t]|$)",
+            # an explicit document end
+            r"^\.\.\.(?:[ \t]|$)",
+        ]
+    ),
+    re.MULTILINE,
+)
+_LEADING_DOC = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*---(?:[ \t]|$)", re.MULTILINE)
+
+
+def fast_available() -> bool:
+    return _yaml_rs is not None
+
+
+def needs_pyyaml(text: str) -> bool:
+    """True when the text holds anything on which the two routes could disagree."""
+    if _AMBIGUOUS.search(text):
+        return True
+    # A second '---' (a second document) after content; a leading one is harmless.
+    body = _LEADING_DOC.sub("", text, count=1)
+    return "\n---" in body or body.startswith("---")
+
+
+def parse_fast(text: str) -> Any | None:
+    """The document via yaml_rs, or ``None`` when that route cannot be trusted here."""
+    if _yaml_rs is None or needs_pyyaml(text):
+        return None
+    try:
+        return _yaml_rs.loads(text, parse_datetime=False)
+    except Exception:  # any refusal (syntax, duplicate key, alias limits): use PyYAML
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """A YAML syntax error: 1-based position and a message."""
+
+    line: int
+    column: int
+    message: str
+
+
+def compose(text: str) -> yaml.Node | SyntaxProblem | None:
+    """The node tree of a single-document YAML text (``None`` when empty)."""
+    try:
+        return yaml.compose(text, Loader=NodeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        if "expected a single document" in (exc.context or "") + problem:
+            problem = "expected a single YAML document, found several (remove the extra '---')"
+        if mark is None:
+            return SyntaxProblem(1, 1, f"YAML syntax error: {problem}")
+        return SyntaxProblem(mark.line + 1, mark.column + 1, f"YAML syntax error: {problem}")
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry a position too
+        line = getattr(exc, "line", 0)
+        column = getattr(exc, "position", 0)
+        return SyntaxProblem(line + 1, column + 1, f"YAML syntax error: {exc}")
+
+
+_SCALARS: dict[str, Any] = {}
+_constructor = SafeConstructor()
+
+
+def to_data(node: yaml.Node | None, issues: list[Issue], path: DocPath = ()) -> Any:
+    """Plain data from a composed node tree, as ``yaml.safe_load`` would give.
+
+    Differences, recorded as issues: duplicate keys, tags other than the core
+    schema (``!!binary``, ``!custom``, ``!!set``), non-scalar keys.
+    """
+    if node is None:
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, issues, path)
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != "tag:yaml.org,2002:seq":
+            issues.append(Issue(path, f"unsupported YAML tag {node.tag!r}"))
+        return [to_data(item, issues, (*path, i)) for i, item in enumerate(node.value)]
+    assert isinstance(node, yaml.MappingNode)
+    if node.tag != "tag:yaml.org,2002:map":
+        issues.append(Issue(path, f"unsupported YAML tag {node.tag!r}"))
+    try:
+        _constructor.flatten_mapping(node)  # merge keys (<<: *anchor), as safe_load does
+    except ConstructorError as exc:
+        issues.append(Issue(path, f"invalid merge key: {exc.problem}"))
+        return {}
+    out: dict[Any, Any] = {}
+    first_line: dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            issues.append(Issue(path, "mapping keys must be plain scalars, not lists or mappings"))
+            continue
+        key = _scalar(key_node, issues, path)
+        try:
+            hash(key)
+        except TypeError:
+            issues.append(Issue(path, "unsupported mapping key"))
+            continue
+        if key in out:
+            issues.append(
+                Issue(
+                    (*path, str(key)),
+                    f"duplicate key '{key}' (first at line {first_line[key]})",
+                    on_key=True,
+                )
+            )
+            continue
+        first_line[key] = key_node.start_mark.line + 1
+        out[key] = to_data(value_node, issues, (*path, str(key)))
+    return out
+
+
+def _scalar(node: yaml.ScalarNode, issues: list[Issue], path: DocPath) -> Any:
+    tag = node.tag
+    if tag == "tag:yaml.org,2002:str":
+        return node.value
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return _constructor.construct_yaml_bool(node)
+    if tag == "tag:yaml.org,2002:int":
+        return _constructor.construct_yaml_int(node)
+    if tag == "tag:yaml.org,2002:float":
+        return _constructor.construct_yaml_float(node)
+    if tag == "tag:yaml.org,2002:timestamp":  # explicit !!timestamp: the validator parses it
+        return node.value
+    shown = {"tag:yaml.org,2002:merge": "'<<'", "tag:yaml.org,2002:value": "'='"}.get(tag)
+    if shown:
+        issues.append(Issue(path, f"{shown} must be quoted here"))
+    else:
+        issues.append(Issue(path, f"unsupported YAML tag {tag!r}"))
+    return node.value
