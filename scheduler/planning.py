@@ -1,0 +1,496 @@
+"""Planning: milestones in, dated reminders out. Pure: no clock, no I/O.
+
+Every command that needs dates (``check``, ``upcoming``, ``simulate``,
+``explain``, ``export-ics``) and the daemon call the same three functions:
+
+* :func:`resolve` gives each milestone its instant, following ``after:`` chains,
+  and records how it got there (the steps ``explain`` prints);
+* :func:`occurrences` gives a milestone's occurrences in a window (one for a
+  plain milestone, lazily generated ones for an ``rrule``);
+* :func:`plan` gives every reminder due in a window, sorted.
+
+Rules, in the order they apply to one milestone:
+
+1. ``at``: a date is 00:00 in the milestone's zone; a naive datetime is wall
+   time in that zone (DST gaps and folds resolved by :func:`localize`); an aware
+   datetime is converted to that zone.
+2. ``after``: the base milestone's resolved instant is converted to the
+   *dependent* milestone's zone, and the offset is applied there in wall-clock
+   time (``Duration.add_to``; calendar months clamp to the month's end). A base
+   in another zone therefore keeps its instant, and "6 months later" means six
+   months on the dependent milestone's own calendar.
+3. ``roll``: a result on a weekend day (``weekend``) or a holiday moves to the
+   next (``forward``) or previous (``backward``) business day, keeping its wall
+   time. Dependents see the rolled instant.
+4. ``rrule``: occurrences are generated in wall time from the milestone's
+   nominal wall time (before DST resolution and rolling, so a yearly 02:30 event
+   is not shifted for good by one spring-forward night), then localized and
+   rolled one by one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrulebase, rrulestr
+
+from scheduler.durations import Duration, localize
+from scheduler.errors import NotFoundError
+from scheduler.model import Config, Milestone, MilestoneStatus, Reminder, Roll
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+_INACTIVE = frozenset({MilestoneStatus.CANCELLED, MilestoneStatus.DONE})
+# Slack around approximate window filters: a calendar month is 28-31 days, a
+# calendar day 23-25 hours (up to 2 h in a few zones), rolling moves a few days.
+_DAY = 86400.0
+_ONE_DAY = timedelta(days=1)
+_EXPLAIN_ANCESTORS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A milestone with its instant and the human steps that produced it.
+
+    ``at`` is aware, in the milestone's own zone, after offset and rolling.
+    ``wall`` is the nominal wall time (offset applied, before DST resolution and
+    rolling): recurring milestones generate their occurrences from it.
+    """
+
+    milestone: Milestone
+    at: datetime
+    steps: tuple[str, ...]
+    wall: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Everything ``tminus explain`` shows for one milestone."""
+
+    milestone: Milestone
+    at: datetime
+    steps: tuple[str, ...]  # the base milestones' steps first, then its own
+    occurrences: tuple[datetime, ...]  # upcoming ones (recurring), else just ``at``
+    reminders: tuple[Reminder, ...]  # those of the first listed occurrence
+
+
+# -- formatting -----------------------------------------------------------------
+def fmt_instant(moment: datetime) -> str:
+    """``2019-08-02 00:00 CEST`` (seconds only when there are some)."""
+    return f"{_fmt_wall(moment)} {moment.tzname()}"
+
+
+def _fmt_wall(moment: datetime) -> str:
+    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    clock = f"{moment.hour:02d}:{moment.minute:02d}"
+    return f"{day} {clock}:{moment.second:02d}" if moment.second else f"{day} {clock}"
+
+
+def _fmt_point(moment: datetime) -> str:
+    """A date alone at midnight, else date and wall time."""
+    if not (moment.hour or moment.minute or moment.second or moment.microsecond):
+        return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    return _fmt_wall(moment)
+
+
+def _attach(wall: datetime, zone: ZoneInfo) -> datetime:
+    """``localize(wall, zone)``, faster: the constructor beats ``replace`` by far."""
+    candidate = datetime(
+        wall.year, wall.month, wall.day, wall.hour, wall.minute, wall.second, wall.microsecond, zone
+    )
+    return candidate.astimezone(UTC).astimezone(zone)
+
+
+def _near_transition(moment: datetime) -> bool:
+    """Cheap test: does the zone's offset change within a day of ``moment``?"""
+    return (moment - _ONE_DAY).utcoffset() != (moment + _ONE_DAY).utcoffset()
+
+
+def _dst_note(wall: datetime, zone: ZoneInfo, result: datetime) -> str | None:
+    """Explain how a DST gap or fold was resolved for ``wall``, if it hit one."""
+    if not _near_transition(result):
+        return None
+    if result.replace(tzinfo=None) != wall:
+        return (
+            f"{_fmt_point(wall)} does not exist in {zone.key} (clocks go forward): "
+            f"moved to {fmt_instant(result)}"
+        )
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        return (
+            f"{_fmt_point(wall)} happens twice in {zone.key} (clocks go back): "
+            f"the first, {first.strftime('%Z')}, is used"
+        )
+    return None
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC around a bulk build of acyclic values.
+
+    Planning 100,000 milestones allocates millions of small objects, none in a
+    cycle; the collector's repeated passes over the growing heap cost about as
+    much as the planning itself. Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# -- business days --------------------------------------------------------------
+def _is_business_day(day: date, m: Milestone) -> bool:
+    return day.weekday() not in m.weekend and day not in m.holidays
+
+
+def roll_date(day: date, m: Milestone) -> date:
+    """The business day ``m.roll`` moves ``day`` to (``day`` itself if it is one)."""
+    if m.roll is Roll.NONE or _is_business_day(day, m):
+        return day
+    if len(m.weekend) >= 7:
+        raise ValueError(f"milestone {m.id!r}: every day is a weekend day, nowhere to roll")
+    step = timedelta(days=1 if m.roll is Roll.FORWARD else -1)
+    moved = day
+    while not _is_business_day(moved, m):  # ends: holidays are finite, a weekday is free
+        moved += step
+    return moved
+
+
+def _roll_note(day: date, moved: date, m: Milestone) -> str:
+    why = "a holiday" if day in m.holidays else f"a {_DAY_NAMES[day.weekday()]}"
+    return f"{day.isoformat()} is {why}: rolled {m.roll.value} to {moved.isoformat()}"
+
+
+def _place(wall: datetime, m: Milestone, zone: ZoneInfo) -> datetime:
+    """Roll a nominal wall time to a business day and localize it."""
+    day = wall.date()
+    moved = roll_date(day, m)
+    if moved != day:
+        wall = datetime.combine(moved, wall.time())
+    return localize(wall, zone)
+
+
+# -- resolve ----------------------------------------------------------------------
+def resolve(config: Config) -> dict[str, Resolved]:
+    """Resolve every milestone's instant, ``after:`` chains in dependency order.
+
+    Iterative, so chains of any depth work. Unknown targets and cycles (which
+    the config loader already reports with positions) raise ``ValueError``.
+    """
+    with _gc_paused():
+        return _resolve_all(config)
+
+
+def _resolve_all(config: Config) -> dict[str, Resolved]:
+    by_id = {m.id: m for m in config.milestones}
+    done: dict[str, Resolved] = {}
+    for root in config.milestones:
+        if root.id in done:
+            continue
+        stack = [root]
+        pending = {root.id}
+        while stack:
+            top = stack[-1]
+            target = top.after
+            if target is not None and target not in done:
+                base = by_id.get(target)
+                if base is None:
+                    raise ValueError(f"milestone {top.id!r}: unknown milestone {target!r} in after")
+                if target in pending:
+                    raise ValueError(f"milestone {top.id!r}: after: chain loops back to {target!r}")
+                stack.append(base)
+                pending.add(target)
+                continue
+            stack.pop()
+            pending.discard(top.id)
+            done[top.id] = _resolve_one(top, done[target] if target is not None else None)
+    return done
+
+
+def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
+    zone = m.zone
+    steps: list[str] = []
+    if base is not None:
+        origin = base.at.astimezone(zone)
+        if base.at.utcoffset() != origin.utcoffset() or base.milestone.zone.key != zone.key:
+            steps.append(
+                f"{base.milestone.id} {fmt_instant(base.at)} is {fmt_instant(origin)} ({zone.key})"
+            )
+        result = m.offset.add_to(origin)
+        wall = result.replace(tzinfo=None)
+        if m.offset.months or m.offset.days:
+            wall_cal = origin.replace(tzinfo=None) + relativedelta(
+                months=m.offset.months, days=m.offset.days
+            )
+            if not m.offset.seconds:
+                wall = wall_cal
+            note = _dst_note(wall_cal, zone, localize(wall_cal, zone))
+        else:
+            note = None
+        if m.offset.is_zero:
+            steps.append(f"same moment as {base.milestone.id}: {_fmt_point(origin)}")
+        else:
+            sign, span = ("-", -m.offset) if m.offset.is_negative else ("+", m.offset)
+            steps.append(
+                f"{base.milestone.id} {_fmt_point(origin)} {sign} {span.words()} "
+                f"= {_fmt_point(result)}"
+            )
+        if note:
+            steps.append(note)
+    elif m.at is None:
+        raise ValueError(f"milestone {m.id!r} has neither at nor after")
+    elif isinstance(m.at, datetime) and m.at.tzinfo is not None:
+        result = m.at.astimezone(zone)
+        wall = result.replace(tzinfo=None)
+        steps.append(f"{m.id} {m.at.isoformat()} is {fmt_instant(result)} ({zone.key})")
+    else:
+        wall = m.at if isinstance(m.at, datetime) else datetime.combine(m.at, time(0))
+        result = _attach(wall, zone)
+        note = _dst_note(wall, zone, result)
+        steps.append(f"{m.id} {fmt_instant(result)} ({zone.key})")
+        if note:
+            steps.append(note)
+    day = result.date()
+    moved = roll_date(day, m)
+    if moved != day:
+        result = localize(datetime.combine(moved, result.replace(tzinfo=None).time()), zone)
+        steps.append(_roll_note(day, moved, m))
+    if base is not None or moved != day:
+        steps.append(f"{m.id} {fmt_instant(result)} ({zone.key})")
+    return Resolved(milestone=m, at=result, steps=tuple(steps), wall=wall)
+
+
+# -- occurrences ------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def _rule(text: str, dtstart: datetime, zone_key: str) -> rrulebase:
+    """Parse an RRULE anchored at a naive wall time (cached: the daemon replans often)."""
+
+    def until_local(match: re.Match[str]) -> str:
+        # UNTIL in UTC next to a naive DTSTART: dateutil refuses the mix, so
+        # turn it into the same instant's wall time in the milestone's zone.
+        instant = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return "UNTIL=" + instant.astimezone(ZoneInfo(zone_key)).strftime("%Y%m%dT%H%M%S")
+
+    return rrulestr(_UNTIL_UTC.sub(until_local, text), dtstart=dtstart)
+
+
+def _nominal(r: Resolved) -> datetime:
+    return r.wall if r.wall is not None else r.at.replace(tzinfo=None)
+
+
+def occurrences(r: Resolved, start: datetime, end: datetime) -> Iterator[datetime]:
+    """Occurrences of ``r`` with ``start <= occurrence <= end`` (aware bounds), in order.
+
+    A recurring milestone's rule is walked lazily from the window's start, so an
+    infinite rule is fine. The wall-clock search window is widened by a few days
+    for DST and rolling, then each occurrence is checked exactly.
+    """
+    m = r.milestone
+    if m.rrule is None:
+        if start <= r.at <= end:
+            yield r.at
+        return
+    zone = m.zone
+    slack = timedelta(days=3 + (0 if m.roll is Roll.NONE else 7 + len(m.holidays)))
+    lo = start.astimezone(zone).replace(tzinfo=None) - slack
+    hi = end.astimezone(zone).replace(tzinfo=None) + slack
+    rule = _rule(m.rrule, _nominal(r), zone.key)
+    seen: datetime | None = None
+    for wall in rule.xafter(lo, inc=True):
+        if wall > hi:
+            break
+        moment = _place(wall, m, zone)
+        if start <= moment <= end and moment != seen:  # two rolled onto one day: once
+            seen = moment
+            yield moment
+
+
+def next_occurrences(r: Resolved, after: datetime, count: int) -> list[datetime]:
+    """Up to ``count`` occurrences at or after ``after`` (a plain milestone: its ``at``)."""
+    m = r.milestone
+    if m.rrule is None:
+        return [r.at] if r.at >= after else []
+    zone = m.zone
+    rule = _rule(m.rrule, _nominal(r), zone.key)
+    lo = after.astimezone(zone).replace(tzinfo=None) - timedelta(days=10 + len(m.holidays))
+    out: list[datetime] = []
+    for wall in rule.xafter(lo, inc=True):
+        moment = _place(wall, m, zone)
+        if moment >= after and (not out or moment != out[-1]):
+            out.append(moment)
+            if len(out) >= count:
+                break
+    return out
+
+
+# -- plan ---------------------------------------------------------------------------
+def plan(
+    config: Config,
+    start: datetime,
+    end: datetime,
+    *,
+    resolved: dict[str, Resolved] | None = None,
+) -> list[Reminder]:
+    """Every reminder with ``start <= due_at < end``, by (due_at, milestone id, offset order).
+
+    ``due_at = offset.subtract_from(occurrence)``; cancelled and done milestones
+    give none. Pass ``resolved`` to reuse an earlier :func:`resolve`.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("plan() needs aware start and end")
+    if resolved is None:
+        resolved = resolve(config)
+    with _gc_paused():
+        return _plan(config, start, end, resolved)
+
+
+@dataclass(frozen=True, slots=True)
+class _OffsetSpec:
+    """One reminder offset, pre-digested for the hot loop of :func:`plan`."""
+
+    index: int
+    offset: Duration
+    days: timedelta
+    seconds: timedelta
+    approx: float  # rough length in seconds, for the cheap window test
+    margin: float  # how wrong ``approx`` can be: DST hours, 28-31 day months
+
+    @classmethod
+    def of(cls, remind: tuple[Duration, ...]) -> tuple[_OffsetSpec, ...]:
+        return tuple(
+            cls(
+                index=i,
+                offset=o,
+                days=timedelta(days=o.days),
+                seconds=timedelta(seconds=o.seconds),
+                approx=o.approx_seconds(),
+                margin=2 * _DAY + abs(o.months) * 3 * _DAY + abs(o.days) * 0.1 * _DAY,
+            )
+            for i, o in enumerate(remind)
+        )
+
+
+def _plan(
+    config: Config, start: datetime, end: datetime, resolved: dict[str, Resolved]
+) -> list[Reminder]:
+    start_ts, end_ts = start.timestamp(), end.timestamp()
+    keyed: list[tuple[float, str, float, int, Reminder]] = []
+    append = keyed.append
+    # Keyed by identity: hashing tuples of Durations costs more than the lookup saves;
+    # the tuple is kept alongside so that its id stays valid.
+    specs: dict[int, tuple[tuple[Duration, ...], tuple[_OffsetSpec, ...]]] = {}
+    cancelled, done = MilestoneStatus.CANCELLED, MilestoneStatus.DONE
+    for m in config.milestones:
+        if m.status is cancelled or m.status is done or not m.remind:
+            continue
+        cached = specs.get(id(m.remind))
+        if cached is None:
+            cached = specs[id(m.remind)] = (m.remind, _OffsetSpec.of(m.remind))
+        spec = cached[1]
+        r = resolved[m.id]
+        occs: Iterator[datetime] | tuple[datetime, ...]
+        if m.rrule is None:
+            at_ts = r.at.timestamp()
+            reach = any(start_ts - s.margin <= at_ts - s.approx < end_ts + s.margin for s in spec)
+            occs = (r.at,) if reach else ()
+        else:
+            zone = m.zone
+            lo = min(o.add_to(start.astimezone(zone)) for o in m.remind)
+            hi = max(o.add_to(end.astimezone(zone)) for o in m.remind)
+            occs = occurrences(r, lo - timedelta(days=3), hi + timedelta(days=3))
+        for occ in occs:
+            occ_utc = occ.astimezone(UTC)
+            occ_ts = occ_utc.timestamp()
+            for s in spec:
+                if s.offset.months:
+                    due = s.offset.subtract_from(occ)
+                    due_ts = due.timestamp()
+                    if not start_ts <= due_ts < end_ts:
+                        continue
+                else:
+                    # Duration.subtract_from inlined for the hot loop (the daemon
+                    # replans often): ``aware - timedelta`` is wall-clock arithmetic
+                    # with fold=0, and the UTC round trip resolves a gap exactly as
+                    # localize() does; then exact seconds.
+                    utc = (occ - s.days).astimezone(UTC) if s.days else occ_utc
+                    if s.seconds:
+                        utc = utc - s.seconds
+                    due_ts = utc.timestamp()
+                    if not start_ts <= due_ts < end_ts:
+                        continue
+                    due = utc.astimezone(occ.tzinfo)
+                append((due_ts, m.id, occ_ts, s.index, Reminder(m, occ, s.offset, due, m.notify)))
+    # The tuples sort on their key fields alone: two reminders never tie on all
+    # four (same milestone, occurrence and offset), so the Reminder is never compared.
+    keyed.sort()
+    return [k[4] for k in keyed]
+
+
+def due_at(offset: Duration, occurrence: datetime) -> datetime:
+    """When the reminder ``offset`` before ``occurrence`` is due (``subtract_from``)."""
+    return offset.subtract_from(occurrence)
+
+
+# -- explain ------------------------------------------------------------------------
+def explain(
+    config: Config,
+    milestone_id: str,
+    *,
+    now: datetime | None = None,
+    count: int = 5,
+    resolved: dict[str, Resolved] | None = None,
+) -> Explanation:
+    """How ``milestone_id``'s date was computed, its next occurrences and reminders.
+
+    Occurrences are listed from ``now`` (recurring milestones), else from the
+    first one. Raises :class:`NotFoundError` with a did-you-mean hint.
+    """
+    if resolved is None:
+        resolved = resolve(config)
+    r = resolved.get(milestone_id)
+    if r is None:
+        raise NotFoundError(_unknown_message(milestone_id, list(resolved)))
+    m = r.milestone
+    chain: list[Resolved] = []
+    cursor = r
+    while cursor.milestone.after is not None and len(chain) < _EXPLAIN_ANCESTORS:
+        cursor = resolved[cursor.milestone.after]
+        chain.append(cursor)
+    steps: list[str] = []
+    if cursor.milestone.after is not None:
+        steps.append(f"… {cursor.milestone.id} is itself after {cursor.milestone.after}")
+    for ancestor in reversed(chain):
+        steps.extend(ancestor.steps)
+    steps.extend(r.steps)
+    origin = now if now is not None and m.rrule is not None else r.at
+    occs = tuple(next_occurrences(r, origin, count)) if m.rrule else (r.at,)
+    reminders: tuple[Reminder, ...] = ()
+    if occs and m.status not in _INACTIVE:
+        occ = occs[0]
+        reminders = tuple(
+            sorted(
+                (Reminder(m, occ, o, due_at(o, occ), m.notify) for o in m.remind),
+                key=lambda rem: rem.due_at.timestamp(),
+            )
+        )
+    if m.status in _INACTIVE:
+        steps.append(f"status {m.status.value}: no reminders are sent")
+    return Explanation(m, r.at, tuple(steps), occs, reminders)
+
+
+def _unknown_message(wanted: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(wanted, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no milestone {wanted!r}{hint}"
