@@ -1,0 +1,210 @@
+"""The JSON API under ``/api``: milestones, reminders, deliveries, redelivery.
+
+Access: with ``TMINUS_API_TOKEN`` set, every ``/api`` request needs
+``Authorization: Bearer <token>`` (401 otherwise). With no token set the API is
+read-only: reads are open and mutations are refused with 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from scheduler.durations import Duration
+from scheduler.errors import NotFoundError, TminusError
+from scheduler.http import schemas
+from scheduler.http.instants import Instants
+from scheduler.http.state import AppState, StoreView
+from scheduler.model import DeliveryStatus
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+MAX_OFFSET = 1_000_000
+# Planning a window is work proportional to its length; ten years is plenty.
+MAX_WITHIN = timedelta(days=3660)
+
+_UNAUTHORIZED = {"model": schemas.ErrorBody, "description": "missing or wrong bearer token"}
+_NO_CONFIG = {"model": schemas.ErrorBody, "description": "no config loaded yet"}
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
+
+
+def _token_matches(expected: str, given: str | None) -> bool:
+    if given is None:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
+
+
+def _unauthorized() -> HTTPException:
+    return HTTPException(
+        401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def build_router(state: AppState, instants: Instants) -> APIRouter:
+    """The ``/api`` routes, bound to ``state``."""
+
+    def read_access(request: Request) -> None:
+        token = state.api_token
+        if token is not None and not _token_matches(token, _bearer(request)):
+            raise _unauthorized()
+
+    def write_access(request: Request) -> None:
+        token = state.api_token
+        if token is None:
+            raise HTTPException(403, "the API is read-only: TMINUS_API_TOKEN is not set")
+        if not _token_matches(token, _bearer(request)):
+            raise _unauthorized()
+
+    router = APIRouter(
+        prefix="/api",
+        tags=["api"],
+        responses={401: _UNAUTHORIZED},
+    )
+
+    def store_or_503() -> StoreView:
+        store = state.store
+        if store is None:
+            raise HTTPException(503, "the database is not open yet")
+        return store
+
+    def config_or_503() -> Any:
+        config = state.config()
+        if config is None:
+            raise HTTPException(503, "no config loaded yet")
+        return config
+
+    @router.get(
+        "/milestones",
+        response_model=schemas.MilestonePage,
+        dependencies=[Depends(read_access)],
+        responses={503: _NO_CONFIG},
+    )
+    async def milestones(limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> schemas.MilestonePage:
+        """Milestones of the config in force, in config order, with resolved instants."""
+        config = config_or_503()
+        at = await run_in_threadpool(instants.of, config, state.now())
+        page = config.milestones[offset : offset + limit]
+        return schemas.MilestonePage(
+            items=[schemas.milestone_out(m, at.get(m.id)) for m in page],
+            total=len(config.milestones),
+            limit=limit,
+            offset=offset,
+        )
+
+    @router.get(
+        "/reminders",
+        response_model=schemas.ReminderPage,
+        dependencies=[Depends(read_access)],
+        responses={503: _NO_CONFIG, 400: {"model": schemas.ErrorBody, "description": "bad window"}},
+    )
+    async def reminders(
+        within: Annotated[
+            str, Query(max_length=64, description="window from now: 90d, 6 months, P7D")
+        ] = "90d",
+        status: Annotated[
+            DeliveryStatus | None, Query(description="only reminders with a delivery in it")
+        ] = None,
+        limit: Limit = DEFAULT_PAGE,
+        offset: Offset = 0,
+    ) -> schemas.ReminderPage:
+        """Planned reminders due from now to now + ``within``, soonest first."""
+        config_or_503()
+        try:
+            span = Duration.parse(within)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        start = state.now()
+        if span.is_negative or span.approx_seconds() > MAX_WITHIN.total_seconds():
+            raise HTTPException(400, "within must be between 0 and 10 years")
+        try:
+            end = span.add_to(start)
+        except (ValueError, OverflowError) as exc:
+            raise HTTPException(400, f"invalid window: {exc}") from None
+        planned = await run_in_threadpool(state.upcoming, end - start)
+        ids = schemas.delivery_ids(planned)
+        store = state.store
+        statuses: dict[str, DeliveryStatus] = {}
+        if ids and store is not None:
+            stored = await state.db(
+                store.open_deliveries, due_from=start, due_until=end + timedelta(seconds=1)
+            )
+            statuses = {i: stored[i].status for i in ids if i in stored}
+        items = [schemas.reminder_out(r, statuses) for r in planned]
+        if status is not None:
+            items = [r for r in items if any(d.status == status.value for d in r.deliveries)]
+        return schemas.ReminderPage(
+            items=items[offset : offset + limit],
+            total=len(items),
+            limit=limit,
+            offset=offset,
+            start=start,
+            end=end,
+        )
+
+    @router.get(
+        "/deliveries",
+        response_model=schemas.DeliveryPage,
+        dependencies=[Depends(read_access)],
+        responses={503: {"model": schemas.ErrorBody, "description": "database not open"}},
+    )
+    async def deliveries(
+        status: Annotated[DeliveryStatus | None, Query(description="only this status")] = None,
+        limit: Limit = DEFAULT_PAGE,
+        offset: Offset = 0,
+    ) -> schemas.DeliveryPage:
+        """Stored deliveries, most recently due first."""
+        store = store_or_503()
+        rows = await state.db(
+            store.deliveries,
+            status=status.value if status is not None else None,
+            limit=limit,
+            offset=offset,
+        )
+        counts = await state.db(store.counts_by_status)
+        total = counts.get(status.value, 0) if status is not None else sum(counts.values())
+        return schemas.DeliveryPage(
+            items=[schemas.delivery_out(r) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    @router.post(
+        "/deliveries/{delivery_id}/redeliver",
+        response_model=schemas.Redelivered,
+        status_code=202,
+        dependencies=[Depends(write_access)],
+        responses={
+            403: {"model": schemas.ErrorBody, "description": "no API token configured"},
+            404: {"model": schemas.ErrorBody, "description": "no such delivery"},
+            409: {"model": schemas.ErrorBody, "description": "the delivery is still pending"},
+        },
+    )
+    async def redeliver(
+        delivery_id: Annotated[str, Path(max_length=128)],
+    ) -> schemas.Redelivered:
+        """Put a dead or sent delivery back in the queue, with the same ``webhook-id``."""
+        try:
+            row = await state.redeliver(delivery_id)
+        except NotFoundError:
+            raise HTTPException(404, "no such delivery") from None
+        except TminusError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return schemas.Redelivered(status="queued", delivery=schemas.delivery_out(row))
+
+    return router

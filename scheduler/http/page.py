@@ -1,0 +1,297 @@
+"""The status page at ``/``: server-rendered HTML for people, phone-friendly.
+
+No build step and no external assets: one HTML document with inline CSS and a
+few lines of inline JavaScript that turn each ``data-at`` timestamp into a
+live countdown. Every value from the config or the database is escaped; the
+Content-Security-Policy admits only this page's own script and style (hashes).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html import escape
+
+from starlette.concurrency import run_in_threadpool
+
+from scheduler.http.instants import Instants
+from scheduler.http.state import AppState, DeliveryRecord
+from scheduler.logs import fields
+from scheduler.model import Config, DeliveryStatus
+
+log = logging.getLogger("tminus.http")
+
+MAX_MILESTONES = 200
+NEXT_REMINDERS = 3
+RECENT_DELIVERIES = 25
+REMINDER_HORIZON = timedelta(days=366)
+
+
+@dataclass(frozen=True, slots=True)
+class NextReminder:
+    label: str
+    due_at: datetime
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneView:
+    id: str
+    title: str
+    instant: datetime | None
+    status: str
+    description: str
+    next_reminders: tuple[NextReminder, ...]
+
+
+@dataclass(slots=True)
+class PageView:
+    """Everything the page shows, gathered once per request."""
+
+    now: datetime
+    ready_reason: str | None
+    milestones: list[MilestoneView] = field(default_factory=list)
+    hidden_milestones: int = 0
+    recent: Sequence[DeliveryRecord] = ()
+    dead: Sequence[DeliveryRecord] = ()
+    disabled: list[tuple[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    store_error: str | None = None
+
+
+def _order(m: MilestoneView, now: datetime) -> tuple[int, float]:
+    if m.instant is None:
+        return (2, 0.0)
+    delta = (m.instant - now).total_seconds()
+    return (0, delta) if delta >= 0 else (1, -delta)
+
+
+async def gather(state: AppState, instants: Instants) -> PageView:
+    """Collect the page's data: planning in a worker thread, store calls via ``db``."""
+    now = state.now()
+    view = PageView(now=now, ready_reason=state.ready_reason())
+    config = state.config()
+    if config is not None:
+        view.milestones, view.hidden_milestones = await run_in_threadpool(
+            _milestones, state, instants, config, now
+        )
+    store = state.store
+    if store is None:
+        view.store_error = "the database is not open yet"
+        return view
+    try:
+        view.recent = await state.db(store.deliveries, limit=RECENT_DELIVERIES)
+        view.dead = await state.db(
+            store.deliveries, status=DeliveryStatus.DEAD.value, limit=RECENT_DELIVERIES
+        )
+        view.counts = dict(await state.db(store.counts_by_status))
+        channels = await state.db(store.channel_states)
+        view.disabled = [
+            (name, c.disabled_reason or "disabled") for name, c in channels.items() if c.disabled
+        ]
+    except Exception as exc:
+        log.warning("status page: store unavailable", extra=fields(error=type(exc).__name__))
+        view.store_error = f"database unavailable ({type(exc).__name__})"
+    return view
+
+
+def _milestones(
+    state: AppState, instants: Instants, config: Config, now: datetime
+) -> tuple[list[MilestoneView], int]:
+    at = instants.of(config, now)
+    upcoming: dict[str, list[NextReminder]] = defaultdict(list)
+    for r in state.upcoming(REMINDER_HORIZON):
+        slot = upcoming[r.milestone.id]
+        if len(slot) < NEXT_REMINDERS:
+            slot.append(NextReminder(r.label, r.due_at, r.channels))
+    views = [
+        MilestoneView(
+            m.id,
+            m.title,
+            at.get(m.id),
+            m.status.value,
+            m.description,
+            tuple(upcoming.get(m.id, ())),
+        )
+        for m in config.milestones
+    ]
+    views.sort(key=lambda m: _order(m, now))
+    return views[:MAX_MILESTONES], max(0, len(views) - MAX_MILESTONES)
+
+
+# -- rendering -------------------------------------------------------------------
+
+STYLE = """
+:root{color-scheme:light dark;--bad:#b3261e;--badbg:#fde7e6;--ok:#1b6e32;--mute:#6b6b6b}
+*{box-sizing:border-box}
+body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
+max-width:60rem;padding:1rem}
+h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+.muted{color:var(--mute)}.small{font-size:.85rem}
+.banner{border-radius:.5rem;padding:.6rem .8rem;margin:.6rem 0}
+.alert{background:var(--badbg);color:var(--bad);border:1px solid var(--bad)}
+.cards{display:grid;gap:.7rem;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr))}
+.card{border:1px solid #8884;border-radius:.6rem;padding:.7rem .8rem}
+.card.past{opacity:.75}
+.countdown{font:600 1.25rem/1.3 ui-monospace,SFMono-Regular,Menlo,monospace}
+.card ul{margin:.4rem 0 0;padding-left:1.1rem}
+.table{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #8883;vertical-align:top}
+tr.dead td{background:var(--badbg);color:var(--bad)}
+.st{font-weight:600;text-transform:uppercase;font-size:.75rem;letter-spacing:.03em}
+.st-sent{color:var(--ok)}.st-dead{color:var(--bad)}
+code{word-break:break-all}
+@media (prefers-color-scheme:dark){:root{--badbg:#4a1512;--bad:#ffb4ab;--ok:#7fd99a}}
+"""
+
+SCRIPT = """
+(function(){
+  function pad(n){return (n<10?"0":"")+n;}
+  function fmt(ms){
+    var sign=ms>=0?"T-":"T+",s=Math.floor(Math.abs(ms)/1000);
+    var d=Math.floor(s/86400);s-=d*86400;
+    var h=Math.floor(s/3600);s-=h*3600;var m=Math.floor(s/60);s-=m*60;
+    return sign+d+"d "+pad(h)+":"+pad(m)+":"+pad(s);
+  }
+  function tick(){
+    var els=document.querySelectorAll("[data-at]"),now=Date.now();
+    for(var i=0;i<els.length;i++){
+      var el=els[i];el.textContent=fmt(Number(el.getAttribute("data-at"))-now);
+      el.setAttribute("data-live","1");
+    }
+  }
+  tick();setInterval(tick,1000);
+})();
+"""
+
+
+def _csp_hash(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
+
+
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)}; "
+    "img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b %Y %H:%M %Z}".strip()
+
+
+def _words(seconds: float) -> str:
+    """A coarse countdown for readers without JavaScript."""
+    ahead = seconds >= 0
+    s = abs(seconds)
+    for unit, size in (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if s >= size:
+            n = int(s // size)
+            text = f"{n} {unit}{'' if n == 1 else 's'}"
+            break
+    else:
+        text = "less than a minute"
+    return f"in {text}" if ahead else f"{text} ago"
+
+
+def _milestone(m: MilestoneView, now: datetime) -> str:
+    e = escape
+    if m.instant is None:
+        when = '<div class="muted">not resolved</div>'
+    else:
+        ms = int(m.instant.timestamp() * 1000)
+        when = (
+            f'<div class="countdown" data-at="{ms}">'
+            f"{e(_words((m.instant - now).total_seconds()))}</div>"
+            f'<div class="small muted">{e(_when(m.instant))}</div>'
+        )
+    past = m.instant is not None and m.instant < now
+    status = "" if m.status == "active" else f' <span class="st">{e(m.status)}</span>'
+    reminders = "".join(
+        f"<li>{e(r.label)} · {e(_when(r.due_at))} → {e(', '.join(r.channels) or '—')}</li>"
+        for r in m.next_reminders
+    )
+    reminders_html = (
+        f'<ul class="small">{reminders}</ul>'
+        if reminders
+        else '<div class="small muted">no reminders in the next year</div>'
+    )
+    desc = f'<div class="small">{e(m.description)}</div>' if m.description else ""
+    return (
+        f'<article class="card{" past" if past else ""}" id="m-{e(m.id)}">'
+        f"<strong>{e(m.title)}</strong>{status}"
+        f'<div class="small muted"><code>{e(m.id)}</code></div>'
+        f"{when}{desc}{reminders_html}</article>"
+    )
+
+
+def _delivery_rows(rows: Sequence[DeliveryRecord]) -> str:
+    e = escape
+    out = []
+    for d in rows:
+        status = DeliveryStatus(d.status).value
+        cls = ' class="dead"' if status == DeliveryStatus.DEAD else ""
+        out.append(
+            f"<tr{cls}><td>{e(_when(d.due_at))}</td><td><code>{e(d.milestone_id)}</code></td>"
+            f'<td>{e(d.channel)}</td><td><span class="st st-{e(status)}">{e(status)}</span>'
+            f"</td><td>{d.attempts}</td><td>{e(d.last_error or '')}</td></tr>"
+        )
+    if not out:
+        return '<p class="muted">none</p>'
+    head = (
+        "<tr><th>due</th><th>milestone</th><th>channel</th><th>status</th>"
+        "<th>attempts</th><th>last error</th></tr>"
+    )
+    table = f"<table><thead>{head}</thead><tbody>{''.join(out)}</tbody></table>"
+    return f'<div class="table">{table}</div>'
+
+
+def render(view: PageView) -> str:
+    """The whole HTML document."""
+    e = escape
+    parts: list[str] = []
+    state = (
+        '<span class="st st-sent">ready</span>'
+        if view.ready_reason is None
+        else f'<span class="st st-dead">not ready</span> {e(view.ready_reason)}'
+    )
+    counts = " · ".join(f"{e(k)} {v}" for k, v in sorted(view.counts.items()) if v)
+    parts.append(
+        f'<header><h1>tminus</h1><div class="small muted">{state} · '
+        f"{e(_when(view.now))}{' · ' + counts if counts else ''}</div></header>"
+    )
+    if view.store_error:
+        parts.append(f'<div class="banner alert">{e(view.store_error)}</div>')
+    for name, reason in view.disabled:
+        parts.append(
+            f'<div class="banner alert" data-channel="{e(name)}">Channel <strong>{e(name)}</strong>'
+            f" is disabled: {e(reason)}. It stays off until its config changes.</div>"
+        )
+    if view.dead:
+        n = len(view.dead)
+        parts.append(
+            f'<div class="banner alert">{n} dead {"letter" if n == 1 else "letters"}: '
+            "see below; <code>tminus redeliver ID</code> queues one again.</div>"
+        )
+    parts.append("<h2>Milestones</h2>")
+    if view.milestones:
+        cards = "".join(_milestone(m, view.now) for m in view.milestones)
+        parts.append(f'<section class="cards">{cards}</section>')
+        if view.hidden_milestones:
+            parts.append(f'<p class="muted">and {view.hidden_milestones} more</p>')
+    else:
+        parts.append('<p class="muted">no config loaded</p>')
+    if view.dead:
+        parts.append("<h2>Dead letters</h2>" + _delivery_rows(view.dead))
+    parts.append("<h2>Recent deliveries</h2>" + _delivery_rows(view.recent))
+    body = "".join(parts)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>tminus status</title><style>{STYLE}</style></head>"
+        f"<body>{body}<script>{SCRIPT}</script></body></html>"
+    )

@@ -1,0 +1,225 @@
+"""A fake daemon state for the HTTP surface: real config, planning and metrics,
+an in-memory store with the real row types."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from scheduler.db.rows import ChannelState, DeliveryRow
+from scheduler.durations import Duration
+from scheduler.errors import NotFoundError, StoreError, TminusError
+from scheduler.metrics import Metrics
+from scheduler.model import (
+    Channel,
+    ChannelType,
+    Config,
+    DeliveryStatus,
+    Milestone,
+    Reminder,
+    Secret,
+)
+from scheduler.planning import plan
+
+T = TypeVar("T")
+NOW = datetime(2019, 7, 26, 12, 0, tzinfo=UTC)
+TOKEN = "s3cret-api-token-for-tests"
+
+
+def inf_config() -> Config:
+    d = Duration.parse
+    channels = {
+        "audit": Channel("audit", ChannelType.WEBHOOK, Secret("https://hooks.example.org/x")),
+        "newsroom": Channel("newsroom", ChannelType.SLACK, Secret("https://hooks.slack.com/y")),
+    }
+    milestones = (
+        Milestone(
+            id="us-notice",
+            title="U.S. gives notice of withdrawal from the INF Treaty",
+            timezone="Europe/Brussels",
+            at=datetime(2019, 2, 2),
+            notify=("audit",),
+            remind=(Duration(),),
+        ),
+        Milestone(
+            id="withdrawal-effective",
+            title="INF Treaty withdrawal takes effect <script>alert(1)</script>",
+            timezone="Europe/Brussels",
+            after="us-notice",
+            offset=d("6 months"),
+            remind=(d("7d"), d("1d"), Duration()),
+            notify=("newsroom", "audit"),
+            description="Article XV — six months after notice.",
+        ),
+        Milestone(
+            id="annual-review",
+            title="Annual compliance report due",
+            timezone="UTC",
+            at=datetime(2019, 9, 1, 9, 0),
+            rrule="FREQ=YEARLY",
+            remind=(d("30d"), Duration()),
+            notify=("audit",),
+        ),
+    )
+    return Config(milestones=milestones, channels=channels, timezone="Europe/Brussels")
+
+
+def row(
+    id: str,
+    status: DeliveryStatus,
+    *,
+    milestone: str = "us-notice",
+    channel: str = "audit",
+    due: datetime = NOW - timedelta(days=1),
+    error: str | None = None,
+) -> DeliveryRow:
+    return DeliveryRow(
+        id=id,
+        reminder_id="rem_" + id,
+        milestone_id=milestone,
+        channel=channel,
+        due_at=due,
+        status=status,
+        attempts=1 if status is not DeliveryStatus.SCHEDULED else 0,
+        next_attempt_at=due if not status.is_final else None,
+        late=False,
+        claimed_by=None,
+        lease_until=None,
+        last_error=error,
+        last_status_code=None,
+        last_body=None,
+        reason=None,
+        sent_at=due if status is DeliveryStatus.SENT else None,
+        created_at=due,
+        updated_at=due,
+    )
+
+
+@dataclass
+class FakeStore:
+    rows: list[DeliveryRow] = field(default_factory=list)
+    channels: dict[str, ChannelState] = field(default_factory=dict)
+    down: bool = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise StoreError("database is unreachable")
+
+    def ping(self) -> None:
+        self._check()
+
+    def deliveries(
+        self, *, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DeliveryRow]:
+        self._check()
+        rows = [r for r in self.rows if status is None or r.status.value == status]
+        rows.sort(key=lambda r: (-r.due_at.timestamp(), r.id))
+        return rows[offset : offset + limit]
+
+    def counts_by_status(self) -> dict[str, int]:
+        self._check()
+        counts = {s.value: 0 for s in DeliveryStatus}
+        for r in self.rows:
+            counts[r.status.value] += 1
+        return counts
+
+    def open_deliveries(
+        self, *, due_from: datetime | None = None, due_until: datetime | None = None
+    ) -> dict[str, DeliveryRow]:
+        self._check()
+        return {
+            r.id: r
+            for r in self.rows
+            if not r.status.is_final
+            and (due_from is None or r.due_at >= due_from)
+            and (due_until is None or r.due_at < due_until)
+        }
+
+    def channel_states(self) -> dict[str, ChannelState]:
+        self._check()
+        return dict(self.channels)
+
+    def redeliver(self, delivery_id: str, *, now: datetime) -> DeliveryRow:
+        for i, r in enumerate(self.rows):
+            if r.id == delivery_id:
+                if not r.status.is_final:
+                    raise TminusError(f"delivery {delivery_id} is {r.status.value}: already queued")
+                new = dataclasses.replace(
+                    r, status=DeliveryStatus.SCHEDULED, attempts=0, next_attempt_at=now
+                )
+                self.rows[i] = new
+                return new
+        raise NotFoundError(f"no delivery {delivery_id!r}")
+
+
+@dataclass
+class FakeState:
+    """What the daemon provides to the HTTP app, with knobs for tests."""
+
+    store: FakeStore | None = field(default_factory=FakeStore)
+    api_token: str | None = None
+    clock: Callable[[], datetime] = lambda: NOW
+    loaded: Config | None = field(default_factory=inf_config)
+    not_ready: str | None = None
+    alive: bool = True
+    metrics: Metrics = field(default_factory=Metrics)
+    redelivered: list[str] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def config(self) -> Config | None:
+        return self.loaded
+
+    def ready_reason(self) -> str | None:
+        return self.not_ready
+
+    def loop_alive(self) -> bool:
+        return self.alive
+
+    def upcoming(self, within: timedelta) -> list[Reminder]:
+        if self.loaded is None:
+            return []
+        now = self.clock()
+        return plan(self.loaded, now, now + within)
+
+    def calendar(self) -> bytes:
+        ids = ",".join(m.id for m in self.loaded.milestones) if self.loaded else ""
+        return f"BEGIN:VCALENDAR\r\nX-IDS:{ids}\r\nEND:VCALENDAR\r\n".encode()
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(*args, **kwargs)
+
+    async def redeliver(self, delivery_id: str) -> DeliveryRow:
+        assert self.store is not None
+        out = self.store.redeliver(delivery_id, now=self.clock())
+        self.redelivered.append(delivery_id)
+        return out
+
+
+def seeded_store() -> FakeStore:
+    return FakeStore(
+        rows=[
+            row("msg_sent1", DeliveryStatus.SENT, due=NOW - timedelta(days=3)),
+            row(
+                "msg_dead1",
+                DeliveryStatus.DEAD,
+                channel="newsroom",
+                milestone="withdrawal-effective",
+                due=NOW - timedelta(hours=2),
+                error="HTTP 404 <not found>",
+            ),
+            row("msg_sched1", DeliveryStatus.SCHEDULED, due=NOW + timedelta(days=6)),
+        ],
+        channels={
+            "newsroom": ChannelState(
+                "newsroom",
+                disabled_fingerprint="abc",
+                disabled_reason="channel_is_archived",
+                disabled_at=NOW - timedelta(hours=1),
+            )
+        },
+    )
