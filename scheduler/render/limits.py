@@ -12,7 +12,7 @@ ELLIPSIS = "…"
 SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # Discord markdown that could restyle or hide user text; mentions are handled by
 # allowed_mentions, not by escaping.
-DISCORD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\*_~`|>[]#"})
+DISCORD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\*_~`|>[]"})
 
 
 def ulen(text: str) -> int:
@@ -36,15 +36,18 @@ def fit(raw: str, limit: int, table: dict[int, str] | None = None) -> str:
     Cutting happens on the raw text, character by character, so an escape
     sequence (``&amp;``, ``\\*``) is never split in half.
     """
-    escaped = raw.translate(table) if table else raw
-    if ulen(escaped) <= limit:
-        return escaped
+    # Every character is at least one unit, so past ``limit`` characters it cannot fit,
+    # and no more than ``limit`` characters are ever looked at (a 10 MB title is cheap).
+    if len(raw) <= limit:
+        escaped = raw.translate(table) if table else raw
+        if ulen(escaped) <= limit:
+            return escaped
     budget = limit - ulen(ELLIPSIS)
     pieces: list[str] = []
     used = 0
-    for char in raw:
-        piece = char.translate(table) if table else char
-        size = ulen(piece)
+    for char in raw[:limit]:
+        piece = table.get(ord(char), char) if table else char
+        size = len(piece) + (ord(char) > 0xFFFF)  # escapes are ASCII; astral chars are two
         if used + size > budget:
             break
         pieces.append(piece)

@@ -7,7 +7,7 @@ Everything here is pure: the only "now" is the one passed in (an alert's
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from scheduler.model import Reminder
 
@@ -76,7 +76,8 @@ def until(occurrence: datetime, now: datetime) -> timedelta:
     so "7 days before" across a DST change still reads "in 7 days" rather than
     "in 6 days 23 hours"; anything else is exact elapsed time.
     """
-    exact = occurrence - now
+    # Aware datetimes sharing one tzinfo subtract as wall clocks: compare in UTC.
+    exact = occurrence.astimezone(UTC) - now.astimezone(UTC)
     local_now = now.astimezone(occurrence.tzinfo)
     wall = occurrence.replace(tzinfo=None) - local_now.replace(tzinfo=None)
     wall_minutes = round(wall.total_seconds() / 60)
@@ -92,6 +93,11 @@ def countdown(occurrence: datetime, now: datetime) -> str:
     if abs(seconds) < 30:
         return "now"
     return f"in {format_span(span)}" if seconds > 0 else f"{format_span(span)} ago"
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """Real time from ``start`` to ``end`` (never wall-clock arithmetic)."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
 
 
 def late_note(late_by: timedelta) -> str:

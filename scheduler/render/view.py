@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from scheduler.model import Alert
 from scheduler.render.text import (
     countdown,
+    elapsed,
     fallback_text,
     format_span,
     format_when,
@@ -59,7 +60,7 @@ def late_by(alert: Alert) -> timedelta | None:
     """How late a catch-up delivery is (``sent_at - due_at``); None when on time."""
     if not alert.late:
         return None
-    span = alert.sent_at - alert.reminder.due_at
+    span = elapsed(alert.reminder.due_at, alert.sent_at)
     return span if span > timedelta(0) else None
 
 
