@@ -145,7 +145,7 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #8883;vertica
 tr.dead td{background:var(--badbg);color:var(--bad)}
 .st{font-weight:600;text-transform:uppercase;font-size:.75rem;letter-spacing:.03em}
 .st-sent{color:var(--ok)}.st-dead{color:var(--bad)}
-code{word-break:break-all}
+code{overflow-wrap:anywhere}.banner code{white-space:nowrap}
 @media (prefers-color-scheme:dark){:root{--badbg:#4a1512;--bad:#ffb4ab;--ok:#7fd99a}}
 """
 
