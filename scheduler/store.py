@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from scheduler.db import engine as engines
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
@@ -113,6 +113,11 @@ class Store:
             # The driver's own first line: no URL, no parameters.
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise StoreError(f"database error: {detail}") from exc
+        except StatementError as exc:
+            # A value the column type refused (a naive datetime): the caller's mistake.
+            if isinstance(exc.orig, ValueError):
+                raise exc.orig from None
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
