@@ -1,0 +1,112 @@
+"""RFC 5545 calendar of the milestones, for ``export-ics`` and ``GET /calendar.ics``.
+
+One VEVENT per milestone (cancelled ones too, marked ``STATUS:CANCELLED``, so
+that a subscribed calendar drops them), one VALARM per reminder offset. Pure:
+the only "now" is the injected ``DTSTAMP``.
+
+Choices worth knowing:
+
+* ``UID`` is ``<milestone id>@tminus``: stable across exports, so calendar apps
+  update an event in place when its date moves.
+* ``DTSTART`` is the resolved instant in the milestone's zone, with the
+  VTIMEZONE it needs (UTC milestones are written with ``Z``).
+* ``until`` as a date means the whole of that day: ``DTEND`` is the next day's
+  00:00. A datetime ``until`` is used as it is.
+* A reminder offset in days, hours, minutes or seconds becomes a relative
+  ``TRIGGER`` (``-P7D``: seven nominal days before the start, as tminus counts
+  them). Months and years cannot be an iCalendar DURATION, so such a reminder
+  becomes an absolute ``TRIGGER;VALUE=DATE-TIME`` in UTC, computed for the
+  first occurrence only.
+* ``RRULE`` is passed through; business-day rolling cannot be expressed in
+  iCalendar, so a rolled recurring milestone shows its unrolled dates there.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from icalendar import Alarm, Calendar, Event, vRecur
+
+from scheduler import __version__
+from scheduler.durations import Duration, localize
+from scheduler.model import Config, Milestone, MilestoneStatus
+from scheduler.planning import Resolved, resolve
+
+PRODID = f"-//tminus//tminus {__version__}//EN"
+UID_DOMAIN = "tminus"
+# VTIMEZONE components cover this span (icalendar's default stops at 2038).
+TZ_FIRST = date(1970, 1, 1)
+TZ_LAST = date(2100, 1, 1)
+
+
+def to_ics(config: Config, *, now: datetime, resolved: dict[str, Resolved] | None = None) -> bytes:
+    """The whole calendar as bytes (CRLF lines, folded, UTF-8)."""
+    if now.tzinfo is None:
+        raise ValueError("to_ics() needs an aware now")
+    if resolved is None:
+        resolved = resolve(config)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", "tminus")
+    stamp = now.astimezone(UTC)
+    for m in config.milestones:
+        cal.add_component(_event(resolved[m.id], stamp))
+    cal.add_missing_timezones(first_date=TZ_FIRST, last_date=TZ_LAST)
+    data: bytes = cal.to_ical()
+    return data
+
+
+def _event(r: Resolved, stamp: datetime) -> Event:
+    m = r.milestone
+    event = Event()
+    event.add("uid", f"{m.id}@{UID_DOMAIN}")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", r.at)
+    end = _end(m, r.at)
+    if end is not None:
+        event.add("dtend", end)
+    event.add("summary", m.title)
+    if m.description:
+        event.add("description", m.description)
+    if m.tags:
+        event.add("categories", list(m.tags))
+    if m.links:
+        event.add("url", m.links[0])
+    if m.rrule:
+        event.add("rrule", vRecur.from_ical(m.rrule))
+    if m.status is MilestoneStatus.CANCELLED:
+        event.add("status", "CANCELLED")
+    elif m.status is MilestoneStatus.DONE:
+        event.add("status", "CONFIRMED")
+    else:
+        for offset in m.remind:
+            event.add_component(_alarm(offset, r.at, m))
+    return event
+
+
+def _end(m: Milestone, start: datetime) -> datetime | None:
+    """``DTEND`` from ``until``, or ``None`` when there is none (or it is not after the start)."""
+    if m.until is None:
+        return None
+    if isinstance(m.until, datetime) and m.until.tzinfo is not None:
+        end = m.until.astimezone(m.zone)
+    elif isinstance(m.until, datetime):
+        end = localize(m.until, m.zone)
+    else:
+        end = localize(datetime.combine(m.until + timedelta(days=1), time(0)), m.zone)
+    return end if end > start else None
+
+
+def _alarm(offset: Duration, start: datetime, m: Milestone) -> Alarm:
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", offset.label())
+    if offset.months:
+        alarm.add("trigger", offset.subtract_from(start).astimezone(UTC))
+        alarm["TRIGGER"].params["VALUE"] = "DATE-TIME"
+    else:
+        # RELATED=START is the default; negative means before the start.
+        alarm.add("trigger", -timedelta(days=offset.days, seconds=offset.seconds))
+    return alarm
