@@ -75,14 +75,13 @@ def _after_targets(files: list[FileConfig]) -> list[FileIssue]:
     seen = set().union(*(fc.ids_seen for fc in files)) if files else set()
     out: list[FileIssue] = []
     for fc in files:
-        for milestone, path in fc.milestones:
-            target = milestone.after
-            if target is None or target in ids or target in seen:
+        for target, path in fc.after_refs:
+            if target in ids or target in seen:
                 continue
             message = f"'after' names an unknown milestone '{target}'" + _hint(
-                target, ids, "milestones"
+                target, ids | seen, "milestones"
             )
-            out.append((fc.file, Issue((*path, "after"), message)))
+            out.append((fc.file, Issue(path, message)))
     return out
 
 

@@ -1,9 +1,11 @@
 """Read config files, validate them, merge them, and report every problem at once.
 
 Pipeline: find the files → read and decode each → parse (fast route when safe,
-else PyYAML) → validate each document, collecting issues by document path →
-cross-file checks → only if there are problems, compose the YAML node trees of
-the files concerned and turn each path into ``FILE:LINE:COL``.
+else PyYAML) → validate each document, collecting issues by document path (a
+file with problems is parsed and validated again on the PyYAML route, so that
+every report is PyYAML's reading) → cross-file checks → only if there are
+problems, compose the YAML node trees of the files concerned and turn each path
+into ``FILE:LINE:COL``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,16 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         if source.fixed:
             continue
         checker = Checker(env=environ, base_dir=source.path.parent)
-        results.append(check_document(checker, data, file=source.name))
+        result = check_document(checker, data, file=source.name)
+        if checker.issues and not source.composed:
+            # Problems to report: redo this file on the PyYAML route, so that what is
+            # reported is exactly what PyYAML reads, whatever the fast parser thought.
+            data = _parse_slow(source)
+            if source.fixed:
+                continue
+            checker = Checker(env=environ, base_dir=source.path.parent)
+            result = check_document(checker, data, file=source.name)
+        results.append(result)
         source.issues.extend(checker.issues)
     by_name = {source.name: source for source in sources}
     for file, issue in cross_check(results):
@@ -154,7 +165,7 @@ def _located(source: _Source, by_name: dict[str, _Source]) -> list[Problem]:
         if issue.ref is not None:
             other = by_name[issue.ref[0]]
             _ensure_composed(other)
-            ref_line, ref_column = locate(other.root, issue.ref[1])
+            ref_line, ref_column = locate(other.root, issue.ref[1], on_key=issue.on_key)
             message = message.replace("{ref}", f"{other.name}:{ref_line}:{ref_column}")
         out.append(Problem(source.name, line, column, message, render_path(issue.path)))
     return out

@@ -86,6 +86,7 @@ class FileConfig:
     # does not also make each reference to it an "unknown" error
     ids_seen: set[str] = field(default_factory=set)
     channels_seen: set[str] = field(default_factory=set)
+    after_refs: list[tuple[str, DocPath]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,8 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
         path: DocPath = ("milestones", index)
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             result.ids_seen.add(item["id"].strip())
+        if isinstance(item, dict) and isinstance(item.get("after"), str) and "at" not in item:
+            result.after_refs.append((item["after"].strip(), (*path, "after")))
         milestone, refs = _milestone(checker, item, path, result.timezone, defaults, file=file)
         result.notify_refs.append(refs)
         if milestone is not None:
