@@ -1,0 +1,290 @@
+"""Commands that need only the config: check, upcoming, simulate, explain, export-ics.
+
+No database and no network. Each is ``(args, settings) -> int``; expected errors
+are raised as :class:`TminusError` and reported by the one handler in ``cli.py``.
+Dates come from :mod:`scheduler.planning`, the same code the daemon runs.
+
+Conventions:
+
+* ``--now``, ``--from`` and ``--until`` are ISO 8601 (``2019-07-01``,
+  ``2019-07-01T09:00``, ``2019-07-01T09:00+02:00``). Without an offset they are
+  wall time in the config file's ``timezone`` (UTC when it names none), as a
+  naive datetime in the config itself would be.
+* ``check`` counts reminders per occurrence: the sum of ``len(remind)`` over
+  active (not cancelled or done) milestones. A recurring milestone with four
+  offsets counts four, however often it recurs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.parser import isoparse
+
+from scheduler.config import load_config
+from scheduler.durations import Duration, localize
+from scheduler.errors import ConfigError, Problem, TminusError, UsageError
+from scheduler.model import Config, MilestoneStatus, Reminder
+from scheduler.planning import Resolved, fmt_instant, plan, resolve
+from scheduler.planning import explain as explain_milestone
+from scheduler.render import fallback_text
+from scheduler.settings import Settings
+
+_INACTIVE = (MilestoneStatus.CANCELLED, MilestoneStatus.DONE)
+
+
+# -- shared helpers ------------------------------------------------------------------
+def _load(settings: Settings) -> tuple[Config, dict[str, Resolved]]:
+    """Load and resolve the config; a date that cannot be worked out is a config error."""
+    config = load_config(settings.config)
+    try:
+        resolved = resolve(config)
+    except ValueError as exc:
+        raise ConfigError(
+            [Problem(file=settings.config, line=0, column=0, message=str(exc))]
+        ) from exc
+    return config, resolved
+
+
+def _parse_instant(text: str, flag: str) -> datetime:
+    """An ISO 8601 moment; naive ones get their zone later (:func:`_in_zone`)."""
+    try:
+        moment: datetime = isoparse(text.strip())
+        return moment
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(
+            f"{flag}: {text!r} is not an ISO 8601 date or time (e.g. 2019-07-01T09:00)"
+        ) from exc
+
+
+def _in_zone(moment: datetime, config: Config) -> datetime:
+    zone = ZoneInfo(config.timezone)
+    if moment.tzinfo is not None:
+        return moment.astimezone(zone)
+    return localize(moment, zone)
+
+
+def _parse_window(text: str) -> Duration:
+    try:
+        span = Duration.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--within: {exc}") from exc
+    if span.is_negative or span.is_zero:
+        raise UsageError(f"--within: {text!r} must be a positive duration such as 90d")
+    return span
+
+
+def _emit_json(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _alert_type(reminder: Reminder) -> str:
+    return "milestone.reached" if reminder.offset.is_zero else "reminder.due"
+
+
+def _reminder_json(reminder: Reminder) -> dict[str, Any]:
+    m = reminder.milestone
+    return {
+        "id": reminder.id,
+        "milestone": m.id,
+        "title": m.title,
+        "timezone": m.timezone,
+        "due_at": reminder.due_at.isoformat(),
+        "occurrence": reminder.occurrence.isoformat(),
+        "offset": reminder.offset.iso(),
+        "label": reminder.label,
+        "type": _alert_type(reminder),
+        "channels": list(reminder.channels),
+    }
+
+
+def compact_span(span: timedelta) -> str:
+    """``3d 4h``, ``5h 2m``, ``45m``, ``<1m``: the two largest units, for tables."""
+    minutes = int(abs(span.total_seconds()) // 60)
+    if minutes == 0:
+        return "<1m"
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n]
+    return " ".join(parts[:2])
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+# -- check -----------------------------------------------------------------------------
+def check(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate the config: ``OK: N milestones, M reminders, K channels`` or every problem."""
+    try:
+        config, _ = _load(settings)
+    except ConfigError as exc:
+        if not args.json:
+            raise
+        _emit_json(
+            {
+                "ok": False,
+                "errors": [
+                    {
+                        "file": p.file,
+                        "line": p.line,
+                        "column": p.column,
+                        "path": p.path,
+                        "message": p.message,
+                    }
+                    for p in exc.problems
+                ],
+            }
+        )
+        return exc.exit_code
+    n = len(config.milestones)
+    reminders = sum(len(m.remind) for m in config.milestones if m.status not in _INACTIVE)
+    k = len(config.channels)
+    if args.json:
+        _emit_json({"ok": True, "milestones": n, "reminders": reminders, "channels": k})
+    else:
+        print(f"OK: {n} milestones, {reminders} reminders, {k} channels")
+    return 0
+
+
+# -- upcoming --------------------------------------------------------------------------
+def upcoming(args: argparse.Namespace, settings: Settings) -> int:
+    """The reminders due from now to now + ``--within``, soonest first."""
+    span = _parse_window(args.within)
+    raw_now = _parse_instant(args.now, "--now") if args.now else datetime.now(UTC)
+    config, resolved = _load(settings)
+    now = _in_zone(raw_now, config)
+    end = span.add_to(now)
+    reminders = plan(config, now, end, resolved=resolved)
+    if args.json:
+        _emit_json([_reminder_json(r) for r in reminders])
+        return 0
+    if not reminders:
+        print(f"No reminders due within {args.within} of {fmt_instant(now)}.")
+        return 0
+    rows = [
+        [
+            fmt_instant(r.due_at),
+            f"in {compact_span(r.due_at - now)}",
+            r.milestone.id,
+            r.label,
+            ", ".join(r.channels) or "-",
+        ]
+        for r in reminders
+    ]
+    print(_table(["WHEN", "IN", "MILESTONE", "LABEL", "CHANNELS"], rows))
+    return 0
+
+
+# -- simulate --------------------------------------------------------------------------
+def simulate(args: argparse.Namespace, settings: Settings) -> int:
+    """Every alert the daemon would send in ``[--from, --until)``, in order, rendered."""
+    raw_start = _parse_instant(args.start, "--from")
+    raw_end = _parse_instant(args.end, "--until")
+    config, resolved = _load(settings)
+    start, end = _in_zone(raw_start, config), _in_zone(raw_end, config)
+    if end <= start:
+        raise UsageError("--until must be later than --from")
+    reminders = plan(config, start, end, resolved=resolved)
+    if args.json:
+        _emit_json(
+            [
+                {
+                    "due_at": r.due_at.isoformat(),
+                    "milestone": r.milestone.id,
+                    "label": r.label,
+                    "channels": list(r.channels),
+                    "type": _alert_type(r),
+                    "text": fallback_text(r),
+                    "reminder_id": r.id,
+                    "occurrence": r.occurrence.isoformat(),
+                }
+                for r in reminders
+            ]
+        )
+        return 0
+    for r in reminders:
+        print(f"{fmt_instant(r.due_at)}  [{', '.join(r.channels)}]  {fallback_text(r)}")
+    deliveries = sum(len(r.channels) for r in reminders)
+    # The summary goes to stderr so that stdout stays one line per alert for pipes.
+    print(
+        f"{len(reminders)} reminder{'s' if len(reminders) != 1 else ''}, "
+        f"{deliveries} deliver{'ies' if deliveries != 1 else 'y'} "
+        f"from {fmt_instant(start)} until {fmt_instant(end)}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+# -- explain ---------------------------------------------------------------------------
+def explain(args: argparse.Namespace, settings: Settings) -> int:
+    """How a milestone's date was computed, its next occurrences and its reminders."""
+    config, resolved = _load(settings)
+    now = datetime.now(UTC)
+    e = explain_milestone(config, args.milestone, now=now, resolved=resolved)
+    m = e.milestone
+    if args.json:
+        _emit_json(
+            {
+                "id": m.id,
+                "title": m.title,
+                "timezone": m.timezone,
+                "status": m.status.value,
+                "at": e.at.isoformat(),
+                "steps": list(e.steps),
+                "rrule": m.rrule,
+                "occurrences": [o.isoformat() for o in e.occurrences],
+                "reminders": [_reminder_json(r) for r in e.reminders],
+            }
+        )
+        return 0
+    print(f"{m.id}: {m.title}")
+    for step in e.steps:
+        print(f"  {step}")
+    print(f"at: {fmt_instant(e.at)} ({e.at.astimezone(UTC):%Y-%m-%d %H:%M UTC})")
+    if m.rrule:
+        print(f"recurs: {m.rrule}")
+        if e.occurrences:
+            print("next occurrences:")
+            for occ in e.occurrences:
+                print(f"  {fmt_instant(occ)}")
+        else:
+            print("next occurrences: none (the rule has ended)")
+    if e.reminders:
+        print(f"reminders (to {', '.join(m.notify) or 'no channel'}):")
+        for r in e.reminders:
+            print(f"  {fmt_instant(r.due_at)}  {r.label}")
+    elif m.status not in _INACTIVE:
+        print("reminders: none")
+    return 0
+
+
+# -- export-ics ------------------------------------------------------------------------
+def export_ics(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the RFC 5545 calendar to ``-o FILE`` or stdout."""
+    from scheduler.ics import to_ics  # icalendar is only worth importing here
+
+    config, resolved = _load(settings)
+    data = to_ics(config, now=datetime.now(UTC), resolved=resolved)
+    if args.output and args.output != "-":
+        target = Path(args.output)
+        try:
+            target.write_bytes(data)
+        except OSError as exc:
+            raise TminusError(f"cannot write {args.output}: {exc.strerror}") from exc
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0

@@ -1,0 +1,238 @@
+"""check, upcoming, simulate, explain and export-ics through the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from scheduler.config import load_config
+
+REPO = Path(__file__).resolve().parent.parent
+INF = "config/inf-treaty.yaml"
+
+
+def _tminus_bin() -> str:
+    beside = Path(sys.executable).parent / "tminus"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("tminus")
+    assert found, "the tminus console script is not installed"
+    return found
+
+
+TMINUS = _tminus_bin()
+
+
+def tminus(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMINUS_", "SLACK_", "AUDIT_"))}
+    return subprocess.run(
+        [TMINUS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+BROKEN = """\
+version: 1
+channels:
+  team: {type: slack, url: https://hooks.slack.com/services/T/B/X}
+milestones:
+  - id: a
+    title: A
+    at: 2019-02-30
+    notify: [team]
+"""
+
+ROLLED = """\
+version: 1
+timezone: America/New_York
+holidays: [2019-12-25]
+channels:
+  team: {type: webhook, url: https://example.org/hook}
+milestones:
+  - id: contract
+    title: Contract signed
+    at: 2019-06-24
+    notify: [team]
+  - id: notice-deadline
+    title: Notice deadline
+    after: contract
+    offset: 6 months
+    roll: forward
+    remind: [7d, 0]
+    notify: [team]
+"""
+
+
+# -- check ---------------------------------------------------------------------------
+def test_check_ok_counts() -> None:
+    config = load_config(REPO / INF)
+    n = len(config.milestones)
+    m = sum(len(x.remind) for x in config.milestones if x.status.value == "active")
+    done = tminus("check", "-c", INF)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"OK: {n} milestones, {m} reminders, {len(config.channels)} channels\n"
+    js = tminus("check", "-c", INF, "--json")
+    assert js.returncode == 0
+    assert json.loads(js.stdout) == {
+        "ok": True,
+        "milestones": n,
+        "reminders": m,
+        "channels": len(config.channels),
+    }
+
+
+def test_check_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BROKEN)
+    done = tminus("check", "-c", str(bad))
+    assert done.returncode == 1
+    assert "bad.yaml:7:" in done.stderr
+    assert "Traceback" not in done.stderr
+    js = tminus("check", "-c", str(bad), "--json")
+    assert js.returncode == 1
+    doc = json.loads(js.stdout)
+    assert doc["ok"] is False
+    assert doc["errors"][0]["line"] == 7
+    assert set(doc["errors"][0]) == {"file", "line", "column", "path", "message"}
+
+
+def test_missing_config_is_exit_1(tmp_path: Path) -> None:
+    done = tminus("check", "-c", str(tmp_path / "nope.yaml"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+
+
+# -- simulate --------------------------------------------------------------------------
+def test_simulate_inf_treaty() -> None:
+    done = tminus("simulate", "-c", INF, "--from", "2019-01-01", "--until", "2019-08-03")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T  \[", line) for line in lines)
+    assert done.stderr.startswith(f"{len(lines)} reminders, {2 * len(lines)} deliveries")
+    assert (
+        "2019-07-26 00:00 CEST  [newsroom, audit]  "
+        "T-7d: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 CEST"
+    ) in lines
+    assert lines[-1].startswith("2019-08-02 00:00 CEST")
+    assert "Now: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 CEST" in lines[-1]
+    text = done.stdout
+    assert "Now: U.S. gives notice of withdrawal" in text
+    assert "Now: Putin suspends Russian participation" in text
+    assert "T-60d: INF Treaty withdrawal takes effect" in text
+    js = tminus("simulate", "-c", INF, "--from", "2019-01-01", "--until", "2019-08-03", "--json")
+    alerts = json.loads(js.stdout)
+    assert len(alerts) == len(lines)
+    assert [a["due_at"] for a in alerts] == sorted(a["due_at"] for a in alerts)  # one zone here
+    reached = [a for a in alerts if a["type"] == "milestone.reached"]
+    assert {a["milestone"] for a in reached} >= {
+        "us-notice",
+        "russia-suspension",
+        "withdrawal-effective",
+    }
+    assert all(a["label"] == "at the moment" for a in reached)
+    assert all(a["text"] and a["channels"] for a in alerts)
+
+
+def test_simulate_window_end_is_exclusive() -> None:
+    js = tminus("simulate", "-c", INF, "--from", "2019-07-26", "--until", "2019-08-02", "--json")
+    alerts = json.loads(js.stdout)
+    assert [a["label"] for a in alerts] == ["7 days before", "1 day before"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["simulate", "-c", INF, "--from", "2019-01-01"],  # --until missing
+        ["simulate", "-c", INF, "--from", "yesterday", "--until", "2019-08-03"],
+        ["simulate", "-c", INF, "--from", "2019-08-03", "--until", "2019-01-01"],
+        ["upcoming", "-c", INF, "--within", "ninety days"],
+        ["upcoming", "-c", INF, "--within", "-5d"],
+        ["upcoming", "-c", INF, "--now", "2019-13-01"],
+        ["explain", "-c", INF],  # MILESTONE missing
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    done = tminus(*args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# -- upcoming ----------------------------------------------------------------------------
+def test_upcoming_table_and_json() -> None:
+    args = ["upcoming", "-c", INF, "--now", "2019-06-20T00:00+02:00", "--within", "14d"]
+    done = tminus(*args)
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert rows[0].split() == ["WHEN", "IN", "MILESTONE", "LABEL", "CHANNELS"]
+    assert any(
+        r.startswith("2019-06-26 00:00 CEST") and "in 6d" in r and "russia-suspension" in r
+        for r in rows
+    )
+    items = json.loads(tminus(*args, "--json").stdout)
+    assert len(items) == len(rows) - 1
+    assert all("2019-06-20" <= i["due_at"][:10] < "2019-07-04" for i in items)
+    first = items[0]
+    assert set(first) >= {"id", "milestone", "title", "due_at", "occurrence", "offset", "label"}
+    assert first["id"].startswith("rem_")
+
+
+def test_upcoming_naive_now_is_config_zone() -> None:
+    # 2019-07-02 23:30 Brussels: the suspension's "at the moment" is 30 minutes away.
+    args = ["upcoming", "-c", INF, "--now", "2019-07-02T23:30", "--within", "1h", "--json"]
+    items = json.loads(tminus(*args).stdout)
+    assert ("russia-suspension", "at the moment") in {(i["milestone"], i["label"]) for i in items}
+
+
+# -- explain -----------------------------------------------------------------------------
+def test_explain_steps() -> None:
+    done = tminus("explain", "withdrawal-effective", "-c", INF)
+    assert done.returncode == 0, done.stderr
+    assert "us-notice 2019-02-02 + 6 months = 2019-08-02" in done.stdout
+    assert "2019-08-02 00:00 CEST" in done.stdout
+    doc = json.loads(tminus("explain", "withdrawal-effective", "-c", INF, "--json").stdout)
+    assert doc["at"] == "2019-08-02T00:00:00+02:00"
+    assert [r["label"] for r in doc["reminders"]][-1] == "at the moment"
+
+
+def test_explain_roll_and_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "rolled.yaml"
+    path.write_text(ROLLED)
+    done = tminus("explain", "notice-deadline", "-c", str(path))
+    assert done.returncode == 0, done.stderr
+    # 2019-06-24 + 6 months = 2019-12-24 (Tuesday): no roll; check the arithmetic line
+    assert "contract 2019-06-24 + 6 months = 2019-12-24" in done.stdout
+    missing = tminus("explain", "notice-deadlin", "-c", str(path))
+    assert missing.returncode == 1
+    assert "did you mean 'notice-deadline'" in missing.stderr
+
+
+def test_explain_shows_a_roll(tmp_path: Path) -> None:
+    path = tmp_path / "rolled.yaml"
+    path.write_text(ROLLED.replace("2019-06-24", "2019-06-25"))  # -> 2019-12-25, a holiday
+    doc = json.loads(tminus("explain", "notice-deadline", "-c", str(path), "--json").stdout)
+    assert "2019-12-25 is a holiday: rolled forward to 2019-12-26" in doc["steps"]
+    assert doc["at"] == "2019-12-26T00:00:00-05:00"
+
+
+# -- export-ics --------------------------------------------------------------------------
+def test_export_ics_file_and_stdout(tmp_path: Path) -> None:
+    out = tmp_path / "tminus.ics"
+    done = tminus("export-ics", "-c", INF, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    cal = Calendar.from_ical(out.read_bytes())
+    config = load_config(REPO / INF)
+    events = cal.walk("VEVENT")
+    assert len(events) == len(config.milestones)
+    by_uid = {str(e["UID"]): e for e in events}
+    for m in config.milestones:
+        assert len(by_uid[f"{m.id}@tminus"].walk("VALARM")) == len(m.remind)
+    piped = tminus("export-ics", "-c", INF)
+    assert piped.returncode == 0
+    assert piped.stdout.startswith("BEGIN:VCALENDAR")
