@@ -67,7 +67,7 @@ class UvicornHandle:
     @property
     def port(self) -> int:
         """The bound port (the real one when 0 was asked for)."""
-        for server in self._server.servers:
+        for server in getattr(self._server, "servers", []):
             for sock in server.sockets:
                 return int(sock.getsockname()[1])
         raise RuntimeError("the HTTP server is not listening")
@@ -84,7 +84,11 @@ class UvicornHandle:
 
 
 async def serve(app: FastAPI, host: str, port: int) -> UvicornHandle:
-    """Start serving ``app`` on ``host:port`` in the running loop; ``await handle.started()``."""
+    """Serve ``app`` on ``host:port`` in the running loop; return once it listens.
+
+    Raises ``OSError`` when it cannot listen. ``handle.port`` is the bound port
+    (the real one for port 0); ``await handle.stop()`` stops it.
+    """
     config = uvicorn.Config(
         app,
         host=host,
@@ -98,4 +102,6 @@ async def serve(app: FastAPI, host: str, port: int) -> UvicornHandle:
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=256,
     )
-    return UvicornHandle(_Server(config))
+    handle = UvicornHandle(_Server(config))
+    await handle.started()
+    return handle

@@ -41,7 +41,5 @@ async def test_busy_port_is_an_error_not_an_exit() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        handle = await serve(create_app(FakeState()), "127.0.0.1", port)
         with pytest.raises(OSError, match=f"127.0.0.1:{port}"):
-            await handle.started()
-        await handle.stop()
+            await serve(create_app(FakeState()), "127.0.0.1", port)
