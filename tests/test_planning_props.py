@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.durations import Duration
-from scheduler.model import Config, Milestone
+from scheduler.model import Config, Milestone, Roll
 from scheduler.planning import plan
 
 ZONES = ["UTC", "Europe/Brussels", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
@@ -30,14 +30,22 @@ def configs(draw: st.DrawFn, offset_strategy: st.SearchStrategy[Duration] = offs
     milestones = []
     for i in range(n):
         remind = tuple(draw(st.lists(offset_strategy, min_size=1, max_size=4, unique=True)))
+        # some milestones hang off an earlier one (an after: chain)
+        base = draw(st.none() | st.integers(0, i - 1)) if i else None
         milestones.append(
             Milestone(
                 id=f"m{i}",
                 title=f"M{i}",
                 timezone=draw(st.sampled_from(ZONES)),
-                at=draw(walls),
+                at=draw(walls) if base is None else None,
+                after=None if base is None else f"m{base}",
+                offset=Duration() if base is None else draw(signed_offsets),
                 remind=remind,
                 rrule=draw(rules),
+                roll=draw(st.sampled_from(list(Roll))),
+                holidays=frozenset(
+                    draw(st.lists(st.dates(date(2018, 1, 1), date(2032, 1, 1)), max_size=30))
+                ),
             )
         )
     return Config(milestones=tuple(milestones), channels={})
