@@ -139,7 +139,7 @@ def slack_payloads(alerts: Sequence[Alert]) -> list[tuple[list[Alert], Payload]]
     for alert in ordered:
         v = view(alert)
         entry = _group_entry(v)
-        size = ulen(entry) + ulen(v.fallback)
+        size = ulen(entry)  # the fallback text is cut to FALLBACK_MAX whatever the group
         if views and (len(views) >= MAX_GROUP_ALERTS or used + size > MAX_GROUP_CHARS):
             chunks.append((views, entries))
             views, entries, used = [], [], 0
