@@ -406,10 +406,11 @@ def _plan(
             reach = any(start_ts - s.margin <= at_ts - s.approx < end_ts + s.margin for s in spec)
             occs = (r.at,) if reach else ()
         else:
-            zone = m.zone
-            lo = min(o.add_to(start.astimezone(zone)) for o in m.remind)
-            hi = max(o.add_to(end.astimezone(zone)) for o in m.remind)
-            occs = occurrences(r, lo - timedelta(days=3), hi + timedelta(days=3))
+            # occurrence = due + offset: widen the window by each offset's rough
+            # length and error; the exact due-time test below has the last word.
+            lo = start + timedelta(seconds=min(s.approx - s.margin for s in spec))
+            hi = end + timedelta(seconds=max(s.approx + s.margin for s in spec))
+            occs = occurrences(r, lo, hi)
         for occ in occs:
             occ_utc = occ.astimezone(UTC)
             occ_ts = occ_utc.timestamp()
