@@ -171,7 +171,7 @@ async def test_slack_burst_is_few_posts_paced_after_a_429(
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / rate - 0.01
     # At the receiver too, give or take rendering and request latency on a busy machine.
     arrivals = [p.arrived for p in posts[1:]]
-    assert min(b - a for a, b in itertools.pairwise(arrivals)) >= 0.6 / rate
+    assert min(b - a for a, b in itertools.pairwise(arrivals)) >= 0.5 / rate
     assert sorted(a.delivery_id for b in batches for a in b) == sorted(
         a.delivery_id for a in alerts
     )
