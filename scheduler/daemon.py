@@ -125,13 +125,15 @@ class Daemon:
         return self.clock()
 
     def ready_reason(self) -> str | None:
-        if self._ready_reason is not None:
-            return self._ready_reason
-        try:
-            self._store.ping()
-        except Exception as exc:
-            return f"database does not answer: {type(exc).__name__}"
-        return None
+        """Why the daemon is not ready; the HTTP app pings the database itself."""
+        return self._ready_reason
+
+    async def redeliver(self, delivery_id: str) -> DeliveryRow:
+        """Queue a finished delivery again (same id) and wake the dispatcher."""
+        row = await self.db(self._store.redeliver, delivery_id, now=self.clock())
+        log.info("delivery queued again", extra=fields(delivery=delivery_id, channel=row.channel))
+        await self.arm()
+        return row
 
     def loop_alive(self) -> bool:
         return time.monotonic() - self._heartbeat < HEARTBEAT_STALE

@@ -70,6 +70,9 @@ def make_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProcess]]:
         d.close()
 
 
+PLACEHOLDER = [{"id": "placeholder", "title": "Far away", "at": "2099-01-01"}]
+
+
 def write_config(path: Path, config: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 TMINUS = str(Path(sys.executable).with_name("tminus"))
 
@@ -95,6 +96,15 @@ class DaemonProcess:
             time.sleep(0.05)
         raise AssertionError(f"tminus run not ready within {timeout}s:\n{self.log()}")
 
+    def reload_with(self, config: dict[str, Any], *, timeout: float = 15) -> None:
+        """Write a new config, send SIGHUP and wait until it is in force."""
+        before = len([e for e in self.events() if e.get("event") == "config reloaded"])
+        tmp = self.config.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+        tmp.replace(self.config)
+        self.signal(signal.SIGHUP)
+        self.wait_log("config reloaded", count=before + 1, timeout=timeout)
+
     def signal(self, sig: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
@@ -144,7 +154,7 @@ class DaemonProcess:
             "history", "--json", "--limit", "100000", "--database-url", self.database_url, *extra
         )
         assert result.returncode == 0, result.stderr
-        rows: list[dict[str, Any]] = json.loads(result.stdout)
+        rows: list[dict[str, Any]] = json.loads(result.stdout)["deliveries"]
         return rows
 
     def close(self) -> None:
