@@ -13,6 +13,7 @@ from scheduler.model import Reminder
 
 # Label prefixes of the fallback line: "T-7d: …" before, "Now: …" at the moment, "T+2h: …" after.
 REACHED_PREFIX = "Now"
+_DAY = timedelta(days=1)
 
 
 def format_when(moment: datetime) -> str:
@@ -72,18 +73,22 @@ def format_span(span: timedelta) -> str:
 def until(occurrence: datetime, now: datetime) -> timedelta:
     """How long from ``now`` to ``occurrence``, as people count it.
 
-    Whole calendar days are counted on the wall clock of the occurrence's zone,
-    so "7 days before" across a DST change still reads "in 7 days" rather than
-    "in 6 days 23 hours"; anything else is exact elapsed time.
+    Beyond a day the span is rounded to the hour (a retry 40 s after the due
+    time still reads "in 7 days", not "in 6 days 23 hours"), and whole calendar
+    days are counted on the wall clock of the occurrence's zone, so "7 days
+    before" across a DST change reads "in 7 days", not "in 6 days 23 hours".
+    Shorter spans are exact.
     """
     # Aware datetimes sharing one tzinfo subtract as wall clocks: compare in UTC.
     exact = occurrence.astimezone(UTC) - now.astimezone(UTC)
+    if abs(exact) < _DAY:
+        return exact
     local_now = now.astimezone(occurrence.tzinfo)
     wall = occurrence.replace(tzinfo=None) - local_now.replace(tzinfo=None)
-    wall_minutes = round(wall.total_seconds() / 60)
-    if wall_minutes and wall_minutes % 1440 == 0:
-        return timedelta(minutes=wall_minutes)
-    return exact
+    wall_hours = round(wall.total_seconds() / 3600)
+    if wall_hours % 24 == 0:
+        return timedelta(hours=wall_hours)
+    return timedelta(hours=round(exact.total_seconds() / 3600))
 
 
 def countdown(occurrence: datetime, now: datetime) -> str:

@@ -116,6 +116,22 @@ def test_format_span(span: timedelta, expected: str) -> None:
             datetime(2025, 3, 30, 0, tzinfo=BRU),
             "in 1 day 11 hours",
         ),
+        # Beyond a day, to the hour: a retry 40 s late still reads "in 7 days".
+        (
+            datetime(2019, 8, 2, tzinfo=BRU),
+            datetime(2019, 7, 26, 0, 0, 40, tzinfo=BRU),
+            "in 7 days",
+        ),
+        (
+            datetime(2019, 8, 2, tzinfo=BRU),
+            datetime(2019, 7, 26, 0, 40, tzinfo=BRU),
+            "in 6 days 23 hours",
+        ),
+        (
+            datetime(2019, 8, 2, tzinfo=BRU),
+            datetime(2019, 8, 1, 0, 40, tzinfo=BRU),
+            "in 23 hours 20 minutes",
+        ),
         # "now" given in another zone counts the same.
         (
             datetime(2019, 8, 2, tzinfo=BRU),
