@@ -41,6 +41,10 @@ def create_app(state: AppState) -> FastAPI:
         description="Deadline and milestone notifier: health, metrics and a JSON API.",
         docs_url=None,
         redoc_url=None,
+        responses={
+            413: {"model": schemas.ErrorBody, "description": "request body over 64 KiB"},
+            414: {"model": schemas.ErrorBody, "description": "query string or path over 4 KiB"},
+        },
     )
     app.add_middleware(RequestLimits)
     instants = Instants()

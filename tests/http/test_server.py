@@ -22,7 +22,7 @@ async def test_real_server_on_port_zero_leaves_signals_alone() -> None:
     base = f"http://127.0.0.1:{handle.port}"
     async with httpx.AsyncClient(base_url=base) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
-        assert (await client.get("/api/deliveries")).status_code == 401
+        assert (await client.post("/api/deliveries/msg_dead1/redeliver")).status_code == 401
         r = await client.post(
             "/api/deliveries/msg_dead1/redeliver", headers={"Authorization": f"Bearer {TOKEN}"}
         )
