@@ -1,0 +1,99 @@
+"""Several ``tminus run`` replicas on one PostgreSQL share the work, each delivery once."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.conftest import PLACEHOLDER, webhook_config, write_config
+from tests.support.daemon import DaemonProcess, iso_in
+from tests.support.receiver import Receiver, Response
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def _replicas(
+    tmp_path: Path, url: str, receiver: Receiver, n: int = 2, **env: str
+) -> list[DaemonProcess]:
+    config = tmp_path / "milestones.yaml"
+    write_config(config, webhook_config(receiver.url, PLACEHOLDER))
+    return [
+        DaemonProcess(workdir=tmp_path / f"r{i}", config=config, database_url=url, env=dict(env))
+        for i in range(n)
+    ]
+
+
+def _wait_ids(receiver: Receiver, count: int, timeout: float) -> Counter[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ids = Counter(r.headers["webhook-id"] for r in receiver.requests)
+        if len(ids) >= count:
+            return ids
+        time.sleep(0.1)
+    return Counter(r.headers["webhook-id"] for r in receiver.requests)
+
+
+def test_two_replicas_deliver_each_reminder_once(
+    tmp_path: Path, pg_databases: Callable[[], str], receiver: Receiver
+) -> None:
+    url = pg_databases()
+    replicas = _replicas(tmp_path, url, receiver)
+    try:
+        for r in replicas:
+            r.workdir.mkdir()
+            r.start()
+        at = iso_in(3)
+        config = webhook_config(
+            receiver.url,
+            [{"id": f"m{i:03d}", "title": f"Deadline {i}", "at": at} for i in range(120)],
+        )
+        for r in replicas:  # both replicas read the same file; each is told to reload
+            r.reload_with(config)
+        ids = _wait_ids(receiver, 120, timeout=30)
+        time.sleep(1.0)  # a duplicate would arrive now
+        ids = Counter(r.headers["webhook-id"] for r in receiver.requests)
+        assert len(ids) == 120
+        assert max(ids.values()) == 1, "a delivery was sent by both replicas"
+        for r in replicas:
+            assert r.stop() == 0
+        statuses = Counter(h["status"] for h in replicas[0].history())
+        assert statuses == {"sent": 120}
+    finally:
+        for r in replicas:
+            r.close()
+
+
+def test_a_dead_replicas_claims_are_taken_over(
+    tmp_path: Path, pg_databases: Callable[[], str]
+) -> None:
+    url = pg_databases()
+    slow = Receiver(Response(200, b"ok", delay=0.05)).start()
+    replicas = _replicas(tmp_path, url, slow, TMINUS_LEASE_SECONDS="3")
+    first, second = replicas
+    try:
+        first.workdir.mkdir()
+        second.workdir.mkdir()
+        first.start()
+        at = iso_in(2)
+        config = webhook_config(
+            slow.url,
+            [{"id": f"m{i:03d}", "title": f"Deadline {i}", "at": at} for i in range(200)],
+        )
+        first.reload_with(config)
+        slow.wait_for(20, timeout=20)
+        first.kill()  # dies holding claims on deliveries in flight
+        assert len({r.headers["webhook-id"] for r in slow.requests}) < 200
+        second.start()  # reads the same config file; takes over once the leases expire
+        ids = _wait_ids(slow, 200, timeout=60)
+        assert len(ids) == 200, f"lost {200 - len(ids)} deliveries"
+        assert second.stop() == 0
+        statuses = Counter(h["status"] for h in second.history())
+        assert statuses == {"sent": 200}
+    finally:
+        for r in replicas:
+            r.close()
+        slow.stop()
