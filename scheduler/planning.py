@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -46,14 +46,20 @@ from dateutil.rrule import rrulebase, rrulestr
 from scheduler.durations import Duration, localize
 from scheduler.errors import NotFoundError
 from scheduler.model import Config, Milestone, MilestoneStatus, Reminder, Roll
+from scheduler.wallclock import (
+    attach,
+    dst_note,
+    fmt_instant,
+    fmt_point,
+    roll_date,
+    roll_note,
+)
 
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 _INACTIVE = frozenset({MilestoneStatus.CANCELLED, MilestoneStatus.DONE})
 # Slack around approximate window filters: a calendar month is 28-31 days, a
 # calendar day 23-25 hours (up to 2 h in a few zones), rolling moves a few days.
 _DAY = 86400.0
-_ONE_DAY = timedelta(days=1)
 _EXPLAIN_ANCESTORS = 50
 
 
@@ -83,56 +89,6 @@ class Explanation:
     reminders: tuple[Reminder, ...]  # those of the first listed occurrence
 
 
-# -- formatting -----------------------------------------------------------------
-def fmt_instant(moment: datetime) -> str:
-    """``2019-08-02 00:00 CEST`` (seconds only when there are some)."""
-    return f"{_fmt_wall(moment)} {moment.tzname()}"
-
-
-def _fmt_wall(moment: datetime) -> str:
-    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-    clock = f"{moment.hour:02d}:{moment.minute:02d}"
-    return f"{day} {clock}:{moment.second:02d}" if moment.second else f"{day} {clock}"
-
-
-def _fmt_point(moment: datetime) -> str:
-    """A date alone at midnight, else date and wall time."""
-    if not (moment.hour or moment.minute or moment.second or moment.microsecond):
-        return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-    return _fmt_wall(moment)
-
-
-def _attach(wall: datetime, zone: ZoneInfo) -> datetime:
-    """``localize(wall, zone)``, faster: the constructor beats ``replace`` by far."""
-    candidate = datetime(
-        wall.year, wall.month, wall.day, wall.hour, wall.minute, wall.second, wall.microsecond, zone
-    )
-    return candidate.astimezone(UTC).astimezone(zone)
-
-
-def _near_transition(moment: datetime) -> bool:
-    """Cheap test: does the zone's offset change within a day of ``moment``?"""
-    return (moment - _ONE_DAY).utcoffset() != (moment + _ONE_DAY).utcoffset()
-
-
-def _dst_note(wall: datetime, zone: ZoneInfo, result: datetime) -> str | None:
-    """Explain how a DST gap or fold was resolved for ``wall``, if it hit one."""
-    if not _near_transition(result):
-        return None
-    if result.replace(tzinfo=None) != wall:
-        return (
-            f"{_fmt_point(wall)} does not exist in {zone.key} (clocks go forward): "
-            f"moved to {fmt_instant(result)}"
-        )
-    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        return (
-            f"{_fmt_point(wall)} happens twice in {zone.key} (clocks go back): "
-            f"the first, {first.strftime('%Z')}, is used"
-        )
-    return None
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic GC around a bulk build of acyclic values.
@@ -148,29 +104,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-# -- business days --------------------------------------------------------------
-def _is_business_day(day: date, m: Milestone) -> bool:
-    return day.weekday() not in m.weekend and day not in m.holidays
-
-
-def roll_date(day: date, m: Milestone) -> date:
-    """The business day ``m.roll`` moves ``day`` to (``day`` itself if it is one)."""
-    if m.roll is Roll.NONE or _is_business_day(day, m):
-        return day
-    if len(m.weekend) >= 7:
-        raise ValueError(f"milestone {m.id!r}: every day is a weekend day, nowhere to roll")
-    step = timedelta(days=1 if m.roll is Roll.FORWARD else -1)
-    moved = day
-    while not _is_business_day(moved, m):  # ends: holidays are finite, a weekday is free
-        moved += step
-    return moved
-
-
-def _roll_note(day: date, moved: date, m: Milestone) -> str:
-    why = "a holiday" if day in m.holidays else f"a {_DAY_NAMES[day.weekday()]}"
-    return f"{day.isoformat()} is {why}: rolled {m.roll.value} to {moved.isoformat()}"
 
 
 def _place(wall: datetime, m: Milestone, zone: ZoneInfo) -> datetime:
@@ -236,16 +169,16 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
             )
             if not m.offset.seconds:
                 wall = wall_cal
-            note = _dst_note(wall_cal, zone, localize(wall_cal, zone))
+            note = dst_note(wall_cal, zone, localize(wall_cal, zone))
         else:
             note = None
         if m.offset.is_zero:
-            steps.append(f"same moment as {base.milestone.id}: {_fmt_point(origin)}")
+            steps.append(f"same moment as {base.milestone.id}: {fmt_point(origin)}")
         else:
             sign, span = ("-", -m.offset) if m.offset.is_negative else ("+", m.offset)
             steps.append(
-                f"{base.milestone.id} {_fmt_point(origin)} {sign} {span.words()} "
-                f"= {_fmt_point(result)}"
+                f"{base.milestone.id} {fmt_point(origin)} {sign} {span.words()} "
+                f"= {fmt_point(result)}"
             )
         if note:
             steps.append(note)
@@ -257,8 +190,8 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
         steps.append(f"{m.id} {m.at.isoformat()} is {fmt_instant(result)} ({zone.key})")
     else:
         wall = m.at if isinstance(m.at, datetime) else datetime.combine(m.at, time(0))
-        result = _attach(wall, zone)
-        note = _dst_note(wall, zone, result)
+        result = attach(wall, zone)
+        note = dst_note(wall, zone, result)
         steps.append(f"{m.id} {fmt_instant(result)} ({zone.key})")
         if note:
             steps.append(note)
@@ -266,7 +199,7 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
     moved = roll_date(day, m)
     if moved != day:
         result = localize(datetime.combine(moved, result.replace(tzinfo=None).time()), zone)
-        steps.append(_roll_note(day, moved, m))
+        steps.append(roll_note(day, moved, m))
     if base is not None or moved != day:
         steps.append(f"{m.id} {fmt_instant(result)} ({zone.key})")
     return Resolved(milestone=m, at=result, steps=tuple(steps), wall=wall)

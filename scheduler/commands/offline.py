@@ -32,10 +32,11 @@ from scheduler.config import load_config
 from scheduler.durations import Duration, localize
 from scheduler.errors import ConfigError, Problem, TminusError, UsageError
 from scheduler.model import Config, MilestoneStatus, Reminder
-from scheduler.planning import Resolved, fmt_instant, plan, resolve
+from scheduler.planning import Resolved, plan, resolve
 from scheduler.planning import explain as explain_milestone
 from scheduler.render import fallback_text
 from scheduler.settings import Settings
+from scheduler.wallclock import fmt_instant
 
 _INACTIVE = (MilestoneStatus.CANCELLED, MilestoneStatus.DONE)
 
