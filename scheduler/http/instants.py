@@ -21,7 +21,8 @@ class Instants:
         self._config: Config | None = None
         self._resolved: dict[str, Resolved] = {}
 
-    def _for(self, config: Config) -> dict[str, Resolved]:
+    def resolved(self, config: Config) -> dict[str, Resolved]:
+        """:func:`scheduler.planning.resolve` of ``config``, cached."""
         with self._lock:
             if self._config is not config:
                 self._resolved = resolve(config)
@@ -32,7 +33,7 @@ class Instants:
         """Milestone id -> its instant; for a recurring one, the next occurrence
         from ``now`` (or its first, when the recurrence has ended)."""
         out: dict[str, datetime] = {}
-        for mid, r in self._for(config).items():
+        for mid, r in self.resolved(config).items():
             if r.milestone.rrule is not None:
                 upcoming = next_occurrences(r, now, 1)
                 out[mid] = upcoming[0] if upcoming else r.at

@@ -9,6 +9,7 @@ Content-Security-Policy admits only this page's own script and style (hashes).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
 from collections import defaultdict
@@ -23,6 +24,7 @@ from scheduler.http.instants import Instants
 from scheduler.http.state import AppState, DeliveryRecord
 from scheduler.logs import fields
 from scheduler.model import Config, DeliveryStatus
+from scheduler.planning import plan
 
 log = logging.getLogger("tminus.http")
 
@@ -64,10 +66,11 @@ class PageView:
     store_error: str | None = None
 
 
-def _order(m: MilestoneView, now: datetime) -> tuple[int, float]:
-    if m.instant is None:
+def _order(instant: datetime | None, now: datetime) -> tuple[int, float]:
+    """Upcoming first (soonest first), then past ones (most recent first)."""
+    if instant is None:
         return (2, 0.0)
-    delta = (m.instant - now).total_seconds()
+    delta = (instant - now).total_seconds()
     return (0, delta) if delta >= 0 else (1, -delta)
 
 
@@ -78,7 +81,7 @@ async def gather(state: AppState, instants: Instants) -> PageView:
     config = state.config()
     if config is not None:
         view.milestones, view.hidden_milestones = await run_in_threadpool(
-            _milestones, state, instants, config, now
+            _milestones, instants, config, now
         )
     store = state.store
     if store is None:
@@ -101,11 +104,19 @@ async def gather(state: AppState, instants: Instants) -> PageView:
 
 
 def _milestones(
-    state: AppState, instants: Instants, config: Config, now: datetime
+    instants: Instants, config: Config, now: datetime
 ) -> tuple[list[MilestoneView], int]:
+    """The milestones to show (soonest first) with their next reminders.
+
+    Only the shown ones are planned, so a config of 100,000 milestones costs a
+    sort, not a year of reminders for each.
+    """
     at = instants.of(config, now)
+    ordered = sorted(config.milestones, key=lambda m: _order(at.get(m.id), now))
+    shown = ordered[:MAX_MILESTONES]
+    subset = dataclasses.replace(config, milestones=tuple(shown))
     upcoming: dict[str, list[NextReminder]] = defaultdict(list)
-    for r in state.upcoming(REMINDER_HORIZON):
+    for r in plan(subset, now, now + REMINDER_HORIZON, resolved=instants.resolved(config)):
         slot = upcoming[r.milestone.id]
         if len(slot) < NEXT_REMINDERS:
             slot.append(NextReminder(r.label, r.due_at, r.channels))
@@ -118,10 +129,9 @@ def _milestones(
             m.description,
             tuple(upcoming.get(m.id, ())),
         )
-        for m in config.milestones
+        for m in shown
     ]
-    views.sort(key=lambda m: _order(m, now))
-    return views[:MAX_MILESTONES], max(0, len(views) - MAX_MILESTONES)
+    return views, len(ordered) - len(shown)
 
 
 # -- rendering -------------------------------------------------------------------
