@@ -30,7 +30,7 @@ from scheduler.logs import fields
 from scheduler.metrics import DeliveryOutcome, Metrics
 from scheduler.model import Alert, Channel, ChannelType, Milestone, Outcome, Reminder
 from scheduler.notify.base import Notifier
-from scheduler.notify.pacing import TokenBucket
+from scheduler.notify.pacing import TokenBucket, acquire
 from scheduler.retry import Action, decide
 from scheduler.store import AttemptRecord, DeliveryRow, Store
 
@@ -145,9 +145,7 @@ class Pipeline:
     ) -> None:
         name = runtime.channel.name
         if runtime.bucket is not None:
-            wait = runtime.bucket.reserve()
-            if wait > 0:
-                await self._sleep(wait)
+            await acquire(runtime.bucket, self._sleep)
         if runtime.disabled:  # disabled while this batch waited for its turn
             for alert in batch:
                 await self._finish_dead(rows[alert.delivery_id], "channel_disabled", name)
