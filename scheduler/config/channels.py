@@ -141,6 +141,7 @@ def _secret_value(
         if not isinstance(value, str):
             checker.fail((*path, field), f"{field} must be a string, got {kind(value)}")
             return None
+        checker.accept_text(value)
         try:
             text = interpolate(value, checker.env).strip()
         except InterpolationError as exc:
@@ -197,7 +198,10 @@ def _headers(checker: Checker, value: Any, path: DocPath) -> MappingProxyType[st
             checker.fail((*path, name), f"invalid header name '{name}'", on_key=True)
             continue
         if isinstance(item, (int, float)) and not isinstance(item, bool):
+            checker.numbers = True
             item = str(item)
+        elif isinstance(item, str):
+            checker.accept_text(item)
         if not isinstance(item, str):
             checker.fail((*path, name), f"header value must be a string, got {kind(item)}")
             continue

@@ -9,6 +9,7 @@ only when there is something to report (see :mod:`scheduler.config.locate`).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,19 @@ from scheduler.config.values import kind
 from scheduler.durations import Duration
 
 DocPath = tuple[str | int, ...]
+
+# Plain scalars that YAML 1.1 (PyYAML) reads as booleans and 1.2 as strings.
+_YAML11_WORDS = frozenset(
+    ["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "=", "<<"]
+)
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+def yaml11_differs(text: str) -> bool:
+    """True for a string that PyYAML, had it been written plain, reads as something else."""
+    if text in _YAML11_WORDS:
+        return True
+    return ":" in text and text[:1] in "+-0123456789" and bool(_SEXAGESIMAL.match(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,17 @@ class Checker:
         self.env = env
         self.base_dir = base_dir
         self.issues: list[Issue] = []
+        # For the fast parse route (see scheduler.config.parse): a string accepted that
+        # YAML 1.1 may read otherwise, and whether a number was accepted at all.
+        self.suspect = False
+        self.numbers = False
+        self._durations: dict[tuple[type, object], Duration | str] = {}
+        self.remind_cache: dict[tuple[object, ...], tuple[Duration, ...]] = {}
+
+    def accept_text(self, value: str) -> None:
+        """Note a string accepted as-is (for the fast route's YAML 1.1 check)."""
+        if value in _YAML11_WORDS or (":" in value and yaml11_differs(value)):
+            self.suspect = True
 
     def fail(self, path: DocPath, message: str, *, on_key: bool = False) -> None:
         self.issues.append(Issue(path, message, on_key))
@@ -64,15 +89,19 @@ class Checker:
         path: DocPath,
         what: str,
         *,
-        allowed: Collection[str] | None = None,
+        allowed: frozenset[str] | None = None,
         required: Collection[str] = (),
     ) -> dict[str, Any] | None:
         """A mapping with string keys, known keys only, required keys present."""
         if not isinstance(value, dict):
             self.fail(path, f"{what} must be a mapping, got {kind(value)}")
             return None
+        if allowed is not None and value.keys() <= allowed and all(k in value for k in required):
+            return value  # the common case, checked in C: known keys only (so all strings)
         out: dict[str, Any] = {}
         for key, item in value.items():
+            if allowed is None and isinstance(key, str):
+                self.accept_text(key)
             if not isinstance(key, str):
                 self.fail((*path, str(key)), f"keys must be strings, got {kind(key)}", on_key=True)
                 continue
@@ -99,11 +128,15 @@ class Checker:
         if not isinstance(value, str):
             self.fail(path, f"{what} must be a string, got {kind(value)}")
             return None
-        try:
-            text = interpolate(value, self.env)
-        except InterpolationError as exc:
-            self.fail(path, str(exc))
-            return None
+        if value in _YAML11_WORDS or ":" in value:
+            self.accept_text(value)
+        text = value
+        if "$" in value:
+            try:
+                text = interpolate(value, self.env)
+            except InterpolationError as exc:
+                self.fail(path, str(exc))
+                return None
         if not allow_empty and not text.strip():
             self.fail(path, f"{what} must not be empty")
             return None
@@ -113,6 +146,10 @@ class Checker:
         items = self.sequence(value, path, what)
         if items is None:
             return None
+        if all(type(i) is str and "$" not in i and i.strip() for i in items):  # common case
+            for item in items:
+                self.accept_text(item)
+            return tuple(items)
         out = [self.string(item, (*path, i), f"each of {what}") for i, item in enumerate(items)]
         return tuple(s for s in out if s is not None)
 
@@ -136,11 +173,18 @@ class Checker:
         if value is None or isinstance(value, (list, dict)):
             self.fail(path, f"{what} must be a duration such as 30d or 6 months, got {kind(value)}")
             return None
-        try:
-            parsed = Duration.parse(value)
-        except ValueError as exc:
-            self.fail(path, f"{what}: {exc}")
+        key = (type(value), value)
+        cached = self._durations.get(key)
+        if cached is None:  # the same few spellings recur thousands of times: parse once
+            try:
+                cached = Duration.parse(value)
+            except ValueError as exc:
+                cached = str(exc)
+            self._durations[key] = cached
+        if isinstance(cached, str):
+            self.fail(path, f"{what}: {cached}")
             return None
+        parsed = cached
         if exact and not parsed.is_exact:
             self.fail(path, f"{what} must be a fixed span (s, m, h), not calendar days or months")
             return None
@@ -168,6 +212,7 @@ class Checker:
         if value < minimum:
             self.fail(path, f"{what} must be at least {minimum}, got {value}")
             return None
+        self.numbers = True
         return value
 
     def number(self, value: Any, path: DocPath, what: str) -> float | None:
@@ -178,6 +223,7 @@ class Checker:
         if not value > 0 or value == float("inf"):
             self.fail(path, f"{what} must be a finite number greater than 0, got {value}")
             return None
+        self.numbers = True
         return float(value)
 
 

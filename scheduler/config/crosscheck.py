@@ -58,9 +58,12 @@ def _notify_targets(files: list[FileConfig]) -> list[FileIssue]:
     seen = set().union(*(fc.channels_seen for fc in files)) if files else set()
     out: list[FileIssue] = []
     reported: set[tuple[str, DocPath]] = set()
+    checked: set[int] = set()  # most milestones share their file's defaults.notify tuple
     for fc in files:
-        refs = [list(fc.default_notify), *fc.notify_refs]
-        for group in refs:
+        for group in [fc.default_notify, *fc.notify_refs]:
+            if id(group) in checked:
+                continue
+            checked.add(id(group))
             for name, path in group:
                 if name in known or name in seen or (fc.file, path) in reported:
                     continue

@@ -11,6 +11,7 @@ into ``FILE:LINE:COL``.
 from __future__ import annotations
 
 import codecs
+import gc
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,13 @@ import yaml
 from scheduler.config.checker import Checker, Issue, render_path
 from scheduler.config.crosscheck import cross_check
 from scheduler.config.locate import locate
-from scheduler.config.parse import SyntaxProblem, compose, parse_fast, to_data
+from scheduler.config.parse import (
+    SyntaxProblem,
+    compose,
+    numbers_need_pyyaml,
+    parse_fast,
+    to_data,
+)
 from scheduler.config.schema import FileConfig, check_document
 from scheduler.errors import ConfigError, Problem
 from scheduler.model import Channel, Config
@@ -50,8 +57,18 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     ``env`` supplies ``${VAR}`` values (default: ``os.environ``). Raises
     :class:`ConfigError` carrying every problem in every file.
     """
-    environ: Mapping[str, str] = os.environ if env is None else env
-    target = Path(path)
+    # Building hundreds of thousands of small objects triggers the cyclic garbage
+    # collector again and again to no avail (nothing here forms cycles): pause it.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(Path(path), os.environ if env is None else env)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(target: Path, environ: Mapping[str, str]) -> Config:
     sources, problems = _discover(target)
     results: list[FileConfig] = []
     for source in sources:
@@ -60,9 +77,13 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
             continue
         checker = Checker(env=environ, base_dir=source.path.parent)
         result = check_document(checker, data, file=source.name)
-        if checker.issues and not source.composed:
-            # Problems to report: redo this file on the PyYAML route, so that what is
-            # reported is exactly what PyYAML reads, whatever the fast parser thought.
+        if not source.composed and (
+            checker.issues
+            or checker.suspect
+            or (checker.numbers and numbers_need_pyyaml(source.text))
+        ):
+            # Problems to report, or a scalar YAML 1.1 may read otherwise: redo this file
+            # on the PyYAML route, so that the result is exactly what PyYAML reads.
             data = _parse_slow(source)
             if source.fixed:
                 continue

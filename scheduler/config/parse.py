@@ -3,11 +3,15 @@
 Two routes give the same data:
 
 * **fast** — ``yaml_rs.loads`` (Rust), about 20× quicker than PyYAML's C loader on
-  a 10 MB file, but YAML 1.2 and without positions. Used only when
-  :func:`needs_pyyaml` finds nothing in the text on which YAML 1.1 and 1.2 could
-  disagree (``yes``/``on`` booleans, ``010`` octal, ``1:30`` sexagesimal, ``1e3``,
-  ``0o17``, tags, merge keys, several documents …). That scan is conservative:
-  a false alarm costs time, never a different result.
+  a 10 MB file, but YAML 1.2 and without positions. YAML 1.1 and 1.2 disagree on
+  some plain scalars (``yes``/``on`` booleans, ``010`` octal, ``1:30``
+  sexagesimal, ``1e3``, ``0o17``) and constructs (tags, merge keys, several
+  documents). The fast route is abandoned for PyYAML when :func:`needs_pyyaml`
+  finds such a construct in the text, when the validator accepted a string that
+  1.1 reads otherwise, when it accepted a number and :func:`numbers_need_pyyaml`
+  finds an ambiguous spelling, and whenever the document has a problem to
+  report. The checks are conservative: a false alarm costs time, never a
+  different result.
 * **PyYAML** — ``yaml.compose`` with the libyaml C parser, the node tree kept for
   locating problems, converted to data by :func:`to_data`. This is the reference
   behaviour (YAML 1.1 as PyYAML reads it) with one change on both routes:
@@ -47,34 +51,24 @@ NodeLoader.yaml_implicit_resolvers = {
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 
-# Where a plain scalar may start and end (a conservative approximation of YAML's rules).
-_START = r"(?:^[ \t]*|[:-][ \t]+|[\[{,][ \t]*)"
-_END = r"(?=[ \t]*(?:$|[,\]}]|:(?:[ \t]|$)|[ \t]#))"
-_AMBIGUOUS = re.compile(
-    "|".join(
-        [
-            # YAML 1.1 booleans that YAML 1.2 reads as strings
-            _START + r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)" + _END,
-            # octal with a leading zero (010 is 8 in 1.1, 10 in 1.2) and 1.2's 0o17
-            _START + r"[-+]?0[0-9_]+" + _END,
-            _START + r"[-+]?0o",
-            # sexagesimal (1:30 is 90 in 1.1)
-            _START + r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?" + _END,
-            # exponents, signed leading-dot floats and underscores differ between the two
-            _START + r"[-+]?[0-9.][0-9_.]*[eE][-+]?[0-9]+" + _END,
-            _START + r"[-+]\.[0-9]",
-            _START + r"[-+]?[0-9][0-9]*_[0-9_.]*" + _END,
-            # merge keys, the value key, tags, complex keys
-            r"<<",
-            _START + r"=" + _END,
-            _START + r"!",
-            r"^[ \t]*\?(?:[ \t]|$)",
-            # an explicit document end
-            r"^\.\.\.(?:[ \t]|$)",
-        ]
-    ),
-    re.MULTILINE,
-)
+# YAML 1.1 (PyYAML) and 1.2 (yaml_rs) read some plain scalars differently. Checks on
+# the text that are cheap (each regex starts with a literal, so ``re`` skips ahead in C):
+_VALUE_START = r"[\s\[{,]"
+_END = r"(?=[ \t]*(?:$|[,\]}]|:[ \t]|:$|[ \t]#))"
+_TEXT_CHECKS = [
+    re.compile(r"0o(?<=[\s\[{,+-]0o)"),  # 0o17: an int in 1.2, a string in 1.1
+    re.compile(r"\.(?<=" + _VALUE_START + r"[-+]\.)[0-9]"),  # +.5: a float in 1.2 only
+    re.compile(r"!(?<=" + _VALUE_START + r"!)"),  # tags
+    re.compile(r"^\.\.\.(?:[ \t]|$)", re.MULTILINE),  # an explicit document end
+]
+# Checks needed only when the document holds a number that validation accepted
+# (a number's spelling is lost once parsed); these cost more, so they run on demand.
+_NUMBER_CHECKS = [
+    # 010 is 8 in 1.1 and 10 in 1.2
+    re.compile(r"0(?:(?<=" + _VALUE_START + r"0)|(?<=" + _VALUE_START + r"[-+]0))[0-9_]+" + _END),
+    # 1e3 is a float in 1.2 and a string in 1.1
+    re.compile(r"[eE](?<=[0-9.][eE])[-+]?[0-9]+" + _END, re.MULTILINE),
+]
 _LEADING_DOC = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*---(?:[ \t]|$)", re.MULTILINE)
 
 
@@ -83,12 +77,23 @@ def fast_available() -> bool:
 
 
 def needs_pyyaml(text: str) -> bool:
-    """True when the text holds anything on which the two routes could disagree."""
-    if _AMBIGUOUS.search(text):
+    """True when the text holds a construct on which the two routes could disagree.
+
+    Merge keys, tags, several documents, ``0o17``, ``+.5``. Strings that YAML 1.1
+    reads as booleans or sexagesimal numbers are caught later, on the data, by the
+    validator (see :func:`scheduler.config.checker.yaml11_differs`).
+    """
+    if "<<" in text or text.lstrip().startswith("!"):
         return True
-    # A second '---' (a second document) after content; a leading one is harmless.
+    if any(rx.search(text) for rx in _TEXT_CHECKS):
+        return True
     body = _LEADING_DOC.sub("", text, count=1)
     return "\n---" in body or body.startswith("---")
+
+
+def numbers_need_pyyaml(text: str) -> bool:
+    """True when a number in the text may read differently in YAML 1.1 (``010``, ``1e3``)."""
+    return any(rx.search(text) for rx in _NUMBER_CHECKS)
 
 
 def parse_fast(text: str) -> Any | None:

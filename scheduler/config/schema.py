@@ -80,7 +80,7 @@ class FileConfig:
     channels: list[tuple[Channel, DocPath]] = field(default_factory=list)
     milestones: list[tuple[Milestone, DocPath]] = field(default_factory=list)
     # channel names each milestone notifies, with the path each name was written at
-    notify_refs: list[list[tuple[str, DocPath]]] = field(default_factory=list)
+    notify_refs: list[tuple[tuple[str, DocPath], ...]] = field(default_factory=list)
     default_notify: tuple[tuple[str, DocPath], ...] = ()
     # every id and channel name written, valid or not, so that one broken milestone
     # does not also make each reference to it an "unknown" error
@@ -96,6 +96,7 @@ class _Defaults:
     catch_up: Any = DEFAULT_CATCH_UP
     holidays: frozenset[date] = frozenset()
     weekend: frozenset[int] = DEFAULT_WEEKEND
+    location: Location | None = None
 
 
 def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
@@ -116,7 +117,7 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
         result.timezone = _zone(checker, top["timezone"], ("timezone",)) or "UTC"
     holidays = _holidays(checker, top.get("holidays"), ("holidays",))
     weekend = _weekend(checker, top.get("weekend"), ("weekend",))
-    defaults = _defaults(checker, top.get("defaults"), holidays, weekend)
+    defaults = _defaults(checker, top.get("defaults"), holidays, weekend, file=file)
     result.default_notify = defaults.notify
     if isinstance(top.get("channels"), dict):
         result.channels_seen = {str(name) for name in top["channels"]}
@@ -137,7 +138,12 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
 
 
 def _defaults(
-    checker: Checker, value: Any, holidays: frozenset[date], weekend: frozenset[int] | None
+    checker: Checker,
+    value: Any,
+    holidays: frozenset[date],
+    weekend: frozenset[int] | None,
+    *,
+    file: str,
 ) -> _Defaults:
     body = checker.mapping(value or {}, ("defaults",), "defaults", allowed=DEFAULT_KEYS)
     body = body or {}
@@ -159,6 +165,7 @@ def _defaults(
         catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
         holidays=holidays,
         weekend=weekend if weekend is not None else DEFAULT_WEEKEND,
+        location=Location(file, 0, 0),  # positions are only looked up for problems
     )
 
 
@@ -170,13 +177,13 @@ def _milestone(
     defaults: _Defaults,
     *,
     file: str,
-) -> tuple[Milestone | None, list[tuple[str, DocPath]]]:
+) -> tuple[Milestone | None, tuple[tuple[str, DocPath], ...]]:
     """The milestone (``None`` if invalid) and the channel names it notifies, located."""
     body = checker.mapping(
         value, path, "milestone", allowed=MILESTONE_KEYS, required=["id", "title"]
     )
     if body is None:
-        return None, []
+        return None, ()
     before = len(checker.issues)
     mid = body.get("id")
     if "id" in body:
@@ -232,7 +239,9 @@ def _milestone(
     if "roll" in body:
         chosen = checker.choice(body["roll"], (*path, "roll"), "roll", [r.value for r in Roll])
         roll = Roll(chosen) if chosen else roll
-    holidays = defaults.holidays | _holidays(checker, body.get("holidays"), (*path, "holidays"))
+    holidays = defaults.holidays
+    if body.get("holidays") is not None:
+        holidays = holidays | _holidays(checker, body["holidays"], (*path, "holidays"))
     weekend = _weekend(checker, body.get("weekend"), (*path, "weekend"))
     until = None
     if body.get("until") is not None:
@@ -245,7 +254,7 @@ def _milestone(
             body["status"], (*path, "status"), "status", [s.value for s in MilestoneStatus]
         )
         status = MilestoneStatus(chosen) if chosen else status
-    refs = list(notify if notify is not None else defaults.notify)
+    refs = notify if notify is not None else defaults.notify
     if len(checker.issues) > before or mid is None or title is None:
         return None, refs
     if at is None and after is None:
@@ -269,7 +278,7 @@ def _milestone(
         weekend=weekend if weekend is not None else defaults.weekend,
         until=until,
         status=status,
-        location=Location(file, 0, 0),
+        location=defaults.location,
     )
     return milestone, refs
 
@@ -314,6 +323,18 @@ def _remind(checker: Checker, value: Any, path: DocPath) -> tuple[Duration, ...]
     items = checker.sequence(value, path, "remind")
     if items is None:
         return None
+    # Most milestones repeat one of a few lists: reuse the result of a valid one.
+    key = (*items, *map(type, items)) if all(type(i) in (str, int) for i in items) else None
+    if key is not None and (cached := checker.remind_cache.get(key)) is not None:
+        return cached
+    before = len(checker.issues)
+    result = _remind_items(checker, items, path)
+    if key is not None and len(checker.issues) == before and result is not None:
+        checker.remind_cache[key] = result
+    return result
+
+
+def _remind_items(checker: Checker, items: list[Any], path: DocPath) -> tuple[Duration, ...] | None:
     out: list[Duration] = []
     seen: dict[Duration, int] = {}
     for i, item in enumerate(items):

@@ -45,6 +45,11 @@ def parse_moment(value: object) -> date | datetime:
         return value
     if not isinstance(value, str):
         raise ValueError(f"expected a date or datetime, got {_kind(value)}: {_MOMENT_HINT}")
+    return _parse_moment_text(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_moment_text(value: str) -> date | datetime:
     text = value.strip()
     match = _MOMENT.match(text)
     if not match:

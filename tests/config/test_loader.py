@@ -143,3 +143,24 @@ def test_channel_values(tmp_path: Path) -> None:
     )
     assert channel.rate_limit == 0.5
     assert channel.group_window == timedelta(0)
+
+
+def test_garbage_collector_is_restored(tmp_path: Path) -> None:
+    import gc
+
+    from scheduler.errors import ConfigError
+
+    good = write(tmp_path, "good.yaml", "version: 1\n")
+    bad = write(tmp_path, "bad.yaml", "version: 2\n")
+    assert gc.isenabled()
+    load(good)
+    assert gc.isenabled()
+    with pytest.raises(ConfigError):
+        load(bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load(good)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

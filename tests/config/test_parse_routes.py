@@ -1,8 +1,9 @@
-"""The fast parser and PyYAML must give the same data, or the fast one must step aside.
+"""The fast parse route and the PyYAML route must load the same config or report
+the same problems.
 
-YAML 1.1 (PyYAML) and 1.2 (yaml_rs) read some plain scalars differently. Whenever
-the fast route is taken, its result must equal PyYAML's; the guard
-:func:`needs_pyyaml` sends every ambiguous text to PyYAML.
+YAML 1.1 (PyYAML) and 1.2 (yaml_rs) read some plain scalars differently; the
+loader's guards send every ambiguous document to PyYAML. Each case loads a config
+both ways and compares the outcomes.
 """
 
 from __future__ import annotations
@@ -13,8 +14,18 @@ from typing import Any
 
 import pytest
 
+from scheduler.config import load_config
+from scheduler.config import parse as parse_module
 from scheduler.config.checker import Issue
-from scheduler.config.parse import compose, fast_available, needs_pyyaml, parse_fast, to_data
+from scheduler.config.parse import (
+    compose,
+    fast_available,
+    needs_pyyaml,
+    numbers_need_pyyaml,
+    parse_fast,
+    to_data,
+)
+from scheduler.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(not fast_available(), reason="yaml_rs is not installed")
 
@@ -101,16 +112,6 @@ def _py(text: str) -> Any:
     return to_data(node, issues), issues  # type: ignore[arg-type]
 
 
-def _has_odd_key(data: Any) -> bool:
-    """Non-string keys are always validation errors, and the loader redoes any file
-    with errors on the PyYAML route: such texts never reach a Config from the fast one."""
-    if isinstance(data, dict):
-        return any(not isinstance(k, str) or _has_odd_key(v) for k, v in data.items())
-    if isinstance(data, list):
-        return any(_has_odd_key(item) for item in data)
-    return False
-
-
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
@@ -125,37 +126,69 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-@pytest.mark.parametrize("scalar", SCALARS)
-@pytest.mark.parametrize("shape", ["k: {}\n", "- {}\n", "k: [{}]\n", "{}: v\n"])
-def test_fast_route_agrees_or_steps_aside(shape: str, scalar: str) -> None:
-    text = shape.format(scalar)
-    fast = parse_fast(text)
-    if fast is None or _has_odd_key(fast):
-        return  # the PyYAML route is taken: nothing to compare
-    slow, issues = _py(text)
-    assert not issues, f"PyYAML had issues the fast route missed: {issues}"
-    assert _same(fast, slow), f"{text!r}: fast={fast!r} pyyaml={slow!r}"
+# One field at a time takes the scalar, so that many of the configs are valid.
+M = "milestones:\n  - id: a\n    title: A\n    at: 2030-01-01\n"
+C = "channels:\n  c:\n    type: slack\n    url: https://c.example/\n"
+TEMPLATES = {
+    "title": "milestones:\n  - id: a\n    title: {s}\n    at: 2030-01-01\n",
+    "tag": M + "    tags: [{s}]\n",
+    "description": M + "    description: {s}\n",
+    "remind": M + "    remind: [{s}]\n",
+    "at": "milestones:\n  - id: a\n    title: A\n    at: {s}\n",
+    "channel": "channels:\n  {s}: {{type: slack, url: 'https://c.example/'}}\n",
+    "header": "channels:\n  c: {{type: slack, url: 'https://c.example/', headers: {{X-A: {s}}}}}\n",
+    "header-name": C + "    headers:\n      {s}: v\n",
+    "attempts": C + "    retry: {{max_attempts: {s}}}\n",
+    "rate": C + "    rate_limit: {s}\n",
+    "version": "",
+}
+NUMBERS = ["010", "012", "-010", "0o12", "1e3", "1.5e3", "1E1", "+.5", "0.5", "0x0A", "1_0", "10"]
+
+
+def _outcome(path: Path) -> object:
+    try:
+        return load_config(path, env={})
+    except ConfigError as exc:
+        return [str(p) for p in exc.problems]
+
+
+@pytest.mark.parametrize("scalar", SCALARS + NUMBERS)
+@pytest.mark.parametrize("field", list(TEMPLATES))
+def test_both_routes_load_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, scalar: str
+) -> None:
+    if field == "version":
+        text = f"version: {scalar}\n"
+    else:
+        text = "version: 1\n" + TEMPLATES[field].format(s=scalar)
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    fast = _outcome(path)
+    monkeypatch.setattr(parse_module, "_yaml_rs", None)
+    slow = _outcome(path)
+    assert fast == slow, text
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "k: yes\n",
-        "k: 010\n",
-        "k: 1:30\n",
-        "k: 1e3\n",
         "k: 0o17\n",
         "k: +.5\n",
         "k: !foo x\n",
+        "!!map {}\n",
         "a: &x {b: 1}\nc:\n  <<: *x\n",
         "a: 1\n---\nb: 2\n",
-        "? a\n: 1\n",
-        "on: 1\n",
-        "k: [no]\n",
+        "a: 1\n...\n",
     ],
 )
-def test_guard_flags_disagreements(text: str) -> None:
+def test_text_guard_flags_constructs(text: str) -> None:
     assert needs_pyyaml(text)
+    assert parse_fast(text) is None
+
+
+@pytest.mark.parametrize("text", ["k: 010\n", "k: [1e3]\n", "k: -012\n", "k: {a: 1.5E+3}\n"])
+def test_number_guard_flags_spellings(text: str) -> None:
+    assert numbers_need_pyyaml(text)
 
 
 @pytest.mark.parametrize(
@@ -163,12 +196,15 @@ def test_guard_flags_disagreements(text: str) -> None:
     [
         "version: 1\nmilestones:\n  - {id: a, title: A, at: 2019-02-02, remind: [30d, 0]}\n",
         "---\nversion: 1\n",
-        "k: 2019-02-02 09:00\n",
-        "rate_limit: 0.5\n",
+        "# comment\n---\nversion: 1\n",
+        "k: 2019-02-02 09:05\nj: 2019-02-02T09:05\n",
+        "title: Time is running out! Act now\n",
+        "rate_limit: 0.5\nmax_attempts: 10\nid: deadline-000010\n",
     ],
 )
-def test_guard_lets_ordinary_configs_through(text: str) -> None:
+def test_guards_let_ordinary_configs_through(text: str) -> None:
     assert not needs_pyyaml(text)
+    assert not numbers_need_pyyaml(text)
 
 
 @pytest.mark.parametrize("name", ["inf-treaty.yaml", "milestones.yaml"])
