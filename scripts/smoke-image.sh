@@ -68,6 +68,9 @@ cp -r "$ROOT/scheduler" "$WORK/src/scheduler"
 find "$WORK/src" -name __pycache__ -prune -exec rm -rf {} +
 "$PYTHON" -m venv "$WORK/build-venv"
 "$WORK/build-venv/bin/pip" install -q --disable-pip-version-check --upgrade pip >/dev/null
+# As the Dockerfile's builder: wheels of the pinned dependencies, then of tminus.
+"$WORK/build-venv/bin/pip" wheel -q --disable-pip-version-check \
+  --wheel-dir "$WORK/wheels" -r "$WORK/src/requirements.lock"
 "$WORK/build-venv/bin/pip" wheel -q --disable-pip-version-check --no-deps \
   --wheel-dir "$WORK/wheels" "$WORK/src"
 WHEEL="$(ls "$WORK"/wheels/tminus-*.whl)"
@@ -75,9 +78,11 @@ say "built $(basename "$WHEEL")"
 
 # -- runtime stage ----------------------------------------------------------------------
 VENV="$WORK/opt/tminus"
-say "install into a fresh virtualenv with requirements.lock"
+say "install into a fresh virtualenv from the wheels alone (no index, as in the image)"
 "$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check -c "$WORK/src/requirements.lock" "$WHEEL"
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-index \
+  --find-links "$WORK/wheels" "$WHEEL" \
+  || fail "requirements.lock misses a runtime dependency: run scripts/lock-requirements.py"
 chmod -R a+rX "$WORK/opt"
 
 CONFIG="$WORK/config"
