@@ -159,7 +159,11 @@ def _parse_slow(source: _Source) -> Any:
     _ensure_composed(source)
     if source.fixed:
         return None
-    return to_data(source.root, source.issues)
+    try:
+        return to_data(source.root, source.issues)
+    except RecursionError:
+        source.fixed.append(Problem(source.name, 1, 1, "the document is nested too deeply"))
+        return None
 
 
 def _ensure_composed(source: _Source) -> None:

@@ -127,10 +127,17 @@ def compose(text: str) -> yaml.Node | SyntaxProblem | None:
         if mark is None:
             return SyntaxProblem(1, 1, f"YAML syntax error: {problem}")
         return SyntaxProblem(mark.line + 1, mark.column + 1, f"YAML syntax error: {problem}")
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry a position too
-        line = getattr(exc, "line", 0)
-        column = getattr(exc, "position", 0)
-        return SyntaxProblem(line + 1, column + 1, f"YAML syntax error: {exc}")
+    except yaml.reader.ReaderError as exc:  # a control character: a character offset
+        position = int(exc.position)
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        return SyntaxProblem(
+            line, column, f"YAML syntax error: {exc.reason} (character #x{exc.character:04x})"
+        )
+    except yaml.YAMLError as exc:
+        return SyntaxProblem(1, 1, f"YAML syntax error: {exc}")
+    except RecursionError:
+        return SyntaxProblem(1, 1, "the document is nested too deeply")
 
 
 _SCALARS: dict[str, Any] = {}
@@ -147,10 +154,25 @@ def to_data(node: yaml.Node | None, issues: list[Issue], path: DocPath = ()) -> 
         return None
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, issues, path)
+    return _collection(node, issues, path, {})
+
+
+def _collection(node: yaml.Node, issues: list[Issue], path: DocPath, seen: dict[int, Any]) -> Any:
+    """A sequence or mapping; an alias to a node already built reuses it (as PyYAML
+    does), so that nested aliases ("billion laughs") cost nothing."""
+    if id(node) in seen:
+        return seen[id(node)]
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, issues, path)
     if isinstance(node, yaml.SequenceNode):
         if node.tag != "tag:yaml.org,2002:seq":
             issues.append(Issue(path, f"unsupported YAML tag {node.tag!r}"))
-        return [to_data(item, issues, (*path, i)) for i, item in enumerate(node.value)]
+        items: list[Any] = []
+        seen[id(node)] = items
+        items.extend(
+            _collection(item, issues, (*path, i), seen) for i, item in enumerate(node.value)
+        )
+        return items
     assert isinstance(node, yaml.MappingNode)
     if node.tag != "tag:yaml.org,2002:map":
         issues.append(Issue(path, f"unsupported YAML tag {node.tag!r}"))
@@ -160,6 +182,7 @@ def to_data(node: yaml.Node | None, issues: list[Issue], path: DocPath = ()) -> 
         issues.append(Issue(path, f"invalid merge key: {exc.problem}"))
         return {}
     out: dict[Any, Any] = {}
+    seen[id(node)] = out
     first_line: dict[Any, int] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
@@ -181,7 +204,7 @@ def to_data(node: yaml.Node | None, issues: list[Issue], path: DocPath = ()) -> 
             )
             continue
         first_line[key] = key_node.start_mark.line + 1
-        out[key] = to_data(value_node, issues, (*path, str(key)))
+        out[key] = _collection(value_node, issues, (*path, str(key)), seen)
     return out
 
 

@@ -20,16 +20,16 @@ from typing import Any
 
 from scheduler.config.channels import check_channels
 from scheduler.config.checker import Checker, DocPath
-from scheduler.config.values import (
-    SLUG,
-    SLUG_HINT,
-    check_rrule,
-    check_zone,
-    kind,
-    parse_date,
-    parse_moment,
-    parse_weekday,
+from scheduler.config.fields import (
+    holiday_set,
+    moment,
+    notify_list,
+    optional_strings,
+    remind_list,
+    weekend_set,
+    zone_name,
 )
+from scheduler.config.values import SLUG, SLUG_HINT, check_rrule, kind
 from scheduler.durations import Duration
 from scheduler.model import (
     DEFAULT_CATCH_UP,
@@ -114,16 +114,18 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
             shown = repr(version) if isinstance(version, (int, float, str)) else kind(version)
             checker.fail(("version",), f"unsupported config version {shown}: expected 1")
     if "timezone" in top:
-        result.timezone = _zone(checker, top["timezone"], ("timezone",)) or "UTC"
-    holidays = _holidays(checker, top.get("holidays"), ("holidays",))
-    weekend = _weekend(checker, top.get("weekend"), ("weekend",))
+        result.timezone = zone_name(checker, top["timezone"], ("timezone",)) or "UTC"
+    holidays = holiday_set(checker, top.get("holidays"), ("holidays",))
+    weekend = weekend_set(checker, top.get("weekend"), ("weekend",))
     defaults = _defaults(checker, top.get("defaults"), holidays, weekend, file=file)
     result.default_notify = defaults.notify
     if isinstance(top.get("channels"), dict):
         result.channels_seen = {str(name) for name in top["channels"]}
     if top.get("channels") is not None:
         result.channels = check_channels(checker, top["channels"], ("channels",), file=file)
-    items = checker.sequence(top.get("milestones", []), ("milestones",), "milestones") or []
+    raw_items = top.get("milestones")
+    items = [] if raw_items is None else checker.sequence(raw_items, ("milestones",), "milestones")
+    items = items or []
     for index, item in enumerate(items):
         path: DocPath = ("milestones", index)
         if isinstance(item, dict) and isinstance(item.get("id"), str):
@@ -148,10 +150,14 @@ def _defaults(
     body = checker.mapping(value or {}, ("defaults",), "defaults", allowed=DEFAULT_KEYS)
     body = body or {}
     remind = (
-        _remind(checker, body.get("remind"), ("defaults", "remind")) if "remind" in body else None
+        remind_list(checker, body.get("remind"), ("defaults", "remind"))
+        if "remind" in body
+        else None
     )
     notify = (
-        _notify(checker, body.get("notify"), ("defaults", "notify")) if "notify" in body else None
+        notify_list(checker, body.get("notify"), ("defaults", "notify"))
+        if "notify" in body
+        else None
     )
     catch_up = None
     if "catch_up" in body:
@@ -193,12 +199,12 @@ def _milestone(
     title = checker.string(body["title"], (*path, "title"), "title") if "title" in body else None
     zone = file_zone
     if "timezone" in body:
-        zone = _zone(checker, body["timezone"], (*path, "timezone")) or file_zone
+        zone = zone_name(checker, body["timezone"], (*path, "timezone")) or file_zone
     at = after = None
     if "at" in body and "after" in body:
         checker.fail((*path, "after"), "give either 'at' or 'after', not both", on_key=True)
     elif "at" in body:
-        at = _moment(checker, body["at"], (*path, "at"), "at")
+        at = moment(checker, body["at"], (*path, "at"), "at")
     elif "after" in body:
         after = checker.string(body["after"], (*path, "after"), "after")
     else:
@@ -211,8 +217,8 @@ def _milestone(
             offset = (
                 checker.duration(body["offset"], (*path, "offset"), "offset", signed=True) or offset
             )
-    remind = _remind(checker, body["remind"], (*path, "remind")) if "remind" in body else None
-    notify = _notify(checker, body["notify"], (*path, "notify")) if "notify" in body else None
+    remind = remind_list(checker, body["remind"], (*path, "remind")) if "remind" in body else None
+    notify = notify_list(checker, body["notify"], (*path, "notify")) if "notify" in body else None
     catch_up = defaults.catch_up
     if "catch_up" in body:
         parsed = checker.duration(body["catch_up"], (*path, "catch_up"), "catch_up", exact=True)
@@ -225,8 +231,8 @@ def _milestone(
             )
             or ""
         )
-    tags = _optional_strings(checker, body, path, "tags")
-    links = _optional_strings(checker, body, path, "links")
+    tags = optional_strings(checker, body, path, "tags")
+    links = optional_strings(checker, body, path, "links")
     rrule = None
     if body.get("rrule") is not None:
         text = checker.string(body["rrule"], (*path, "rrule"), "rrule")
@@ -241,11 +247,11 @@ def _milestone(
         roll = Roll(chosen) if chosen else roll
     holidays = defaults.holidays
     if body.get("holidays") is not None:
-        holidays = holidays | _holidays(checker, body["holidays"], (*path, "holidays"))
-    weekend = _weekend(checker, body.get("weekend"), (*path, "weekend"))
+        holidays = holidays | holiday_set(checker, body["holidays"], (*path, "holidays"))
+    weekend = weekend_set(checker, body.get("weekend"), (*path, "weekend"))
     until = None
     if body.get("until") is not None:
-        until = _moment(checker, body["until"], (*path, "until"), "until")
+        until = moment(checker, body["until"], (*path, "until"), "until")
         if until is not None and at is not None and _before(until, at):
             checker.fail((*path, "until"), "until must not be before at")
     status = MilestoneStatus.ACTIVE
@@ -283,29 +289,6 @@ def _milestone(
     return milestone, refs
 
 
-def _zone(checker: Checker, value: Any, path: DocPath) -> str | None:
-    name = checker.string(value, path, "timezone")
-    if name is None:
-        return None
-    try:
-        return check_zone(name.strip())
-    except ValueError as exc:
-        checker.fail(path, str(exc))
-        return None
-
-
-def _moment(checker: Checker, value: Any, path: DocPath, what: str) -> date | datetime | None:
-    if isinstance(value, str) and "$" in value:
-        value = checker.string(value, path, what)
-        if value is None:
-            return None
-    try:
-        return parse_moment(value)
-    except ValueError as exc:
-        checker.fail(path, f"{what}: {exc}")
-        return None
-
-
 def _before(until: date | datetime, at: date | datetime) -> bool:
     def day(v: date | datetime) -> date:
         return v.date() if isinstance(v, datetime) else v
@@ -317,84 +300,3 @@ def _before(until: date | datetime, at: date | datetime) -> bool:
     ):
         return until < at
     return day(until) < day(at)
-
-
-def _remind(checker: Checker, value: Any, path: DocPath) -> tuple[Duration, ...] | None:
-    items = checker.sequence(value, path, "remind")
-    if items is None:
-        return None
-    # Most milestones repeat one of a few lists: reuse the result of a valid one.
-    key = (*items, *map(type, items)) if all(type(i) in (str, int) for i in items) else None
-    if key is not None and (cached := checker.remind_cache.get(key)) is not None:
-        return cached
-    before = len(checker.issues)
-    result = _remind_items(checker, items, path)
-    if key is not None and len(checker.issues) == before and result is not None:
-        checker.remind_cache[key] = result
-    return result
-
-
-def _remind_items(checker: Checker, items: list[Any], path: DocPath) -> tuple[Duration, ...] | None:
-    out: list[Duration] = []
-    seen: dict[Duration, int] = {}
-    for i, item in enumerate(items):
-        parsed = checker.duration(item, (*path, i), "remind offset", signed=True)
-        if parsed is None:
-            continue
-        if parsed in seen:
-            checker.fail(
-                (*path, i),
-                f"duplicate reminder offset {parsed} (same as {path[-1]}[{seen[parsed]}])",
-            )
-            continue
-        seen[parsed] = i
-        out.append(parsed)
-    return tuple(out) if out else None
-
-
-def _notify(checker: Checker, value: Any, path: DocPath) -> tuple[tuple[str, DocPath], ...] | None:
-    items = checker.sequence(value, path, "notify")
-    if items is None:
-        return None
-    out: list[tuple[str, DocPath]] = []
-    for i, item in enumerate(items):
-        name = checker.string(item, (*path, i), "channel name")
-        if name is not None and name.strip() not in (n for n, _ in out):
-            out.append((name.strip(), (*path, i)))
-    return tuple(out)
-
-
-def _optional_strings(
-    checker: Checker, body: dict[str, Any], path: DocPath, key: str
-) -> tuple[str, ...]:
-    if body.get(key) is None:
-        return ()
-    return checker.strings(body[key], (*path, key), key) or ()
-
-
-def _holidays(checker: Checker, value: Any, path: DocPath) -> frozenset[date]:
-    if value is None:
-        return frozenset()
-    items = checker.sequence(value, path, "holidays") or []
-    out: set[date] = set()
-    for i, item in enumerate(items):
-        try:
-            out.add(parse_date(item))
-        except ValueError as exc:
-            checker.fail((*path, i), f"holiday: {exc}")
-    return frozenset(out)
-
-
-def _weekend(checker: Checker, value: Any, path: DocPath) -> frozenset[int] | None:
-    if value is None:
-        return None
-    items = checker.sequence(value, path, "weekend")
-    if items is None:
-        return None
-    out: set[int] = set()
-    for i, item in enumerate(items):
-        try:
-            out.add(parse_weekday(item))
-        except ValueError as exc:
-            checker.fail((*path, i), f"weekend: {exc}")
-    return frozenset(out)

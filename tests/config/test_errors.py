@@ -397,3 +397,36 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:
         f"{tmp_path / 'c.yaml'}:3:20",
         f"{tmp_path / 'c.yaml'}:3:31",
     ]
+
+
+def test_control_character_is_located(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", 'version: 1\nmilestones:\n  - {id: a, title: "A\x07"}\n')
+    assert errors(path) == [
+        f"{path}:3:22: YAML syntax error: control characters are not allowed (character #x0007)"
+    ]
+
+
+def test_deep_nesting_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    [problem] = errors(path)
+    assert problem.startswith(f"{path}:")
+
+
+def test_nested_aliases_do_not_explode(tmp_path: Path) -> None:
+    lines = ["version: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    path = write(tmp_path, "c.yaml", "\n".join(lines) + "\n")
+    found = errors(path)
+    assert len(found) == 9
+    assert found[0] == (
+        f"{path}:2:1: unknown key 'a0' in the config; expected one of: channels, defaults, "
+        "holidays, milestones, timezone, version, weekend (at a0)"
+    )
+
+
+def test_empty_sections_are_allowed(tmp_path: Path) -> None:
+    from tests.config.helpers import load
+
+    path = write(tmp_path, "c.yaml", "version: 1\nchannels:\nmilestones:\ndefaults:\n")
+    config = load(path)
+    assert (config.milestones, dict(config.channels)) == ((), {})

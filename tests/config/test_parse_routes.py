@@ -103,6 +103,17 @@ SCALARS = [
     "{on: 1}",
     "&a 1",
     "plain text with: colon",
+    '"é \\u00e9 \\x41"',
+    "'single ''quoted'' text'",
+    "tab\there",
+    "trailing spaces   ",
+    "ünïcödé — dash",
+    '"line one\\nline two"',
+    "-",
+    "- item",
+    "@at",
+    "%percent",
+    "`tick",
 ]
 
 
@@ -141,6 +152,9 @@ TEMPLATES = {
     "attempts": C + "    retry: {{max_attempts: {s}}}\n",
     "rate": C + "    rate_limit: {s}\n",
     "version": "",
+    "block": M + "    description: |\n      {s}\n      second line\n",
+    "folded": M + "    description: >-\n      {s}\n\n      next paragraph\n",
+    "multiline": M + "    description: {s}\n      continued here\n",
 }
 NUMBERS = ["010", "012", "-010", "0o12", "1e3", "1.5e3", "1E1", "+.5", "0.5", "0x0A", "1_0", "10"]
 
