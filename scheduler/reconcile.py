@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from scheduler.model import DEFAULT_CATCH_UP, DeliveryStatus, Reminder
+from scheduler.durations import Duration
+from scheduler.model import (
+    DEFAULT_CATCH_UP,
+    DeliveryStatus,
+    Milestone,
+    Reminder,
+    delivery_id,
+    reminder_id,
+)
 
 # A stored delivery due less than this before "now" is on time, not late: the
 # timer that fires it may run a few milliseconds after the due instant.
@@ -108,48 +116,65 @@ class ReconcileActions:
         return sum(1 for r in self.reasons.values() if r is reason)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
 def snapshot_of(reminder: Reminder) -> dict[str, Any]:
     """Everything an alert shows, so a delivery can be rendered without the config.
 
     The keys are those :func:`scheduler.pipeline.reminder_from_snapshot` reads.
     """
-    m = reminder.milestone
+    return {
+        **_milestone_part(reminder.milestone),
+        **_reminder_part(reminder, reminder.offset.iso(), reminder.label),
+    }
+
+
+def _milestone_part(m: Milestone) -> dict[str, Any]:
     return {
         "milestone_id": m.id,
         "title": m.title,
         "timezone": m.timezone,
-        "at": _iso(reminder.occurrence),
         "description": m.description,
         "tags": list(m.tags),
         "links": list(m.links),
-        "occurrence": _iso(reminder.occurrence),
-        "offset": reminder.offset.iso(),
-        "label": reminder.label,
-        "due_at": _iso(reminder.due_at),
+    }
+
+
+def _reminder_part(reminder: Reminder, offset_iso: str, label: str) -> dict[str, Any]:
+    occurrence = reminder.occurrence.isoformat()
+    return {
+        "at": occurrence,
+        "occurrence": occurrence,
+        "offset": offset_iso,
+        "label": label,
+        "due_at": reminder.due_at.isoformat(),
     }
 
 
 def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
     """One planned delivery per reminder and channel, in the reminders' order."""
     out: list[PlannedDelivery] = []
+    # Planning a large config repeats milestones and offsets: describe each once.
+    milestone_parts: dict[int, dict[str, Any]] = {}
+    offset_texts: dict[Duration, tuple[str, str]] = {}
     for r in reminders:
-        rid = r.id
-        snapshot = snapshot_of(r)
+        m = r.milestone
+        part = milestone_parts.get(id(m))
+        if part is None:
+            part = milestone_parts[id(m)] = _milestone_part(m)
+        texts = offset_texts.get(r.offset)
+        if texts is None:
+            texts = offset_texts[r.offset] = (r.offset.iso(), r.offset.label())
+        offset_iso, label = texts
+        rid = reminder_id(m.id, r.occurrence, r.offset)
+        snapshot = {**part, **_reminder_part(r, offset_iso, label)}
         due = r.due_at.astimezone(UTC)
         occurrence = r.occurrence.astimezone(UTC)
-        offset_iso = r.offset.iso()
-        label = r.label
-        catch_up = r.milestone.catch_up or DEFAULT_CATCH_UP
+        catch_up = m.catch_up or DEFAULT_CATCH_UP
         for channel in dict.fromkeys(r.channels):
             out.append(
                 PlannedDelivery(
-                    id=r.delivery_id(channel),
+                    id=delivery_id(rid, channel),
                     reminder_id=rid,
-                    milestone_id=r.milestone.id,
+                    milestone_id=m.id,
                     channel=channel,
                     due_at=due,
                     catch_up=catch_up,
@@ -157,7 +182,7 @@ def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
                     occurrence_at=occurrence,
                     offset_iso=offset_iso,
                     label=label,
-                    milestone_title=r.milestone.title,
+                    milestone_title=m.title,
                 )
             )
     return out

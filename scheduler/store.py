@@ -18,10 +18,8 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
-    and_,
     case,
     func,
-    or_,
     select,
     update,
 )
@@ -48,6 +46,9 @@ __all__ = ["AttemptRecord", "AttemptRow", "ChannelState", "DeliveryRow", "Store"
 D = DELIVERIES
 S = DeliveryStatus
 OPEN_STATUSES = (S.SCHEDULED, S.RETRYING, S.SENDING)
+# "NOT IN final" rather than "IN open": the same rows, but no index on status can serve
+# it, so SQLite's planner takes the next_attempt_at index and its order (no sort).
+FINAL_STATUSES = (S.SENT, S.DEAD, S.SKIPPED, S.CANCELLED)
 REDELIVERABLE = (S.DEAD, S.SENT, S.SKIPPED, S.CANCELLED)
 _MILESTONE_KEYS = ("milestone_id", "title", "timezone", "description", "tags", "links")
 
@@ -249,14 +250,15 @@ class Store:
 
     def next_wakeup(self) -> datetime | None:
         """The earliest next attempt (scheduled, retrying) or lease expiry (sending)."""
-        attempt = select(func.min(D.c.next_attempt_at)).where(
-            D.c.status.in_((S.SCHEDULED, S.RETRYING))
+        stmt = (
+            select(D.c.next_attempt_at)
+            .where(D.c.next_attempt_at.is_not(None), D.c.status.not_in(FINAL_STATUSES))
+            .order_by(D.c.next_attempt_at)
+            .limit(1)
         )
-        lease = select(func.min(D.c.lease_until)).where(D.c.status == S.SENDING)
         with self._read() as conn:
-            found = [conn.execute(attempt).scalar(), conn.execute(lease).scalar()]
-        moments = [m for m in found if m is not None]
-        return min(moments) if moments else None
+            moment: datetime | None = conn.execute(stmt).scalar()
+            return moment
 
     # -- reconciliation ------------------------------------------------------------------
     def apply(self, actions: ReconcileActions, *, now: datetime) -> None:
@@ -264,7 +266,7 @@ class Store:
         from scheduler.db.bulk import apply_actions
 
         with self._write() as conn:
-            apply_actions(conn, actions, now=now, insert=self._insert)
+            apply_actions(conn, actions, now=now)
 
     # -- claims and marks ----------------------------------------------------------------
     def claim_due(
@@ -275,12 +277,17 @@ class Store:
         Due means scheduled or retrying with ``next_attempt_at <= now``, or sending
         under a lease that ran out (its claimer died). Taken rows become
         ``sending`` with a fresh lease and one more attempt.
+
+        ``next_attempt_at`` is when a row next needs attention: its due or retry
+        time while queued, its lease expiry while sending, NULL once final. So one
+        ordered range scan of one index finds both kinds of due rows.
         """
-        due = or_(
-            and_(D.c.status.in_((S.SCHEDULED, S.RETRYING)), D.c.next_attempt_at <= now),
-            and_(D.c.status == S.SENDING, D.c.lease_until < now),
+        pick = (
+            select(D.c.id)
+            .where(D.c.next_attempt_at <= now, D.c.status.not_in(FINAL_STATUSES))
+            .order_by(D.c.next_attempt_at)
+            .limit(limit)
         )
-        pick = select(D.c.id).where(due).order_by(D.c.next_attempt_at, D.c.id).limit(limit)
         if not self.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
         stmt = (
@@ -290,6 +297,7 @@ class Store:
                 status=S.SENDING.value,
                 claimed_by=worker,
                 lease_until=now + lease,
+                next_attempt_at=now + lease,
                 attempts=D.c.attempts + 1,
                 updated_at=now,
             )
@@ -299,7 +307,7 @@ class Store:
             claimed = [dict(m) for m in conn.execute(stmt).mappings()]
             snapshots = self._snapshots(conn, {m["reminder_id"] for m in claimed})
         rows = [self._row(m, snapshots.get(m["reminder_id"], {})) for m in claimed]
-        rows.sort(key=lambda r: (r.next_attempt_at or r.due_at, r.id))
+        rows.sort(key=lambda r: (r.due_at, r.id))
         return rows
 
     @staticmethod
@@ -435,6 +443,7 @@ class Store:
             status=case((D.c.attempts > 1, S.RETRYING.value), else_=S.SCHEDULED.value),
             claimed_by=None,
             lease_until=None,
+            next_attempt_at=D.c.due_at,  # already due: taken again at the next claim
         ).returning(D.c.id)
         with self._write() as conn:
             return len(conn.execute(stmt).all())
@@ -452,7 +461,7 @@ class Store:
                         D.c.status == S.SENDING,
                         D.c.claimed_by == worker,
                     )
-                    .values(lease_until=lease_until)
+                    .values(lease_until=lease_until, next_attempt_at=lease_until)
                 )
 
     def redeliver(self, delivery_id: str, *, now: datetime) -> DeliveryRow:

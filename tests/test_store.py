@@ -191,7 +191,8 @@ def test_expired_lease_is_taken_over_and_old_claimer_loses(store: Store) -> None
     (p,) = insert(store, [planned()])
     (first,) = store.claim_due(now=T0, worker="w1", lease=LEASE, limit=5)
     assert first.claimed_by == "w1"
-    assert store.claim_due(now=T0 + LEASE, worker="w2", lease=LEASE, limit=5) == []
+    almost = T0 + LEASE - timedelta(milliseconds=1)
+    assert store.claim_due(now=almost, worker="w2", lease=LEASE, limit=5) == []
     later = T0 + LEASE + timedelta(seconds=1)
     (second,) = store.claim_due(now=later, worker="w2", lease=LEASE, limit=5)
     assert second.id == p.id and second.claimed_by == "w2" and second.attempts == 2

@@ -1,197 +1,174 @@
 """Applying a reconciliation: bulk upserts and updates inside one transaction.
 
 Part of the store (it speaks SQL); split out to keep :mod:`scheduler.store` short.
-Everything is ``executemany`` of one prepared statement per kind of change, which
-SQLite and psycopg both run in tight loops (hundreds of thousands of rows per minute
-at the very least; see the store tests for the measured rate).
+A daemon starting on a large config writes hundreds of thousands of rows here, so
+these statements go straight to the driver's ``executemany`` with values already
+in the column's storage form (UTC text on SQLite, aware datetimes on PostgreSQL,
+JSON text): SQLAlchemy's per-parameter processing would cost more than the
+database itself. The SQL is the same on both backends but for placeholders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, update
+from sqlalchemy import Connection
 
-from scheduler.db.tables import DELIVERIES, MILESTONES, REMINDERS
 from scheduler.model import DeliveryStatus
 from scheduler.reconcile import PlannedDelivery, ReconcileActions, ReconcileReason
 
-D = DELIVERIES
 S = DeliveryStatus
 _MILESTONE_KEYS = ("milestone_id", "title", "timezone", "description", "tags", "links")
-# psycopg and sqlite3 both cope with large parameter lists; chunks bound memory.
-CHUNK = 20_000
+CHUNK = 20_000  # rows per executemany: bounds memory, not speed
+
+_UPSERT_MILESTONE = """
+INSERT INTO milestones (id, title, snapshot, updated_at) VALUES (?, ?, {json}, ?)
+ON CONFLICT (id) DO UPDATE SET
+  title = excluded.title, snapshot = excluded.snapshot, updated_at = excluded.updated_at
+"""
+_UPSERT_REMINDER = """
+INSERT INTO reminders (id, milestone_id, occurrence_at, offset_iso, due_at, label, snapshot)
+VALUES (?, ?, ?, ?, ?, ?, {json})
+ON CONFLICT (id) DO UPDATE SET
+  due_at = excluded.due_at, label = excluded.label, snapshot = excluded.snapshot
+"""
+# An existing finished row is kept as it is (sent stays sent); a cancelled one — its
+# milestone came back — is revived with the new status.
+_INSERT_DELIVERY = """
+INSERT INTO deliveries (id, reminder_id, milestone_id, channel, due_at, status, attempts,
+  next_attempt_at, late, reason, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+  status = excluded.status, due_at = excluded.due_at,
+  next_attempt_at = excluded.next_attempt_at, late = excluded.late, attempts = 0,
+  claimed_by = NULL, lease_until = NULL, reason = excluded.reason,
+  updated_at = excluded.updated_at
+WHERE deliveries.status = 'cancelled'
+"""
+_FINISH = """
+UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = NULL, claimed_by = NULL,
+  lease_until = NULL, updated_at = ?
+WHERE id = ? AND status IN ({allowed})
+"""
+_MARK_LATE = """
+UPDATE deliveries SET late = ?, updated_at = ? WHERE id = ? AND status = 'scheduled'
+"""
+# Same identity, new due time (a zone change can move "1 day before" by an hour).
+_MOVE_DUE = """
+UPDATE deliveries SET due_at = ?,
+  next_attempt_at = CASE WHEN status = 'scheduled' THEN ? ELSE next_attempt_at END,
+  updated_at = ?
+WHERE id = ? AND due_at <> ?
+"""
 
 
-def _chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+class _Writer:
+    """Dialect details: placeholders, JSON casts and the storage form of instants."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+
+    def sql(self, template: str, **parts: str) -> str:
+        text = template.format(json="?" if self.sqlite else "CAST(? AS JSON)", **parts)
+        return text if self.sqlite else text.replace("?", "%s")
+
+    def instant(self, moment: datetime) -> Any:
+        utc = moment.astimezone(UTC)
+        # SQLAlchemy's SQLite DATETIME text form, as UTCDateTime writes it.
+        return (
+            utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            if self.sqlite
+            else utc
+        )
+
+    def many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        for start in range(0, len(rows), CHUNK):
+            self.conn.exec_driver_sql(sql, list(rows[start : start + CHUNK]))
 
 
-def apply_actions(
-    conn: Connection,
-    actions: ReconcileActions,
-    *,
-    now: datetime,
-    insert: Callable[[Any], Any],
-) -> None:
-    """Write ``actions`` on ``conn`` (already in a transaction); ``insert`` is the dialect's."""
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def apply_actions(conn: Connection, actions: ReconcileActions, *, now: datetime) -> None:
+    """Write ``actions`` on ``conn``, which is already in a (write) transaction."""
+    w = _Writer(conn)
+    at = w.instant(now)
     planned = [p for p, _status, _late in actions.insert] + list(actions.refresh)
-    _upsert_parents(conn, planned, now=now, insert=insert)
-    _insert_deliveries(conn, actions, now=now, insert=insert)
-    _transition(conn, actions.cancel, actions, S.CANCELLED, (S.SCHEDULED, S.RETRYING), now=now)
-    _transition(conn, actions.skip, actions, S.SKIPPED, (S.SCHEDULED,), now=now)
+    _upsert_parents(w, planned, at=at)
+    if actions.insert:
+        rows = []
+        for p, status, late in actions.insert:
+            reason = actions.reasons.get(p.id)
+            due = w.instant(p.due_at)
+            rows.append(
+                (
+                    p.id,
+                    p.reminder_id,
+                    p.milestone_id,
+                    p.channel,
+                    due,
+                    status.value,
+                    due if status == S.SCHEDULED else None,
+                    late,
+                    reason.value if reason is not None else None,
+                    at,
+                    at,
+                )
+            )
+        w.many(w.sql(_INSERT_DELIVERY), rows)
+    _finish(w, actions, actions.cancel, S.CANCELLED, ReconcileReason.REMOVED, at=at)
+    _finish(w, actions, actions.skip, S.SKIPPED, ReconcileReason.EXPIRED, at=at)
     if actions.late:
-        stmt = (
-            update(D)
-            .where(D.c.id == bindparam("b_id"), D.c.status == S.SCHEDULED)
-            .values(late=True, updated_at=now)
-        )
-        for chunk in _chunks([{"b_id": i} for i in actions.late]):
-            conn.execute(stmt, chunk)
+        w.many(w.sql(_MARK_LATE), [(True, at, i) for i in actions.late])
     if actions.refresh:
-        # Same identity, new due time (a zone change can move "1 day before" by an hour).
-        stmt = (
-            update(D)
-            .where(
-                D.c.id == bindparam("b_id"), D.c.due_at != bindparam("b_due", type_=D.c.due_at.type)
-            )
-            .values(
-                due_at=bindparam("b_due", type_=D.c.due_at.type),
-                next_attempt_at=case(
-                    (D.c.status == S.SCHEDULED, bindparam("b_due", type_=D.c.due_at.type)),
-                    else_=D.c.next_attempt_at,
-                ),
-                updated_at=now,
-            )
-        )
-        rows = [{"b_id": p.id, "b_due": p.due_at} for p in actions.refresh]
-        for chunk in _chunks(rows):
-            conn.execute(stmt, chunk)
+        moves = []
+        for p in actions.refresh:
+            due = w.instant(p.due_at)
+            moves.append((due, due, at, p.id, due))
+        w.many(w.sql(_MOVE_DUE), moves)
 
 
-def _upsert_parents(
-    conn: Connection, planned: list[PlannedDelivery], *, now: datetime, insert: Callable[[Any], Any]
-) -> None:
+def _upsert_parents(w: _Writer, planned: list[PlannedDelivery], *, at: Any) -> None:
     """Milestone and reminder rows (with their snapshots) for every delivery written."""
-    if not planned:
-        return
-    milestones: dict[str, dict[str, Any]] = {}
-    reminders: dict[str, dict[str, Any]] = {}
+    milestones: dict[str, tuple[Any, ...]] = {}
+    reminders: dict[str, tuple[Any, ...]] = {}
     for p in planned:
         if p.milestone_id not in milestones:
             snap = {k: p.snapshot[k] for k in _MILESTONE_KEYS if k in p.snapshot}
-            milestones[p.milestone_id] = {
-                "id": p.milestone_id,
-                "title": p.milestone_title,
-                "snapshot": snap,
-                "updated_at": now,
-            }
+            milestones[p.milestone_id] = (p.milestone_id, p.milestone_title, _dumps(snap), at)
         if p.reminder_id not in reminders:
-            reminders[p.reminder_id] = {
-                "id": p.reminder_id,
-                "milestone_id": p.milestone_id,
-                "occurrence_at": p.occurrence_at,
-                "offset_iso": p.offset_iso,
-                "due_at": p.due_at,
-                "label": p.label,
-                "snapshot": dict(p.snapshot),
-            }
-    stmt = insert(MILESTONES)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={
-            "title": stmt.excluded.title,
-            "snapshot": stmt.excluded.snapshot,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    for chunk in _chunks(list(milestones.values())):
-        conn.execute(stmt, chunk)
-    stmt = insert(REMINDERS)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={
-            "due_at": stmt.excluded.due_at,
-            "label": stmt.excluded.label,
-            "snapshot": stmt.excluded.snapshot,
-        },
-    )
-    for chunk in _chunks(list(reminders.values())):
-        conn.execute(stmt, chunk)
+            reminders[p.reminder_id] = (
+                p.reminder_id,
+                p.milestone_id,
+                w.instant(p.occurrence_at),
+                p.offset_iso,
+                w.instant(p.due_at),
+                p.label,
+                _dumps(dict(p.snapshot)),
+            )
+    if milestones:
+        w.many(w.sql(_UPSERT_MILESTONE), list(milestones.values()))
+    if reminders:
+        w.many(w.sql(_UPSERT_REMINDER), list(reminders.values()))
 
 
-def _insert_deliveries(
-    conn: Connection, actions: ReconcileActions, *, now: datetime, insert: Callable[[Any], Any]
-) -> None:
-    """New deliveries; an existing finished row is kept, a cancelled one is revived."""
-    if not actions.insert:
-        return
-    rows: list[dict[str, Any]] = []
-    for p, status, late in actions.insert:
-        reason = actions.reasons.get(p.id)
-        rows.append(
-            {
-                "id": p.id,
-                "reminder_id": p.reminder_id,
-                "milestone_id": p.milestone_id,
-                "channel": p.channel,
-                "due_at": p.due_at,
-                "status": status.value,
-                "attempts": 0,
-                "next_attempt_at": p.due_at if status == S.SCHEDULED else None,
-                "late": late,
-                "reason": reason.value if reason is not None else None,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    stmt = insert(D)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={
-            "status": stmt.excluded.status,
-            "due_at": stmt.excluded.due_at,
-            "next_attempt_at": stmt.excluded.next_attempt_at,
-            "late": stmt.excluded.late,
-            "attempts": 0,
-            "claimed_by": None,
-            "lease_until": None,
-            "reason": stmt.excluded.reason,
-            "updated_at": stmt.excluded.updated_at,
-        },
-        where=D.c.status == S.CANCELLED,
-    )
-    for chunk in _chunks(rows):
-        conn.execute(stmt, chunk)
-
-
-def _transition(
-    conn: Connection,
-    ids: list[str],
+def _finish(
+    w: _Writer,
     actions: ReconcileActions,
+    ids: list[str],
     to: DeliveryStatus,
-    allowed: tuple[DeliveryStatus, ...],
+    default: ReconcileReason,
     *,
-    now: datetime,
+    at: Any,
 ) -> None:
     """Move open rows to a final status, each with its reconciliation reason."""
     if not ids:
         return
-    default = ReconcileReason.REMOVED if to == S.CANCELLED else ReconcileReason.EXPIRED
-    stmt = (
-        update(D)
-        .where(D.c.id == bindparam("b_id"), D.c.status.in_(allowed))
-        .values(
-            status=to.value,
-            reason=bindparam("b_reason"),
-            next_attempt_at=None,
-            claimed_by=None,
-            lease_until=None,
-            updated_at=now,
-        )
-    )
-    rows = [{"b_id": i, "b_reason": actions.reasons.get(i, default).value} for i in ids]
-    for chunk in _chunks(rows):
-        conn.execute(stmt, chunk)
+    allowed = "'scheduled', 'retrying'" if to == S.CANCELLED else "'scheduled'"
+    rows = [(to.value, actions.reasons.get(i, default).value, at, i) for i in ids]
+    w.many(w.sql(_FINISH, allowed=allowed), rows)

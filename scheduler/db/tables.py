@@ -45,14 +45,19 @@ class ReminderRow(SQLModel, table=True):
 class DeliveryTableRow(SQLModel, table=True):
     __tablename__: ClassVar[str] = "deliveries"
     __table_args__ = (
-        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # Claims and wake-ups: one ordered range scan (next_attempt_at is the lease
+        # expiry while sending, NULL once final).
+        Index("ix_deliveries_next_attempt_at", "next_attempt_at"),
+        # Supersede, history by milestone.
         Index("ix_deliveries_milestone_channel_due", "milestone_id", "channel", "due_at"),
-        Index("ix_deliveries_status_lease_until", "status", "lease_until"),
+        # Reconciliation windows, history newest first.
         Index("ix_deliveries_due_at", "due_at"),
+        # Counts and listings by status.
+        Index("ix_deliveries_status_due_at", "status", "due_at"),
     )
 
     id: str = Field(primary_key=True, sa_type=String)
-    reminder_id: str = Field(foreign_key="reminders.id", index=True, sa_type=String)
+    reminder_id: str = Field(foreign_key="reminders.id", sa_type=String)
     milestone_id: str = Field(sa_type=String)
     channel: str = Field(sa_type=String)
     due_at: datetime = Field(sa_type=UTCDateTime)

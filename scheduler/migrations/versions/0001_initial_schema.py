@@ -80,15 +80,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["reminder_id"], ["reminders.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_deliveries_due_at", "deliveries", ["due_at"])
+    op.create_index("ix_deliveries_next_attempt_at", "deliveries", ["next_attempt_at"])
     op.create_index(
         "ix_deliveries_milestone_channel_due", "deliveries", ["milestone_id", "channel", "due_at"]
     )
-    op.create_index("ix_deliveries_reminder_id", "deliveries", ["reminder_id"])
-    op.create_index("ix_deliveries_status_lease_until", "deliveries", ["status", "lease_until"])
-    op.create_index(
-        "ix_deliveries_status_next_attempt_at", "deliveries", ["status", "next_attempt_at"]
-    )
+    op.create_index("ix_deliveries_due_at", "deliveries", ["due_at"])
+    op.create_index("ix_deliveries_status_due_at", "deliveries", ["status", "due_at"])
     op.create_table(
         "delivery_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
