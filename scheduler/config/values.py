@@ -104,13 +104,18 @@ def parse_weekday(value: object) -> int:
     raise ValueError(f"expected a weekday (mon, tue, wed, thu, fri, sat, sun), got {shown}")
 
 
+_UNTIL_UTC = re.compile(r"(UNTIL=\d{8}T\d{6})Z", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4096)
 def check_rrule(text: str) -> str:
     """An RFC 5545 recurrence rule (``FREQ=YEARLY``, ``RRULE:FREQ=MONTHLY;BYDAY=1MO``)."""
     if "DTSTART" in text.upper():
         raise ValueError("rrule must not contain DTSTART: the milestone's date is the start")
     try:
-        rrulestr(text, dtstart=datetime(2000, 1, 1))
+        # RFC 5545 writes UNTIL in UTC (…Z); the planner turns it into the milestone's
+        # wall time, since dateutil refuses UTC next to a naive start. Check it the same way.
+        rrulestr(_UNTIL_UTC.sub(r"\1", text), dtstart=datetime(2000, 1, 1))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"invalid rrule {text!r}: {exc}") from None
     return text
