@@ -24,30 +24,55 @@ S = DeliveryStatus
 _MILESTONE_KEYS = ("milestone_id", "title", "timezone", "description", "tags", "links")
 CHUNK = 20_000  # rows per executemany: bounds memory, not speed
 
-_UPSERT_MILESTONE = """
-INSERT INTO milestones (id, title, snapshot, updated_at) VALUES (?, ?, {json}, ?)
-ON CONFLICT (id) DO UPDATE SET
-  title = excluded.title, snapshot = excluded.snapshot, updated_at = excluded.updated_at
-"""
-_UPSERT_REMINDER = """
-INSERT INTO reminders (id, milestone_id, occurrence_at, offset_iso, due_at, label, snapshot)
-VALUES (?, ?, ?, ?, ?, ?, {json})
-ON CONFLICT (id) DO UPDATE SET
-  due_at = excluded.due_at, label = excluded.label, snapshot = excluded.snapshot
-"""
+# (table, [(column, PostgreSQL array type)], conflict clause). On SQLite these run as
+# executemany of INSERT … VALUES; on PostgreSQL as one INSERT … SELECT FROM unnest(arrays)
+# per chunk, which is many times faster than a statement per row.
+_Upsert = tuple[str, tuple[tuple[str, str], ...], str]
+_UPSERT_MILESTONE: _Upsert = (
+    "milestones",
+    (("id", "text"), ("title", "text"), ("snapshot", "json"), ("updated_at", "timestamptz")),
+    """ON CONFLICT (id) DO UPDATE SET
+  title = excluded.title, snapshot = excluded.snapshot, updated_at = excluded.updated_at""",
+)
+_UPSERT_REMINDER: _Upsert = (
+    "reminders",
+    (
+        ("id", "text"),
+        ("milestone_id", "text"),
+        ("occurrence_at", "timestamptz"),
+        ("offset_iso", "text"),
+        ("due_at", "timestamptz"),
+        ("label", "text"),
+        ("snapshot", "json"),
+    ),
+    """ON CONFLICT (id) DO UPDATE SET
+  due_at = excluded.due_at, label = excluded.label, snapshot = excluded.snapshot""",
+)
 # An existing finished row is kept as it is (sent stays sent); a cancelled one — its
 # milestone came back — is revived with the new status.
-_INSERT_DELIVERY = """
-INSERT INTO deliveries (id, reminder_id, milestone_id, channel, due_at, status, attempts,
-  next_attempt_at, late, reason, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
+_INSERT_DELIVERY: _Upsert = (
+    "deliveries",
+    (
+        ("id", "text"),
+        ("reminder_id", "text"),
+        ("milestone_id", "text"),
+        ("channel", "text"),
+        ("due_at", "timestamptz"),
+        ("status", "text"),
+        ("attempts", "int"),
+        ("next_attempt_at", "timestamptz"),
+        ("late", "bool"),
+        ("reason", "text"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+    ),
+    """ON CONFLICT (id) DO UPDATE SET
   status = excluded.status, due_at = excluded.due_at,
   next_attempt_at = excluded.next_attempt_at, late = excluded.late, attempts = 0,
   claimed_by = NULL, lease_until = NULL, reason = excluded.reason,
   updated_at = excluded.updated_at
-WHERE deliveries.status = 'cancelled'
-"""
+WHERE deliveries.status = 'cancelled'""",
+)
 _FINISH = """
 UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = NULL, claimed_by = NULL,
   lease_until = NULL, updated_at = ?
@@ -73,7 +98,7 @@ class _Writer:
         self.sqlite = conn.dialect.name == "sqlite"
 
     def sql(self, template: str, **parts: str) -> str:
-        text = template.format(json="?" if self.sqlite else "CAST(? AS JSON)", **parts)
+        text = template.format(**parts)
         return text if self.sqlite else text.replace("?", "%s")
 
     def instant(self, moment: datetime) -> Any:
@@ -88,6 +113,24 @@ class _Writer:
     def many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         for start in range(0, len(rows), CHUNK):
             self.conn.exec_driver_sql(sql, list(rows[start : start + CHUNK]))
+
+    def upsert(self, spec: _Upsert, rows: Sequence[tuple[Any, ...]]) -> None:
+        # Every name below is one of this module's constants, never user input.
+        table, columns, conflict = spec
+        names = ", ".join(name for name, _type in columns)
+        if self.sqlite:
+            marks = ", ".join("?" for _ in columns)
+            self.many(f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", rows)  # noqa: S608
+            return
+        arrays = ", ".join(f"%s::{'text' if t == 'json' else t}[]" for _n, t in columns)
+        picks = ", ".join(f"u.{n}::json" if t == "json" else f"u.{n}" for n, t in columns)
+        sql = (
+            f"INSERT INTO {table} ({names}) SELECT {picks} "  # noqa: S608
+            f"FROM unnest({arrays}) AS u({names}) {conflict}"
+        )
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            self.conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*chunk, strict=True)))
 
 
 def _dumps(value: Any) -> str:
@@ -113,6 +156,7 @@ def apply_actions(conn: Connection, actions: ReconcileActions, *, now: datetime)
                     p.channel,
                     due,
                     status.value,
+                    0,
                     due if status == S.SCHEDULED else None,
                     late,
                     reason.value if reason is not None else None,
@@ -120,7 +164,7 @@ def apply_actions(conn: Connection, actions: ReconcileActions, *, now: datetime)
                     at,
                 )
             )
-        w.many(w.sql(_INSERT_DELIVERY), rows)
+        w.upsert(_INSERT_DELIVERY, rows)
     _finish(w, actions, actions.cancel, S.CANCELLED, ReconcileReason.REMOVED, at=at)
     _finish(w, actions, actions.skip, S.SKIPPED, ReconcileReason.EXPIRED, at=at)
     if actions.late:
@@ -152,9 +196,9 @@ def _upsert_parents(w: _Writer, planned: list[PlannedDelivery], *, at: Any) -> N
                 _dumps(dict(p.snapshot)),
             )
     if milestones:
-        w.many(w.sql(_UPSERT_MILESTONE), list(milestones.values()))
+        w.upsert(_UPSERT_MILESTONE, list(milestones.values()))
     if reminders:
-        w.many(w.sql(_UPSERT_REMINDER), list(reminders.values()))
+        w.upsert(_UPSERT_REMINDER, list(reminders.values()))
 
 
 def _finish(
