@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 _COMPACT = re.compile(r"(\d+)(w|d|h|m|s)")
-_WORDS = re.compile(
-    r"^(\d+)\s*(years?|months?|weeks?|days?|hours?|minutes?|mins?|seconds?|secs?)$"
-)
+_WORDS = re.compile(r"^(\d+)\s*(years?|months?|weeks?|days?|hours?|minutes?|mins?|seconds?|secs?)$")
 _ISO = re.compile(
     r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
     r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
@@ -113,9 +111,7 @@ class Duration:
             wall = moment.replace(tzinfo=None) + relativedelta(months=self.months, days=self.days)
             result = localize(wall, zone)
         if self.seconds:
-            result = (result.astimezone(timezone.utc) + timedelta(seconds=self.seconds)).astimezone(
-                zone
-            )
+            result = (result.astimezone(UTC) + timedelta(seconds=self.seconds)).astimezone(zone)
         return result
 
     def subtract_from(self, moment: datetime) -> datetime:
@@ -127,10 +123,14 @@ class Duration:
         if self.is_zero:
             return "PT0S"
         neg = self.is_negative
-        m, d, s = (abs(self.months), abs(self.days), abs(self.seconds)) if neg else (
-            self.months,
-            self.days,
-            self.seconds,
+        m, d, s = (
+            (abs(self.months), abs(self.days), abs(self.seconds))
+            if neg
+            else (
+                self.months,
+                self.days,
+                self.seconds,
+            )
         )
         if not neg and (m < 0 or d < 0 or s < 0):
             # Mixed signs cannot be written in ISO 8601; fall back to exact seconds.
@@ -282,4 +282,4 @@ def localize(wall: datetime, zone: ZoneInfo | object) -> datetime:
         raise ValueError("localize() takes a naive datetime")
     candidate = wall.replace(tzinfo=zone, fold=0)  # type: ignore[arg-type]
     # Round-trip through UTC: a gap time comes back shifted forward, a real time unchanged.
-    return candidate.astimezone(timezone.utc).astimezone(zone)  # type: ignore[arg-type]
+    return candidate.astimezone(UTC).astimezone(zone)  # type: ignore[arg-type]

@@ -1,11 +1,11 @@
 """The exceptions tminus raises, in one tree, mapped to exit codes in one place.
 
-    TminusError                  exit 1 unless stated
-    ├── ConfigError              one or more Problems, each with FILE:LINE:COL
-    ├── UsageError               exit 2: the command line itself is wrong
-    ├── NotFoundError            a milestone, channel or delivery that does not exist
-    ├── DeliveryError            a send failed (notify-test)
-    └── StoreError               the database refused or is out of reach
+TminusError                  exit 1 unless stated
+├── ConfigError              one or more Problems, each with FILE:LINE:COL
+├── UsageError               exit 2: the command line itself is wrong
+├── NotFoundError            a milestone, channel or delivery that does not exist
+├── DeliveryError            a send failed (notify-test)
+└── StoreError               the database refused or is out of reach
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ DEFAULT_CATCH_UP = timedelta(hours=1)
 DEFAULT_TIMEOUT = timedelta(seconds=15)
 DEFAULT_GROUP_WINDOW = timedelta(seconds=2)
 DEFAULT_SLACK_RATE_LIMIT = 1.0
-DEFAULT_REMIND: tuple[Duration, ...] = (Duration(),)
+ZERO = Duration()
+DEFAULT_REMIND: tuple[Duration, ...] = (ZERO,)
 DEFAULT_WEEKEND: frozenset[int] = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
 
 
@@ -157,7 +158,7 @@ class Milestone:
     timezone: str = "UTC"
     at: date | datetime | None = None
     after: str | None = None
-    offset: Duration = Duration()
+    offset: Duration = ZERO
     remind: tuple[Duration, ...] = DEFAULT_REMIND
     notify: tuple[str, ...] = ()
     catch_up: timedelta = DEFAULT_CATCH_UP
