@@ -1,0 +1,256 @@
+"""The delivery queue: atomic claims, leases and guarded state changes.
+
+Part of the store (it speaks SQL). Every transition is one guarded statement: a
+claim is a single ``UPDATE … WHERE id IN (SELECT … [FOR UPDATE SKIP LOCKED]) RETURNING``,
+so two processes never take the same row; ``mark_sent``, ``schedule_retry`` and
+``mark_dead`` only touch a row still ``sending`` under the caller's claim, so a
+replica whose lease expired cannot overwrite the one that took over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, case, select, update
+
+from scheduler.db.base import (
+    FINAL_STATUSES,
+    REDELIVERABLE,
+    D,
+    S,
+    StoreBase,
+    _excerpt,
+)
+from scheduler.db.rows import AttemptRecord, DeliveryRow
+from scheduler.db.tables import ATTEMPTS, BODY_EXCERPT_CHARS, ERROR_CHARS, REMINDERS
+from scheduler.errors import NotFoundError, TminusError
+
+
+class DeliveryQueue(StoreBase):
+    """Claims and marks of deliveries (the daemon's hot path)."""
+
+    # -- claims and marks ----------------------------------------------------------------
+    def claim_due(
+        self, *, now: datetime, worker: str, lease: timedelta, limit: int
+    ) -> list[DeliveryRow]:
+        """Atomically take up to ``limit`` due deliveries for ``worker``, soonest first.
+
+        Due means scheduled or retrying with ``next_attempt_at <= now``, or sending
+        under a lease that ran out (its claimer died). Taken rows become
+        ``sending`` with a fresh lease and one more attempt.
+
+        ``next_attempt_at`` is when a row next needs attention: its due or retry
+        time while queued, its lease expiry while sending, NULL once final. So one
+        ordered range scan of one index finds both kinds of due rows.
+        """
+        pick = (
+            select(D.c.id)
+            .where(D.c.next_attempt_at <= now, D.c.status.not_in(FINAL_STATUSES))
+            .order_by(D.c.next_attempt_at)
+            .limit(limit)
+        )
+        if not self.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (
+            update(D)
+            .where(D.c.id.in_(pick.scalar_subquery()))
+            .values(
+                status=S.SENDING.value,
+                claimed_by=worker,
+                lease_until=now + lease,
+                next_attempt_at=now + lease,
+                attempts=D.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(*D.c)
+        )
+        with self._write() as conn:
+            claimed = [dict(m) for m in conn.execute(stmt).mappings()]
+            snapshots = self._snapshots(conn, {m["reminder_id"] for m in claimed})
+        rows = [self._row(m, snapshots.get(m["reminder_id"], {})) for m in claimed]
+        rows.sort(key=lambda r: (r.due_at, r.id))
+        return rows
+
+    @staticmethod
+    def _snapshots(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = list(ids)
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            stmt = select(REMINDERS.c.id, REMINDERS.c.snapshot).where(REMINDERS.c.id.in_(chunk))
+            out.update({rid: dict(snap or {}) for rid, snap in conn.execute(stmt)})
+        return out
+
+    def _finish(
+        self,
+        delivery_id: str,
+        *,
+        worker: str,
+        now: datetime,
+        values: dict[str, Any],
+        attempt: AttemptRecord | None,
+    ) -> bool:
+        """One guarded transition of a claimed row, plus its attempt record."""
+        if attempt is not None:
+            failed = values["status"] != S.SENT.value
+            error = (attempt.error or attempt.reason) if failed else None
+            values |= {
+                "last_status_code": attempt.status_code,
+                "last_body": _excerpt(attempt.body, BODY_EXCERPT_CHARS),
+                "last_error": _excerpt(error, ERROR_CHARS),
+            }
+        stmt = (
+            update(D)
+            .where(D.c.id == delivery_id, D.c.status == S.SENDING, D.c.claimed_by == worker)
+            .values(lease_until=None, updated_at=now, **values)
+            .returning(D.c.id)
+        )
+        with self._write() as conn:
+            if conn.execute(stmt).first() is None:
+                return False
+            if attempt is not None:
+                conn.execute(
+                    ATTEMPTS.insert().values(**self._attempt_values(delivery_id, worker, attempt))
+                )
+        return True
+
+    @staticmethod
+    def _attempt_values(delivery_id: str, worker: str, attempt: AttemptRecord) -> dict[str, Any]:
+        return {
+            "delivery_id": delivery_id,
+            "attempt": attempt.attempt,
+            "started_at": attempt.started_at,
+            "finished_at": attempt.finished_at,
+            "status_code": attempt.status_code,
+            "reason": attempt.reason,
+            "error": _excerpt(attempt.error, ERROR_CHARS),
+            "body": _excerpt(attempt.body, BODY_EXCERPT_CHARS),
+            "worker": worker,
+        }
+
+    def mark_sent(
+        self, delivery_id: str, *, worker: str, now: datetime, attempt: AttemptRecord
+    ) -> bool:
+        """Record the receiver's 2xx; False if ``worker`` no longer holds the claim."""
+        values = {
+            "status": S.SENT.value,
+            "sent_at": now,
+            "next_attempt_at": None,
+            "reason": attempt.reason or "ok",
+        }
+        return self._finish(delivery_id, worker=worker, now=now, values=values, attempt=attempt)
+
+    def schedule_retry(
+        self,
+        delivery_id: str,
+        *,
+        worker: str,
+        now: datetime,
+        next_attempt_at: datetime,
+        attempt: AttemptRecord,
+    ) -> bool:
+        """Release the claim as ``retrying`` at ``next_attempt_at``; False if the claim was lost."""
+        values = {
+            "status": S.RETRYING.value,
+            "next_attempt_at": next_attempt_at,
+            "claimed_by": None,
+            "reason": attempt.reason,
+        }
+        return self._finish(delivery_id, worker=worker, now=now, values=values, attempt=attempt)
+
+    def mark_dead(
+        self,
+        delivery_id: str,
+        *,
+        worker: str,
+        now: datetime,
+        reason: str,
+        attempt: AttemptRecord | None = None,
+    ) -> bool:
+        """Give up on a claimed delivery for ``reason``; False if the claim was lost."""
+        values = {"status": S.DEAD.value, "next_attempt_at": None, "reason": reason}
+        return self._finish(delivery_id, worker=worker, now=now, values=values, attempt=attempt)
+
+    def supersede(
+        self, *, milestone_id: str, channel: str, before: datetime, now: datetime
+    ) -> list[str]:
+        """Retrying deliveries of the milestone and channel due before ``before`` become dead."""
+        stmt = (
+            update(D)
+            .where(
+                D.c.milestone_id == milestone_id,
+                D.c.channel == channel,
+                D.c.due_at < before,
+                D.c.status == S.RETRYING,
+            )
+            .values(
+                status=S.DEAD.value,
+                reason="superseded",
+                next_attempt_at=None,
+                claimed_by=None,
+                updated_at=now,
+            )
+            .returning(D.c.id)
+        )
+        with self._write() as conn:
+            return sorted(str(i) for i in conn.execute(stmt).scalars())
+
+    def release_claims(self, *, worker: str | None = None) -> int:
+        """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many."""
+        stmt = update(D).where(D.c.status == S.SENDING)
+        if worker is not None:
+            stmt = stmt.where(D.c.claimed_by == worker)
+        stmt = stmt.values(
+            status=case((D.c.attempts > 1, S.RETRYING.value), else_=S.SCHEDULED.value),
+            claimed_by=None,
+            lease_until=None,
+            next_attempt_at=D.c.due_at,  # already due: taken again at the next claim
+        ).returning(D.c.id)
+        with self._write() as conn:
+            return len(conn.execute(stmt).all())
+
+    def extend_leases(self, ids: Sequence[str], *, worker: str, lease_until: datetime) -> None:
+        """Keep long sends claimed: push the lease of ``worker``'s rows to ``lease_until``."""
+        if not ids:
+            return
+        with self._write() as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    update(D)
+                    .where(
+                        D.c.id.in_(list(ids[start : start + 500])),
+                        D.c.status == S.SENDING,
+                        D.c.claimed_by == worker,
+                    )
+                    .values(lease_until=lease_until, next_attempt_at=lease_until)
+                )
+
+    def redeliver(self, delivery_id: str, *, now: datetime) -> DeliveryRow:
+        """Queue a finished (dead, sent, skipped, cancelled) delivery again, same id, now."""
+        stmt = (
+            update(D)
+            .where(D.c.id == delivery_id, D.c.status.in_(REDELIVERABLE))
+            .values(
+                status=S.SCHEDULED.value,
+                next_attempt_at=now,
+                attempts=0,
+                claimed_by=None,
+                lease_until=None,
+                reason="redeliver",
+                updated_at=now,
+            )
+            .returning(D.c.id)
+        )
+        with self._write() as conn:
+            changed = conn.execute(stmt).first() is not None
+        row = self.get_delivery(delivery_id)
+        if row is None:
+            raise NotFoundError(f"no delivery {delivery_id!r}")
+        if not changed:
+            raise TminusError(
+                f"delivery {delivery_id} is {row.status.value}: it is already queued"
+                " (only dead, sent, skipped or cancelled deliveries can be redelivered)"
+            )
+        return row
