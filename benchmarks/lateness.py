@@ -45,10 +45,18 @@ def main() -> None:
         ready = time.monotonic() - t0
         receiver.wait_for(n, timeout=lead + spread + 60)
         daemon.stop()
+        started = sorted(
+            e["lateness_ms"] for e in daemon.events() if e.get("event") == "delivery sent"
+        )
     receiver.stop()
     late = sorted((r.arrived - dues[r.json()["milestone"]["id"]]) * 1000 for r in receiver.requests)
     q = statistics.quantiles(late, n=100)
     print(f"reminders: {n} over {spread:.0f}s; daemon ready in {ready:.2f}s")
+    qs = statistics.quantiles(started, n=100)
+    print(
+        f"send start - due, ms: p50 {qs[49]:.1f}  p90 {qs[89]:.1f}  p99 {qs[98]:.1f}  "
+        f"max {started[-1]:.1f}"
+    )
     print(
         f"lateness ms: min {late[0]:.1f}  p50 {q[49]:.1f}  p90 {q[89]:.1f}  "
         f"p99 {q[98]:.1f}  max {late[-1]:.1f}  (early: {sum(1 for x in late if x < 0)})"

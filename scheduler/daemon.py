@@ -63,6 +63,9 @@ HORIZON = timedelta(days=2)
 REFILL_EVERY = timedelta(hours=1)
 SWEEP_EVERY = timedelta(seconds=15)
 CLAIM_BATCH = 500
+# Deliveries are claimed this far ahead of their due time and sent from memory at the
+# exact moment, so the database round trip is not part of their lateness.
+LOOKAHEAD = timedelta(seconds=1)
 # SIGTERM waits this long for requests in flight, then releases their claims.
 SHUTDOWN_GRACE = 20.0
 # How far back a restart looks for reminders missed while the daemon was down.
@@ -97,9 +100,9 @@ class Daemon:
         self._stopping = False
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
-        self._dispatch_lock = asyncio.Lock()
+        self._due = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._inflight_ids: dict[asyncio.Task[None], list[str]] = {}
+        self._inflight_ids: dict[asyncio.Task[bool], list[str]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._client: httpx.AsyncClient | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -132,7 +135,7 @@ class Daemon:
         """Queue a finished delivery again (same id) and wake the dispatcher."""
         row = await self.db(self._store.redeliver, delivery_id, now=self.clock())
         log.info("delivery queued again", extra=fields(delivery=delivery_id, channel=row.channel))
-        await self.arm()
+        self._due.set()
         return row
 
     def loop_alive(self) -> bool:
@@ -196,9 +199,10 @@ class Daemon:
             timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True}
         )
         self._scheduler.start()
+        dispatcher = asyncio.create_task(self._dispatcher())
         await self._apply_config(config, first=True)
         self._scheduler.add_job(self._refill, "interval", seconds=REFILL_EVERY.total_seconds())
-        self._scheduler.add_job(self.dispatch, "interval", seconds=SWEEP_EVERY.total_seconds())
+        self._scheduler.add_job(self.kick, "interval", seconds=SWEEP_EVERY.total_seconds())
         self._scheduler.add_job(self._renew_leases, "interval", seconds=LEASE.total_seconds() / 3)
         self._scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
         self._ready_reason = None
@@ -221,7 +225,9 @@ class Daemon:
         watcher.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
-        await self._drain()
+        await self._drain(dispatcher)
+        if self._pipeline is not None:
+            await self._pipeline.recorder.close()
         if http is not None:
             await http.stop()
         await self._close()
@@ -233,12 +239,12 @@ class Daemon:
         self._ready_reason = "stopping"
         self._stop.set()
 
-    async def _drain(self) -> None:
+    async def _drain(self, dispatcher: asyncio.Task[None]) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        async with asyncio.timeout(SHUTDOWN_GRACE + 5):
-            async with self._dispatch_lock:  # a dispatch in progress finishes its claim
-                pass
+        self._due.set()
+        # A claim in progress completes (its rows join the in-flight set) before we wait.
+        await asyncio.wait([dispatcher], timeout=SHUTDOWN_GRACE)
         tasks = list(self._inflight_ids)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
@@ -379,7 +385,6 @@ class Daemon:
                 ms=round((time.monotonic() - started) * 1000),
             ),
         )
-        await self._refresh_gauges()
         await self.arm()
 
     async def _refill(self) -> None:
@@ -411,40 +416,57 @@ class Daemon:
         if when is None:
             return
         self._scheduler.add_job(
-            self.dispatch,
+            self.kick,
             "date",
-            run_date=max(when, self.clock()),
+            run_date=_wake_time(when, self.clock()),
             id="wake",
             replace_existing=True,
         )
 
+    async def kick(self) -> None:
+        """Timer callback: wake the dispatcher. Returns at once, so a timer never waits
+        behind a dispatch in progress (APScheduler would skip it as a running instance)."""
+        self._due.set()
+
+    async def _dispatcher(self) -> None:
+        """The one task that claims due deliveries, whenever a timer kicks it."""
+        while True:
+            await self._due.wait()
+            self._due.clear()
+            if self._stopping:
+                return
+            try:
+                await self.dispatch()
+            except Exception:
+                log.exception("dispatch failed; the next sweep tries again")
+
     async def dispatch(self) -> None:
-        """Claim every due delivery and hand it to the pipeline."""
-        if self._stopping or self._pipeline is None:
-            return
-        async with self._dispatch_lock:
-            while not self._stopping:
-                now = self.clock()
-                rows = await self.db(
-                    self._store.claim_due,
-                    now=now,
-                    worker=self.worker,
-                    lease=LEASE,
-                    limit=CLAIM_BATCH,
-                )
-                if not rows:
-                    break
-                self.metrics.record_claims(len(rows))
-                await self._supersede(rows, now)
-                by_channel: dict[str, list[DeliveryRow]] = defaultdict(list)
-                for row in rows:
-                    by_channel[row.channel].append(row)
-                for channel, group in by_channel.items():
-                    task = asyncio.create_task(self._pipeline.deliver(channel, group))
-                    self._inflight_ids[task] = [r.id for r in group]
-                    task.add_done_callback(self._delivered)
-                if len(rows) < CLAIM_BATCH:
-                    break
+        """Claim every due delivery, hand it to the pipeline, re-arm the timer."""
+        assert self._pipeline is not None
+        while not self._stopping:
+            now = self.clock()
+            rows = await self.db(
+                self._store.claim_due,
+                ahead=LOOKAHEAD,
+                now=now,
+                worker=self.worker,
+                lease=LEASE,
+                limit=CLAIM_BATCH,
+            )
+            if not rows:
+                break
+            self.metrics.record_claims(len(rows))
+            by_channel: dict[str, list[DeliveryRow]] = defaultdict(list)
+            for row in rows:
+                by_channel[row.channel].append(row)
+            for channel, group in by_channel.items():
+                task = asyncio.create_task(self._pipeline.deliver(channel, group))
+                self._inflight_ids[task] = [r.id for r in group]
+                task.add_done_callback(self._delivered)
+            # After the sends are under way: superseding is bookkeeping, not on the clock.
+            await self._supersede(rows, now)
+            if len(rows) < CLAIM_BATCH:
+                break
         await self.arm()
 
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -453,38 +475,29 @@ class Daemon:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _delivered(self, task: asyncio.Task[None]) -> None:
+    def _delivered(self, task: asyncio.Task[bool]) -> None:
         self._inflight_ids.pop(task, None)
-        if not task.cancelled() and task.exception() is not None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
             log.error(
                 "delivery task failed; its claims will be retried after the lease",
                 exc_info=task.exception(),
             )
-        if not self._stopping:
-            self._background(self._after_delivery())
-
-    async def _after_delivery(self) -> None:
-        await self.arm()
-        await self._refresh_gauges()
+        elif task.result() and not self._stopping:
+            self._background(self.arm())  # a retry may now be the earliest thing due
 
     async def _supersede(self, rows: list[DeliveryRow], now: datetime) -> None:
         """A later reminder falling due ends an earlier one still failing on that channel."""
-        for row in rows:
-            if row.attempts != 1:
-                continue
-            ids = await self.db(
-                self._store.supersede,
-                milestone_id=row.milestone_id,
-                channel=row.channel,
-                before=row.due_at,
-                now=now,
+        items = [(r.milestone_id, r.channel, r.due_at) for r in rows if r.attempts == 1]
+        if not items:
+            return
+        for dead, channel in await self.db(self._store.supersede_all, items, now=now):
+            self.metrics.record_delivery(channel, "dead", "superseded")
+            log.warning(
+                "delivery dead",
+                extra=fields(delivery=dead, channel=channel, dead_reason="superseded"),
             )
-            for dead in ids:
-                self.metrics.record_delivery(row.channel, "dead", "superseded")
-                log.warning(
-                    "delivery dead",
-                    extra=fields(delivery=dead, channel=row.channel, dead_reason="superseded"),
-                )
 
     async def _renew_leases(self) -> None:
         ids = [i for group in self._inflight_ids.values() for i in group]
@@ -499,9 +512,15 @@ class Daemon:
     async def _beat(self) -> None:
         self._heartbeat = time.monotonic()
 
-    async def _refresh_gauges(self) -> None:
-        counts = await self.db(self._store.counts_by_status)
-        self.metrics.set_reminder_counts(counts)
+
+def _wake_time(when: datetime, now: datetime) -> datetime:
+    """When to wake for work due at ``when``: LOOKAHEAD early, so a first attempt is
+    claimed ahead of its time; but if that moment has passed and the work is still
+    there, it is a retry or a lease (never claimed early): wake at ``when`` itself."""
+    early = when - LOOKAHEAD
+    if early > now:
+        return early
+    return max(when, now)
 
 
 def _watch_target(path: Path) -> tuple[Path, str | None]:

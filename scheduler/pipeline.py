@@ -17,6 +17,7 @@ through ``db`` so the event loop never blocks on the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -32,7 +33,7 @@ from scheduler.model import Alert, Channel, ChannelType, Milestone, Outcome, Rem
 from scheduler.notify.base import Notifier
 from scheduler.notify.pacing import TokenBucket, acquire
 from scheduler.retry import Action, decide
-from scheduler.store import AttemptRecord, DeliveryRow, Store
+from scheduler.store import AttemptRecord, DeliveryRow, Mark, Store
 
 log = logging.getLogger("tminus.delivery")
 
@@ -81,6 +82,57 @@ class ChannelRuntime:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+class Recorder:
+    """Writes delivery outcomes in batches: one transaction for whatever piled up
+    while the previous one ran.
+
+    Under a burst this turns hundreds of small write transactions into a few, so the
+    database thread stays free for the claims that keep the next reminders on time.
+    Each caller still learns whether its own mark held (the claim was not lost).
+    """
+
+    BATCH = 500
+
+    def __init__(self, store: Store, db: DbCall) -> None:
+        self._store = store
+        self._db = db
+        self._pending: list[tuple[Mark, asyncio.Future[bool]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(self, mark: Mark) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((mark, future))
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[: self.BATCH]
+                del self._pending[: self.BATCH]
+                try:
+                    results = await self._db(self._store.record, [m for m, _ in batch])
+                except Exception as exc:  # the callers' tasks fail; their leases expire
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), kept in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(kept)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
 class Pipeline:
     """Sends claimed deliveries and records what happened to each."""
 
@@ -105,30 +157,60 @@ class Pipeline:
         self._sleep = sleep
         self._slots = asyncio.Semaphore(concurrency)
         self.channels: dict[str, ChannelRuntime] = {}
+        self.recorder = Recorder(store, db)
 
     def set_channels(self, runtimes: Mapping[str, ChannelRuntime]) -> None:
         self.channels = dict(runtimes)
 
-    async def deliver(self, channel_name: str, rows: Sequence[DeliveryRow]) -> None:
-        """Deliver rows claimed for one channel, in due order."""
+    async def deliver(self, channel_name: str, rows: Sequence[DeliveryRow]) -> bool:
+        """Deliver rows claimed for one channel, in due order.
+
+        Returns True when a retry was scheduled, so the caller re-arms its timer.
+        """
         runtime = self.channels.get(channel_name)
         if runtime is None or runtime.disabled:
             reason = "channel_removed" if runtime is None else "channel_disabled"
             for row in rows:
                 await self._finish_dead(row, reason, channel_name)
-            return
+            return False
         by_id = {row.id: row for row in rows}
-        alerts = [self._alert(row, channel_name) for row in sorted(rows, key=lambda r: r.due_at)]
-        # Slack and Discord combine what was claimed together; one request at a time per
-        # channel keeps their ordering and pacing honest. Webhooks send concurrently.
+        ordered = sorted(rows, key=lambda r: r.due_at)
+        # Slack and Discord combine reminders due within the channel's group window into
+        # one message, sent when the first of them is due; one request at a time per
+        # channel keeps their ordering and pacing honest. Webhooks send concurrently,
+        # each delivery at its own due time.
         if runtime.channel.type in GROUPED_TYPES:
+            retried = False
             async with runtime.lock:
-                for batch in runtime.notifier.batches(alerts):
-                    await self._send(runtime, batch, by_id)
-        else:
-            await asyncio.gather(
-                *(self._send(runtime, batch, by_id) for batch in runtime.notifier.batches(alerts))
-            )
+                for cluster in _clusters(ordered, runtime.channel.group_window):
+                    await self._until_due(cluster[0])
+                    alerts = [self._alert(row, channel_name) for row in cluster]
+                    for batch in runtime.notifier.batches(alerts):
+                        retried |= await self._send(runtime, batch, by_id)
+            return retried
+        results = await asyncio.gather(*(self._send_one(runtime, row, by_id) for row in ordered))
+        return any(results)
+
+    async def _send_one(
+        self, runtime: ChannelRuntime, row: DeliveryRow, rows: Mapping[str, DeliveryRow]
+    ) -> bool:
+        await self._until_due(row)
+        alerts = [self._alert(row, runtime.channel.name)]
+        retried = False
+        for batch in runtime.notifier.batches(alerts):
+            retried |= await self._send(runtime, batch, rows)
+        return retried
+
+    async def _until_due(self, row: DeliveryRow) -> None:
+        """Wait for a first attempt's due time (deliveries are claimed a little ahead).
+
+        Retries are sent as soon as they are claimed: their time is a backoff, not a deadline.
+        """
+        if row.attempts > 1:
+            return
+        wait = (row.due_at - self._clock()).total_seconds()
+        if wait > 0:
+            await self._sleep(wait)
 
     def _alert(self, row: DeliveryRow, channel: str) -> Alert:
         return Alert(
@@ -142,14 +224,15 @@ class Pipeline:
 
     async def _send(
         self, runtime: ChannelRuntime, batch: Sequence[Alert], rows: Mapping[str, DeliveryRow]
-    ) -> None:
+    ) -> bool:
+        """Send one request; True when a retry was scheduled for any of its deliveries."""
         name = runtime.channel.name
         if runtime.bucket is not None:
             await acquire(runtime.bucket, self._sleep)
         if runtime.disabled:  # disabled while this batch waited for its turn
             for alert in batch:
                 await self._finish_dead(rows[alert.delivery_id], "channel_disabled", name)
-            return
+            return False
         now = self._clock()
         batch = [Alert(a.delivery_id, a.reminder, a.channel, a.attempt, a.late, now) for a in batch]
         async with self._slots:
@@ -161,8 +244,12 @@ class Pipeline:
             runtime.bucket.pause_until(time.monotonic() + outcome.retry_after)
         if outcome.disable_channel:
             await self._disable(runtime, outcome, finished)
+        retried = False
         for alert in batch:
-            await self._record(runtime, rows[alert.delivery_id], outcome, now, finished, elapsed)
+            retried |= await self._record(
+                runtime, rows[alert.delivery_id], outcome, now, finished, elapsed
+            )
+        return retried
 
     async def _record(
         self,
@@ -172,7 +259,7 @@ class Pipeline:
         started: datetime,
         finished: datetime,
         elapsed: float,
-    ) -> None:
+    ) -> bool:
         channel = runtime.channel
         decision = decide(outcome, row.attempts, channel.retry, rand=self._rand)
         attempt = AttemptRecord(
@@ -187,33 +274,32 @@ class Pipeline:
         event = fields_for(row, channel.name, outcome, decision.action.value)
         lateness: float | None = None
         if decision.action is Action.SENT:
-            kept = await self._db(
-                self._store.mark_sent, row.id, worker=self._worker, now=finished, attempt=attempt
+            kept = await self.recorder.record(
+                Mark("sent", row.id, self._worker, finished, attempt=attempt)
             )
             lateness = (started - row.due_at).total_seconds()
             log.info("delivery sent", extra=fields(**event, lateness_ms=round(lateness * 1000, 1)))
         elif decision.action is Action.RETRY:
             delay = decision.delay or timedelta(seconds=1)
-            kept = await self._db(
-                self._store.schedule_retry,
-                row.id,
-                worker=self._worker,
-                now=finished,
-                next_attempt_at=finished + delay,
-                attempt=attempt,
+            kept = await self.recorder.record(
+                Mark(
+                    "retry",
+                    row.id,
+                    self._worker,
+                    finished,
+                    attempt=attempt,
+                    next_attempt_at=finished + delay,
+                )
             )
             log.warning(
                 "delivery failed, will retry",
                 extra=fields(**event, retry_in_s=round(delay.total_seconds(), 3)),
             )
         else:
-            kept = await self._db(
-                self._store.mark_dead,
-                row.id,
-                worker=self._worker,
-                now=finished,
-                reason=decision.reason,
-                attempt=attempt,
+            kept = await self.recorder.record(
+                Mark(
+                    "dead", row.id, self._worker, finished, attempt=attempt, reason=decision.reason
+                )
             )
             log.error("delivery dead", extra=fields(**event, dead_reason=decision.reason))
         self._metrics.record_delivery(
@@ -228,16 +314,10 @@ class Pipeline:
                 "claim lost before recording (another worker took the delivery over)",
                 extra=fields(delivery=row.id, channel=channel.name),
             )
+        return decision.action is Action.RETRY
 
     async def _finish_dead(self, row: DeliveryRow, reason: str, channel: str) -> None:
-        await self._db(
-            self._store.mark_dead,
-            row.id,
-            worker=self._worker,
-            now=self._clock(),
-            reason=reason,
-            attempt=None,
-        )
+        await self.recorder.record(Mark("dead", row.id, self._worker, self._clock(), reason=reason))
         self._metrics.record_delivery(channel, DeliveryOutcome.DEAD, reason)
         log.error(
             "delivery dead",
@@ -268,6 +348,17 @@ class Pipeline:
                 detail=outcome.detail,
             ),
         )
+
+
+def _clusters(rows: Sequence[DeliveryRow], window: timedelta) -> list[list[DeliveryRow]]:
+    """Split rows (in due order) into runs whose due times lie within ``window`` of the first."""
+    out: list[list[DeliveryRow]] = []
+    for row in rows:
+        if out and row.due_at - out[-1][0].due_at <= window:
+            out[-1].append(row)
+        else:
+            out.append([row])
+    return out
 
 
 def fields_for(row: DeliveryRow, channel: str, outcome: Outcome, result: str) -> dict[str, Any]:

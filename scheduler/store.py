@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from scheduler.db import engine as engines
 from scheduler.db.base import FINAL_STATUSES, OPEN_STATUSES, D, S
-from scheduler.db.queue import DeliveryQueue
+from scheduler.db.queue import DeliveryQueue, Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
 from scheduler.db.tables import ATTEMPTS, CHANNEL_STATE, META
 from scheduler.reconcile import ReconcileActions
 
-__all__ = ["AttemptRecord", "AttemptRow", "ChannelState", "DeliveryRow", "Store"]
+__all__ = ["AttemptRecord", "AttemptRow", "ChannelState", "DeliveryRow", "Mark", "Store"]
 
 
 class Store(DeliveryQueue):

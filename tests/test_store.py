@@ -12,7 +12,7 @@ import pytest
 from scheduler.errors import NotFoundError, StoreError, TminusError
 from scheduler.model import DeliveryStatus as S
 from scheduler.reconcile import PlannedDelivery, ReconcileActions, ReconcileReason
-from scheduler.store import AttemptRecord, Store
+from scheduler.store import AttemptRecord, Mark, Store
 from tests.support.deliveries import T0, many, planned
 
 LEASE = timedelta(seconds=30)
@@ -399,3 +399,65 @@ def test_channel_state(store: Store) -> None:
     store.enable_channel("hook")
     states = store.channel_states()
     assert not states["hook"].disabled and states["hook"].paused_until == T0
+
+
+# -- the daemon's batched and look-ahead paths ---------------------------------------
+def test_claim_ahead_takes_first_attempts_early_but_not_retries(store: Store) -> None:
+    first, retry = insert(
+        store, many(2, start=T0 + timedelta(milliseconds=500), step=timedelta(milliseconds=100))
+    )
+    (claimed,) = store.claim_due(now=T0 + timedelta(seconds=1), worker="w", lease=LEASE, limit=1)
+    store.schedule_retry(
+        claimed.id,
+        worker="w",
+        now=T0,
+        next_attempt_at=T0 + timedelta(milliseconds=500),
+        attempt=attempt(code=500),
+    )
+    ahead = timedelta(seconds=1)
+    taken = store.claim_due(now=T0, worker="w", lease=LEASE, limit=10, ahead=ahead)
+    # The untouched first attempt due in 0.5 s is taken ahead; the retry due then is not.
+    assert [r.id for r in taken] == [r.id for r in (first, retry) if r.id != claimed.id]
+    assert store.claim_due(now=T0, worker="w", lease=LEASE, limit=10, ahead=ahead) == []
+    later = store.claim_due(
+        now=T0 + timedelta(milliseconds=500), worker="w", lease=LEASE, limit=10, ahead=ahead
+    )
+    assert [r.id for r in later] == [claimed.id]
+
+
+def test_record_applies_many_marks_in_one_call(store: Store) -> None:
+    a, b, c = insert(store, many(3))
+    claimed = store.claim_due(now=T0 + timedelta(seconds=5), worker="w", lease=LEASE, limit=3)
+    assert len(claimed) == 3
+    results = store.record(
+        [
+            Mark("sent", a.id, "w", T0, attempt=attempt()),
+            Mark(
+                "retry",
+                b.id,
+                "w",
+                T0,
+                attempt=attempt(code=500),
+                next_attempt_at=T0 + timedelta(minutes=1),
+            ),
+            Mark("dead", c.id, "someone-else", T0, reason="client_error"),
+        ]
+    )
+    assert results == [True, True, False]  # the third claim is not "someone-else"'s
+    assert store.get_delivery(a.id).status is S.SENT
+    assert store.get_delivery(b.id).status is S.RETRYING
+    assert store.get_delivery(b.id).next_attempt_at == T0 + timedelta(minutes=1)
+    assert store.get_delivery(c.id).status is S.SENDING
+    assert [x.attempt for x in store.attempts(b.id)] == [1]
+
+
+def test_supersede_all_reports_channels(store: Store) -> None:
+    old = planned("m", at=T0, offset="1d")
+    old_chat = planned("m", at=T0, offset="1d", channel="chat")
+    insert(store, [old, old_chat])
+    for r in store.claim_due(now=T0, worker="w", lease=LEASE, limit=5):
+        store.schedule_retry(
+            r.id, worker="w", now=T0, next_attempt_at=T0 + timedelta(hours=1), attempt=attempt()
+        )
+    dead = store.supersede_all([("m", "hook", T0), ("m", "chat", T0)], now=T0)
+    assert dead == sorted([(old.id, "hook"), (old_chat.id, "chat")])

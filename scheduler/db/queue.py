@@ -10,10 +10,11 @@ replica whose lease expired cannot overwrite the one that took over.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, and_, case, or_, select, update
 
 from scheduler.db.base import (
     FINAL_STATUSES,
@@ -33,7 +34,13 @@ class DeliveryQueue(StoreBase):
 
     # -- claims and marks ----------------------------------------------------------------
     def claim_due(
-        self, *, now: datetime, worker: str, lease: timedelta, limit: int
+        self,
+        *,
+        now: datetime,
+        worker: str,
+        lease: timedelta,
+        limit: int,
+        ahead: timedelta = timedelta(0),
     ) -> list[DeliveryRow]:
         """Atomically take up to ``limit`` due deliveries for ``worker``, soonest first.
 
@@ -44,10 +51,17 @@ class DeliveryQueue(StoreBase):
         ``next_attempt_at`` is when a row next needs attention: its due or retry
         time while queued, its lease expiry while sending, NULL once final. So one
         ordered range scan of one index finds both kinds of due rows.
+
+        ``ahead`` also takes first attempts due up to that long after ``now``, so the
+        daemon can send them from memory at the exact moment; retries and expired
+        leases are only taken once their time has come.
         """
+        due = D.c.next_attempt_at <= now
+        if ahead > timedelta(0):
+            due = or_(due, and_(D.c.attempts == 0, D.c.next_attempt_at <= now + ahead))
         pick = (
             select(D.c.id)
-            .where(D.c.next_attempt_at <= now, D.c.status.not_in(FINAL_STATUSES))
+            .where(D.c.next_attempt_at <= now + ahead, due, D.c.status.not_in(FINAL_STATUSES))
             .order_by(D.c.next_attempt_at)
             .limit(limit)
         )
@@ -101,20 +115,56 @@ class DeliveryQueue(StoreBase):
                 "last_body": _excerpt(attempt.body, BODY_EXCERPT_CHARS),
                 "last_error": _excerpt(error, ERROR_CHARS),
             }
+        with self._write() as conn:
+            return self._finish_on(conn, delivery_id, worker, now, values, attempt)
+
+    def _finish_on(
+        self,
+        conn: Connection,
+        delivery_id: str,
+        worker: str,
+        now: datetime,
+        values: dict[str, Any],
+        attempt: AttemptRecord | None,
+    ) -> bool:
         stmt = (
             update(D)
             .where(D.c.id == delivery_id, D.c.status == S.SENDING, D.c.claimed_by == worker)
             .values(lease_until=None, updated_at=now, **values)
             .returning(D.c.id)
         )
-        with self._write() as conn:
-            if conn.execute(stmt).first() is None:
-                return False
-            if attempt is not None:
-                conn.execute(
-                    ATTEMPTS.insert().values(**self._attempt_values(delivery_id, worker, attempt))
-                )
+        if conn.execute(stmt).first() is None:
+            return False
+        if attempt is not None:
+            conn.execute(
+                ATTEMPTS.insert().values(**self._attempt_values(delivery_id, worker, attempt))
+            )
         return True
+
+    def record(self, marks: Sequence[Mark]) -> list[bool]:
+        """Apply many guarded marks in one transaction (the daemon batches its outcomes).
+
+        Each result is what the single call (``mark_sent``, ``schedule_retry``,
+        ``mark_dead``) would have returned: False where the claim was lost.
+        """
+        results: list[bool] = []
+        with self._write() as conn:
+            for mark in marks:
+                values = _mark_values(mark)
+                if mark.attempt is not None:
+                    failed = values["status"] != S.SENT.value
+                    error = (mark.attempt.error or mark.attempt.reason) if failed else None
+                    values |= {
+                        "last_status_code": mark.attempt.status_code,
+                        "last_body": _excerpt(mark.attempt.body, BODY_EXCERPT_CHARS),
+                        "last_error": _excerpt(error, ERROR_CHARS),
+                    }
+                results.append(
+                    self._finish_on(
+                        conn, mark.delivery_id, mark.worker, mark.now, values, mark.attempt
+                    )
+                )
+        return results
 
     @staticmethod
     def _attempt_values(delivery_id: str, worker: str, attempt: AttemptRecord) -> dict[str, Any]:
@@ -173,28 +223,26 @@ class DeliveryQueue(StoreBase):
         values = {"status": S.DEAD.value, "next_attempt_at": None, "reason": reason}
         return self._finish(delivery_id, worker=worker, now=now, values=values, attempt=attempt)
 
+    def supersede_all(
+        self, items: Sequence[tuple[str, str, datetime]], *, now: datetime
+    ) -> list[tuple[str, str]]:
+        """``supersede`` for many (milestone id, channel, before) in one transaction.
+
+        Returns (delivery id, channel) of every delivery that became dead.
+        """
+        out: list[tuple[str, str]] = []
+        with self._write() as conn:
+            for milestone_id, channel, before in items:
+                ids = conn.execute(_supersede_stmt(milestone_id, channel, before, now)).scalars()
+                out.extend((str(i), channel) for i in ids)
+        return sorted(out)
+
     def supersede(
         self, *, milestone_id: str, channel: str, before: datetime, now: datetime
     ) -> list[str]:
         """Retrying deliveries of the milestone and channel due before ``before`` become dead."""
-        stmt = (
-            update(D)
-            .where(
-                D.c.milestone_id == milestone_id,
-                D.c.channel == channel,
-                D.c.due_at < before,
-                D.c.status == S.RETRYING,
-            )
-            .values(
-                status=S.DEAD.value,
-                reason="superseded",
-                next_attempt_at=None,
-                claimed_by=None,
-                updated_at=now,
-            )
-            .returning(D.c.id)
-        )
         with self._write() as conn:
+            stmt = _supersede_stmt(milestone_id, channel, before, now)
             return sorted(str(i) for i in conn.execute(stmt).scalars())
 
     def release_claims(self, *, worker: str | None = None) -> int:
@@ -254,3 +302,55 @@ class DeliveryQueue(StoreBase):
                 " (only dead, sent, skipped or cancelled deliveries can be redelivered)"
             )
         return row
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``) or ``dead``."""
+
+    kind: Literal["sent", "retry", "dead"]
+    delivery_id: str
+    worker: str
+    now: datetime
+    attempt: AttemptRecord | None = None
+    next_attempt_at: datetime | None = None
+    reason: str | None = None
+
+
+def _mark_values(mark: Mark) -> dict[str, Any]:
+    if mark.kind == "sent":
+        reason = (mark.attempt.reason if mark.attempt else None) or "ok"
+        return {
+            "status": S.SENT.value,
+            "sent_at": mark.now,
+            "next_attempt_at": None,
+            "reason": reason,
+        }
+    if mark.kind == "retry":
+        return {
+            "status": S.RETRYING.value,
+            "next_attempt_at": mark.next_attempt_at,
+            "claimed_by": None,
+            "reason": mark.attempt.reason if mark.attempt else mark.reason,
+        }
+    return {"status": S.DEAD.value, "next_attempt_at": None, "reason": mark.reason}
+
+
+def _supersede_stmt(milestone_id: str, channel: str, before: datetime, now: datetime) -> Any:
+    return (
+        update(D)
+        .where(
+            D.c.milestone_id == milestone_id,
+            D.c.channel == channel,
+            D.c.due_at < before,
+            D.c.status == S.RETRYING,
+        )
+        .values(
+            status=S.DEAD.value,
+            reason="superseded",
+            next_attempt_at=None,
+            claimed_by=None,
+            updated_at=now,
+        )
+        .returning(D.c.id)
+    )

@@ -157,6 +157,19 @@ class DaemonProcess:
         rows: list[dict[str, Any]] = json.loads(result.stdout)["deliveries"]
         return rows
 
+    def wait_statuses(self, expected: dict[str, int], *, timeout: float = 30) -> None:
+        """Poll ``history`` until the delivery statuses are exactly ``expected``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts: dict[str, int] = {}
+            for row in self.history():
+                counts[row["status"]] = counts.get(row["status"], 0) + 1
+            if counts == expected:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"statuses {counts}, expected {expected}")
+            time.sleep(0.2)
+
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
