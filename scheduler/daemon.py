@@ -46,7 +46,7 @@ from scheduler.metrics import Metrics
 from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
 from scheduler.notify.base import make_notifier
 from scheduler.notify.pacing import TokenBucket
-from scheduler.pipeline import ChannelRuntime, Pipeline
+from scheduler.pipeline import GROUPED_TYPES, ChannelRuntime, Pipeline
 from scheduler.planning import plan
 from scheduler.reconcile import plan_deliveries, reconcile
 from scheduler.settings import Settings
@@ -101,6 +101,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
         self._due = asyncio.Event()
+        self._ahead = LOOKAHEAD
         self._tasks: set[asyncio.Future[Any]] = set()
         self._inflight_ids: dict[asyncio.Task[bool], list[str]] = {}
         self._executor: ThreadPoolExecutor | None = None
@@ -306,6 +307,9 @@ class Daemon:
     async def _apply_config(self, config: Config, *, first: bool) -> None:
         REDACTOR.set_secrets(_secrets_of(config, self.settings))
         self.config_in_force = config
+        # Claim far enough ahead that a chat channel's whole group window arrives together.
+        windows = [c.group_window for c in config.channels.values() if c.type in GROUPED_TYPES]
+        self._ahead = LOOKAHEAD + max(windows, default=timedelta(0))
         self.metrics.set_milestones_loaded(len(config.milestones))
         await self._install_channels(config.channels)
         await self._reconcile(config)
@@ -447,7 +451,7 @@ class Daemon:
             now = self.clock()
             rows = await self.db(
                 self._store.claim_due,
-                ahead=LOOKAHEAD,
+                ahead=self._ahead,
                 now=now,
                 worker=self.worker,
                 lease=LEASE,

@@ -115,3 +115,29 @@ def test_archived_channel_is_disabled_loudly(make_daemon) -> None:
         assert d.stop() == 0
     finally:
         receiver.stop()
+
+
+def test_reminders_within_the_group_window_are_one_post(
+    slack: tuple[Receiver, SlackLike], make_daemon
+) -> None:
+    receiver, behaviour = slack
+    behaviour.throttle_on = None
+    d = make_daemon(slack_config(receiver.url, PLACEHOLDER)).start()
+    # Due 0, 0.5 and 1.5 s apart: inside the default 2 s group window; the fourth is not.
+    d.reload_with(
+        slack_config(
+            receiver.url,
+            [
+                {"id": "a", "title": "Alpha", "at": iso_in(3)},
+                {"id": "b", "title": "Bravo", "at": iso_in(3.5)},
+                {"id": "c", "title": "Charlie", "at": iso_in(4.5)},
+                {"id": "d", "title": "Delta", "at": iso_in(8)},
+            ],
+        )
+    )
+    first, second = receiver.wait_for(2, timeout=20)
+    assert all(t in first.json()["text"] for t in ("Alpha", "Bravo", "Charlie"))
+    assert "Delta" not in first.json()["text"]
+    assert "Delta" in second.json()["text"]
+    d.wait_statuses({"sent": 4}, timeout=10)
+    assert d.stop() == 0
