@@ -130,3 +130,17 @@ def test_sigterm_exits_zero_quickly(receiver: Receiver, make_daemon) -> None:
     started = time.monotonic()
     assert d.stop() == 0
     assert time.monotonic() - started < 5
+
+
+def test_sigterm_lets_a_request_in_flight_finish(make_daemon) -> None:
+    receiver = Receiver(Response(200, b"ok", delay=1.2)).start()  # channel timeout: 2 s
+    try:
+        d = make_daemon(webhook_config(receiver.url, PLACEHOLDER)).start()
+        d.reload_with(webhook_config(receiver.url, [{"id": "m", "title": "T", "at": iso_in(1)}]))
+        receiver.wait_for(1, timeout=15)  # the request is now in flight for 1.2 s
+        assert d.stop() == 0
+        (row,) = d.history()
+        assert row["status"] == "sent", "the in-flight delivery was not recorded"
+        assert len(receiver.requests) == 1
+    finally:
+        receiver.stop()
