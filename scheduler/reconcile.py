@@ -34,7 +34,6 @@ from typing import Any, Protocol
 
 from scheduler.durations import Duration
 from scheduler.model import (
-    DEFAULT_CATCH_UP,
     DeliveryStatus,
     Milestone,
     Reminder,
@@ -168,7 +167,7 @@ def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
         snapshot = {**part, **_reminder_part(r, offset_iso, label)}
         due = r.due_at.astimezone(UTC)
         occurrence = r.occurrence.astimezone(UTC)
-        catch_up = m.catch_up or DEFAULT_CATCH_UP
+        catch_up = m.catch_up  # 0 is a real value: send nothing late
         for channel in dict.fromkeys(r.channels):
             out.append(
                 PlannedDelivery(

@@ -107,6 +107,26 @@ def test_catch_up_is_per_milestone() -> None:
     assert run([p]).insert == [(p, S.SCHEDULED, True)]
 
 
+@pytest.mark.parametrize(
+    ("due_offset", "expected"),
+    [
+        # catch_up 0 means nothing is ever sent late: missed while down → skipped
+        (-timedelta(minutes=2), (S.SKIPPED, True, R.MISSED)),
+        (-timedelta(seconds=1), (S.SKIPPED, True, R.MISSED)),
+        # due right now or later is still on time
+        (timedelta(0), (S.SCHEDULED, False, R.NEW)),
+    ],
+)
+def test_catch_up_zero_is_kept_not_defaulted(
+    due_offset: timedelta, expected: tuple[S, bool, R]
+) -> None:
+    p = planned(at=NOW + due_offset, catch_up=timedelta(0))
+    assert p.catch_up == timedelta(0)
+    actions = run([p], planned_through=NOW - 3 * H)
+    assert actions.insert == [(p, *expected[:2])]
+    assert actions.reasons[p.id] is expected[2]
+
+
 # -- stored, not planned ---------------------------------------------------------------
 @pytest.mark.parametrize(
     ("status", "due_offset", "expected"),
