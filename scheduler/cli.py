@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from scheduler import __version__
 from scheduler.errors import ConfigError, TminusError, UsageError
-from scheduler.settings import Settings
+from scheduler.settings import Settings, parse_port
 
 # command name -> "module:function" under scheduler.commands
 COMMANDS = {
@@ -29,6 +30,13 @@ COMMANDS = {
     "notify-test": "notify_test:notify_test",
     "db": "records:db",
 }
+
+
+def _port(text: str) -> int:
+    try:
+        return parse_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the daemon: schedule, deliver, serve HTTP")
     config_opt(p)
     p.add_argument("--host", help="HTTP host (env TMINUS_HOST, default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="HTTP port (env TMINUS_PORT, default 8080)")
+    p.add_argument("--port", type=_port, help="HTTP port (env TMINUS_PORT, default 8080)")
     p.add_argument("--database-url", help="SQLAlchemy URL (env TMINUS_DATABASE_URL)")
 
     p = sub.add_parser("check", help="validate the config")
@@ -113,7 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_for(args: argparse.Namespace, env_settings: Settings | None = None) -> Settings:
     """Environment settings with the command line's flags laid over them."""
-    base = env_settings or Settings.from_env()
+    if env_settings is None:
+        env: Mapping[str, str] = os.environ
+        if getattr(args, "port", None) is not None:
+            # the flag wins, so a stale TMINUS_PORT does not stop the command
+            env = {k: v for k, v in env.items() if k != "TMINUS_PORT"}
+        env_settings = Settings.from_env(env)
+    base = env_settings
     overrides = {
         "config": getattr(args, "config", None),
         "host": getattr(args, "host", None),

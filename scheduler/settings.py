@@ -6,10 +6,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from scheduler.errors import UsageError
+
 DEFAULT_CONFIG = "config/milestones.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///./tminus.db"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+MAX_PORT = 65535
+
+
+def parse_port(text: str) -> int:
+    """A TCP port 0–65535 (0: any free port); ``ValueError`` with a user's message."""
+    raw = text.strip()
+    if not raw.isdigit() or not raw.isascii():
+        raise ValueError(f"expected a port number 0-{MAX_PORT}, got {text!r}")
+    port = int(raw)
+    if port > MAX_PORT:
+        raise ValueError(f"port {port} is out of range: expected 0-{MAX_PORT}")
+    return port
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +39,15 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        port = env.get("TMINUS_PORT", str(DEFAULT_PORT))
+        try:
+            port = parse_port(env.get("TMINUS_PORT") or str(DEFAULT_PORT))
+        except ValueError as exc:
+            raise UsageError(f"TMINUS_PORT: {exc}") from None
         return cls(
             config=env.get("TMINUS_CONFIG", DEFAULT_CONFIG),
             database_url=env.get("TMINUS_DATABASE_URL", DEFAULT_DATABASE_URL),
             host=env.get("TMINUS_HOST", DEFAULT_HOST),
-            port=int(port) if port.isdigit() else DEFAULT_PORT,
+            port=port,
             api_token=env.get("TMINUS_API_TOKEN") or None,
             log_format=env.get("TMINUS_LOG_FORMAT", "text").lower(),
             log_level=env.get("TMINUS_LOG_LEVEL", "INFO").upper(),
