@@ -19,10 +19,14 @@ Choices worth knowing:
   first occurrence only.
 * ``RRULE`` is passed through; business-day rolling cannot be expressed in
   iCalendar, so a rolled recurring milestone shows its unrolled dates there.
+  The config loader only accepts rules icalendar can read; a rule that still
+  cannot be written (a hand-built Config) is left out with a ``COMMENT`` saying
+  so, rather than failing the whole calendar.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Alarm, Calendar, Event, vRecur
@@ -75,7 +79,11 @@ def _event(r: Resolved, stamp: datetime) -> Event:
     if m.links:
         event.add("url", m.links[0])
     if m.rrule:
-        event.add("rrule", vRecur.from_ical(m.rrule))
+        recur = _recur(m.rrule)
+        if recur is None:
+            event.add("comment", "recurrence not exported: the rrule is not valid RFC 5545")
+        else:
+            event.add("rrule", recur)
     if m.status is MilestoneStatus.CANCELLED:
         event.add("status", "CANCELLED")
     elif m.status is MilestoneStatus.DONE:
@@ -84,6 +92,21 @@ def _event(r: Resolved, stamp: datetime) -> Event:
         for offset in m.remind:
             event.add_component(_alarm(offset, r.at, m))
     return event
+
+
+_RRULE_PREFIX = re.compile(r"^\s*RRULE\s*:\s*", re.IGNORECASE)
+
+
+def _recur(text: str) -> vRecur | None:
+    """The rule as an iCalendar RECUR value, or ``None`` when it cannot be one."""
+    rule = _RRULE_PREFIX.sub("", text.strip())
+    if not rule or any(c in rule for c in "\r\n:"):
+        return None
+    try:
+        recur: vRecur = vRecur.from_ical(rule)
+    except (ValueError, TypeError):
+        return None
+    return recur
 
 
 def _end(m: Milestone, start: datetime) -> datetime | None:

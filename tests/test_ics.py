@@ -120,3 +120,26 @@ def test_rrule_dtend_and_status() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError):
         to_ics(config(), now=datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("rrule", "expected"),
+    [
+        ("RRULE:FREQ=YEARLY", b"FREQ=YEARLY"),
+        ("FREQ=DAILY\nEXDATE:20200101T000000", None),
+        ("FREQ=DAILY;UNTIL=2023-01-01", None),
+        ("RRULE:FREQ=DAILY\nRRULE:FREQ=WEEKLY", None),
+    ],
+)
+def test_rrule_is_written_once_or_left_out_never_a_crash(
+    rrule: str, expected: bytes | None
+) -> None:
+    m = Milestone(id="r", title="R", at=date(2020, 8, 2), rrule=rrule, remind=(D("0"),))
+    data = to_ics(Config(milestones=(m,), channels={}), now=NOW)
+    (ev,) = Calendar.from_ical(data).walk("VEVENT")
+    assert b"RRULE:RRULE" not in data
+    if expected is None:
+        assert "RRULE" not in ev
+        assert "not exported" in str(ev["COMMENT"])
+    else:
+        assert ev["RRULE"].to_ical() == expected

@@ -107,18 +107,47 @@ def parse_weekday(value: object) -> int:
 _UNTIL_UTC = re.compile(r"(UNTIL=\d{8}T\d{6})Z", re.IGNORECASE)
 
 
+_RRULE_PREFIX = re.compile(r"^\s*RRULE\s*:\s*", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4096)
 def check_rrule(text: str) -> str:
-    """An RFC 5545 recurrence rule (``FREQ=YEARLY``, ``RRULE:FREQ=MONTHLY;BYDAY=1MO``)."""
-    if "DTSTART" in text.upper():
+    """An RFC 5545 recurrence rule (``FREQ=YEARLY``, ``RRULE:FREQ=MONTHLY;BYDAY=1MO``).
+
+    Returns the rule without an ``RRULE:`` prefix, as planning and the iCalendar
+    export both take it. One rule only: a second line (another RRULE, an EXDATE)
+    would be dropped or mangled downstream, so it is refused here.
+    """
+    if "\n" in text.strip() or "\r" in text.strip():
+        raise ValueError(
+            "rrule must be one line with one RRULE (such as FREQ=WEEKLY;BYDAY=MO); "
+            "EXDATE, RDATE and several rules are not supported"
+        )
+    rule = _RRULE_PREFIX.sub("", text.strip())
+    if "DTSTART" in rule.upper():
         raise ValueError("rrule must not contain DTSTART: the milestone's date is the start")
+    if ":" in rule:
+        raise ValueError(
+            f"invalid rrule {text!r}: only one RRULE's parts are allowed "
+            "(such as FREQ=WEEKLY;BYDAY=MO); EXDATE and RDATE are not supported"
+        )
+    if "BYEASTER" in rule.upper():
+        raise ValueError(f"invalid rrule {text!r}: BYEASTER is not part of RFC 5545")
     try:
         # RFC 5545 writes UNTIL in UTC (…Z); the planner turns it into the milestone's
         # wall time, since dateutil refuses UTC next to a naive start. Check it the same way.
-        rrulestr(_UNTIL_UTC.sub(r"\1", text), dtstart=datetime(2000, 1, 1))
+        rrulestr(_UNTIL_UTC.sub(r"\1", rule), dtstart=datetime(2000, 1, 1))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"invalid rrule {text!r}: {exc}") from None
-    return text
+    # The calendar export parses the rule with icalendar, stricter than dateutil on
+    # some values (UNTIL=2023-01-01): refuse here what it would refuse there.
+    from icalendar import vRecur  # imported only for configs that use rrule
+
+    try:
+        vRecur.from_ical(rule)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"invalid rrule {text!r}: {exc}") from None
+    return rule
 
 
 def _kind(value: object) -> str:
