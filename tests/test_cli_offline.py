@@ -164,6 +164,41 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--from", "2019-01-01", "--until", "9999-12-31"], "--until: '9999-12-31'"),
+        (["simulate", "--from", "0001-01-01", "--until", "2019-01-01"], "--from: '0001-01-01'"),
+        (["simulate", "--from", "1899-12-31", "--until", "2019-01-01"], "--from: '1899-12-31'"),
+        (["upcoming", "--now", "9999-12-01"], "--now: '9999-12-01'"),
+        (["upcoming", "--now", "9001-01-01T00:00Z"], "--now: '9001-01-01T00:00Z'"),
+    ],
+)
+def test_dates_outside_1900_9000_are_usage_errors(args: list[str], message: str) -> None:
+    done = tminus(*args, "-c", INF)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == (
+        f"tminus {args[0]}: error: {message} is out of range: use a date in the years 1900-9000\n"
+    )
+
+
+@pytest.mark.parametrize("within", ["101 years", "100000 years", "99999999999999d", "P40000D"])
+def test_within_longer_than_100_years_is_a_usage_error(within: str) -> None:
+    done = tminus("upcoming", "-c", INF, "--within", within)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == (
+        f"tminus upcoming: error: --within: {within!r} is too long: at most 100 years\n"
+    )
+
+
+def test_the_edges_of_the_range_still_plan() -> None:
+    done = tminus("upcoming", "-c", INF, "--now", "9000-12-31T23:00", "--within", "100 years")
+    assert done.returncode == 0, done.stderr
+    assert "9001-08-02" in done.stdout and "9100-08-02" in done.stdout
+    done = tminus("simulate", "-c", INF, "--from", "1900-01-01", "--until", "1900-02-01")
+    assert done.returncode == 0, done.stderr
+
+
 # -- upcoming ----------------------------------------------------------------------------
 def test_upcoming_table_and_json() -> None:
     args = ["upcoming", "-c", INF, "--now", "2019-06-20T00:00+02:00", "--within", "14d"]

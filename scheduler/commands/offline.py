@@ -10,6 +10,9 @@ Conventions:
   ``2019-07-01T09:00``, ``2019-07-01T09:00+02:00``). Without an offset they are
   wall time in the config file's ``timezone`` (UTC when it names none), as a
   naive datetime in the config itself would be.
+* ``--from``, ``--until`` and ``--now`` must fall in the years 1900–9000 and
+  ``--within`` is at most 100 years: beyond that, date arithmetic runs off the
+  end of Python's calendar (year 9999), and no deadline lives there.
 * ``check`` counts reminders per occurrence: the sum of ``len(remind)`` over
   active (not cancelled or done) milestones. A recurring milestone with four
   offsets counts four, however often it recurs.
@@ -39,6 +42,10 @@ from scheduler.settings import Settings
 from scheduler.wallclock import fmt_instant
 
 _INACTIVE = (MilestoneStatus.CANCELLED, MilestoneStatus.DONE)
+MIN_YEAR = 1900
+MAX_YEAR = 9000
+MAX_WINDOW_YEARS = 100
+_WINDOW_BASE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 # -- shared helpers ------------------------------------------------------------------
@@ -58,11 +65,16 @@ def _parse_instant(text: str, flag: str) -> datetime:
     """An ISO 8601 moment; naive ones get their zone later (:func:`_in_zone`)."""
     try:
         moment: datetime = isoparse(text.strip())
-        return moment
     except (ValueError, OverflowError) as exc:
         raise UsageError(
             f"{flag}: {text!r} is not an ISO 8601 date or time (e.g. 2019-07-01T09:00)"
         ) from exc
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise UsageError(
+            f"{flag}: {text.strip()!r} is out of range: use a date in the years "
+            f"{MIN_YEAR}-{MAX_YEAR}"
+        )
+    return moment
 
 
 def _in_zone(moment: datetime, config: Config) -> datetime:
@@ -79,6 +91,13 @@ def _parse_window(text: str) -> Duration:
         raise UsageError(f"--within: {exc}") from exc
     if span.is_negative or span.is_zero:
         raise UsageError(f"--within: {text!r} must be a positive duration such as 90d")
+    limit = _WINDOW_BASE.replace(year=_WINDOW_BASE.year + MAX_WINDOW_YEARS)
+    try:
+        too_long = span.add_to(_WINDOW_BASE) > limit
+    except (ValueError, OverflowError):  # past year 9999: far too long
+        too_long = True
+    if too_long:
+        raise UsageError(f"--within: {text!r} is too long: at most {MAX_WINDOW_YEARS} years")
     return span
 
 
