@@ -231,6 +231,14 @@ def _with_detail(outcome: Outcome, detail: str) -> Outcome:
     )
 
 
+def timed_out(kind: str) -> Outcome:
+    """No whole answer within the channel's timeout: retryable, and no URL in the detail."""
+    return Outcome(
+        False, True, Reason.TIMEOUT,
+        detail=f"{kind}: no answer within the channel's timeout",
+    )  # fmt: skip
+
+
 def classify_error(exc: httpx.HTTPError) -> Outcome:
     """Map a failed request (no answer) to an :class:`Outcome`, without the URL.
 
@@ -239,10 +247,7 @@ def classify_error(exc: httpx.HTTPError) -> Outcome:
     """
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return Outcome(
-            False, True, Reason.TIMEOUT,
-            detail=f"{kind}: no answer within the channel's timeout",
-        )  # fmt: skip
+        return timed_out(kind)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return Outcome(
             False, False, Reason.CLIENT_ERROR,

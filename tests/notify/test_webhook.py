@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import re
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -142,6 +146,65 @@ async def test_timeout(receiver: Receiver, client: httpx.AsyncClient) -> None:
     channel = audit(receiver.url, timeout=timedelta(seconds=0.2))
     outcome = await make_notifier(channel, client).send([now_alert()])
     assert (outcome.reason, outcome.retryable) == (Reason.TIMEOUT, True)
+
+
+@asynccontextmanager
+async def trickling_receiver(*, in_headers: bool, gap: float = 0.05) -> AsyncIterator[str]:
+    """A loopback server that answers one byte every ``gap`` seconds, for seconds.
+
+    Each byte arrives well within httpx's per-read timeout, so only a bound on
+    the whole request stops it.
+    """
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
+            await reader.readexactly(int(length.group(1)) if length else 0)
+            body = b"x" * 100
+            status = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n"
+            if not in_headers:
+                writer.write(status)
+            for byte in status + body if in_headers else body:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(gap)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/hook/s3cr3t-path"
+    finally:
+        server.close()
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("in_headers", [False, True], ids=["body", "headers"])
+async def test_timeout_bounds_the_whole_request(
+    client: httpx.AsyncClient, in_headers: bool
+) -> None:
+    # SPEC: "Each request has a timeout". A receiver that trickles its answer
+    # must not hold a delivery past the channel's timeout.
+    async with trickling_receiver(in_headers=in_headers) as url:
+        channel = audit(url, timeout=timedelta(seconds=0.4))
+        started = time.monotonic()
+        outcome = await make_notifier(channel, client).send([now_alert()])
+        elapsed = time.monotonic() - started
+    assert (outcome.ok, outcome.reason, outcome.retryable) == (False, Reason.TIMEOUT, True)
+    assert outcome.detail == "TimeoutError: no answer within the channel's timeout"
+    assert url not in outcome.detail and "s3cr3t" not in outcome.detail
+    assert 0.35 <= elapsed < 1.5
 
 
 async def test_connection_refused(client: httpx.AsyncClient) -> None:
