@@ -43,7 +43,7 @@ from scheduler.config import load_config
 from scheduler.errors import ConfigError, TminusError
 from scheduler.logs import REDACTOR, fields
 from scheduler.metrics import Metrics
-from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
+from scheduler.model import DEFAULT_CATCH_UP, Channel, ChannelType, Config, Reminder
 from scheduler.notify.base import make_notifier
 from scheduler.notify.pacing import TokenBucket
 from scheduler.pipeline import GROUPED_TYPES, ChannelRuntime, Pipeline
@@ -70,6 +70,7 @@ LOOKAHEAD = timedelta(seconds=1)
 SHUTDOWN_GRACE = 20.0
 # How far back a restart looks for reminders missed while the daemon was down.
 MAX_LOOKBACK = timedelta(days=366)
+UNPACED_RATE = 1e6  # requests per second: no pacing, but a 429 can still pause the channel
 HEARTBEAT_EVERY = 1.0
 HEARTBEAT_STALE = 10.0
 
@@ -102,6 +103,9 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._due = asyncio.Event()
         self._ahead = LOOKAHEAD
+        # Deliveries the config in force plans in the horizon: one claimed ahead of its
+        # time is sent only if it is still here when its moment comes.
+        self._planned_ids: set[str] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._inflight_ids: dict[asyncio.Task[bool], list[str]] = {}
         self._executor: ThreadPoolExecutor | None = None
@@ -193,6 +197,8 @@ class Daemon:
             metrics=self.metrics,
             worker=self.worker,
             clock=self.clock,
+            wanted=self._planned_ids_contains,
+            on_retry=self._retry_scheduled,
         )
         http = await self._start_http()
 
@@ -271,7 +277,13 @@ class Daemon:
         from scheduler.http.app import create_app
         from scheduler.http.server import serve
 
-        handle = await serve(create_app(self), self.settings.host, self.settings.port)
+        try:
+            handle = await serve(create_app(self), self.settings.host, self.settings.port)
+        except OSError as exc:
+            raise TminusError(
+                f"cannot listen on {self.settings.host}:{self.settings.port}: "
+                f"{exc.strerror or exc} (is another tminus running? set --port or TMINUS_PORT)"
+            ) from None
         self.http_port = handle.port
         return handle
 
@@ -288,7 +300,6 @@ class Daemon:
             self.metrics.record_reload(ok=False)
             log.error("config error", extra=fields(problem=str(exc)))
             return None
-        self.metrics.record_reload(ok=True)
         return config
 
     async def reload(self, why: str) -> bool:
@@ -301,18 +312,35 @@ class Daemon:
             if config is None:
                 log.error("config rejected: the previous config stays in force")
                 return False
-            await self._apply_config(config, first=False)
+            try:
+                await self._apply_config(config, first=False)
+            except Exception as exc:
+                # E.g. the database was locked or unreachable: nothing was switched over.
+                self.metrics.record_reload(ok=False)
+                REDACTOR.set_secrets(_secrets_of(self.config_in_force, self.settings))
+                log.error(
+                    "config could not be applied: the previous config stays in force",
+                    extra=fields(error=f"{type(exc).__name__}: {exc}"),
+                )
+                return False
             return True
 
     async def _apply_config(self, config: Config, *, first: bool) -> None:
+        """Reconcile the store with ``config``, then switch channels and the config over.
+
+        If reconciling fails, nothing has been switched and the caller keeps the old one.
+        """
+        old = self.config_in_force
+        REDACTOR.set_secrets(_secrets_of(old, self.settings) + _secrets_of(config, self.settings))
+        await self._reconcile(config)
+        await self._install_channels(config.channels)
         REDACTOR.set_secrets(_secrets_of(config, self.settings))
         self.config_in_force = config
         # Claim far enough ahead that a chat channel's whole group window arrives together.
         windows = [c.group_window for c in config.channels.values() if c.type in GROUPED_TYPES]
         self._ahead = LOOKAHEAD + max(windows, default=timedelta(0))
         self.metrics.set_milestones_loaded(len(config.milestones))
-        await self._install_channels(config.channels)
-        await self._reconcile(config)
+        self.metrics.record_reload(ok=True)
         log.info(
             "config loaded" if first else "config reloaded",
             extra=fields(
@@ -338,11 +366,10 @@ class Daemon:
                 old.disabled = disabled
                 runtimes[name] = old
                 continue
-            rate = channel.effective_rate_limit
             runtimes[name] = ChannelRuntime(
                 channel=channel,
                 notifier=make_notifier(channel, self._client),
-                bucket=TokenBucket(rate, max(1, int(rate * 3)), time.monotonic) if rate else None,
+                bucket=_bucket_for(channel),
                 disabled=disabled,
             )
             if disabled:
@@ -368,6 +395,7 @@ class Daemon:
         started = time.monotonic()
         reminders = await asyncio.to_thread(plan, config, start, end)
         planned = plan_deliveries(reminders)
+        planned_ids = {p.id for p in planned}
         stored = await self.db(self._store.open_deliveries)
         actions = reconcile(
             planned,
@@ -379,6 +407,7 @@ class Daemon:
         )
         await self.db(self._store.apply, actions, now=now)
         await self.db(self._store.set_meta, "planned_through", end.isoformat())
+        self._planned_ids = planned_ids
         log.info(
             "reconciled",
             extra=fields(
@@ -400,15 +429,17 @@ class Daemon:
         """Reload when the config file (or a file in the config directory) changes."""
         from watchfiles import awatch
 
-        target, wanted = _watch_target(Path(self.settings.config))
-        try:
-            async for changes in awatch(target, debounce=300, step=100, recursive=False):
-                if wanted is None or any(Path(p).name == wanted for _, p in changes):
-                    await self.reload("file changed")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("config watcher stopped", extra=fields(error=type(exc).__name__))
+        targets, names = _watch_targets(Path(self.settings.config))
+        while not self._stopping:
+            try:
+                async for changes in awatch(*targets, debounce=300, step=100, recursive=False):
+                    if names is None or any(Path(p).name in names for _, p in changes):
+                        await self.reload("file changed")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # watching is best effort; SIGHUP always works
+                log.warning("config watcher restarting", extra=fields(error=type(exc).__name__))
+                await asyncio.sleep(5)
 
     # -- timers and dispatch --------------------------------------------------
     async def arm(self) -> None:
@@ -473,6 +504,13 @@ class Daemon:
                 break
         await self.arm()
 
+    def _planned_ids_contains(self, delivery_id: str) -> bool:
+        return delivery_id in self._planned_ids
+
+    def _retry_scheduled(self) -> None:
+        if not self._stopping:
+            self._background(self.arm())  # the retry may now be the earliest thing due
+
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a coroutine detached, keeping a reference until it ends."""
         task = asyncio.ensure_future(coro)
@@ -488,8 +526,6 @@ class Daemon:
                 "delivery task failed; its claims will be retried after the lease",
                 exc_info=task.exception(),
             )
-        elif task.result() and not self._stopping:
-            self._background(self.arm())  # a retry may now be the earliest thing due
 
     async def _supersede(self, rows: list[DeliveryRow], now: datetime) -> None:
         """A later reminder falling due ends an earlier one still failing on that channel."""
@@ -527,16 +563,34 @@ def _wake_time(when: datetime, now: datetime) -> datetime:
     return max(when, now)
 
 
-def _watch_target(path: Path) -> tuple[Path, str | None]:
-    """The directory to watch and the file name that matters in it (None: any)."""
+def _bucket_for(channel: Channel) -> TokenBucket:
+    """Every channel gets a bucket, so a 429's Retry-After pauses all its sends; one
+    without a rate limit (a generic webhook by default) is effectively unpaced."""
+    rate = channel.effective_rate_limit
+    if rate is None:
+        return TokenBucket(UNPACED_RATE, int(UNPACED_RATE), time.monotonic)
+    # Short bursts are fine (Slack: "about one per second"); Discord allows 5 per 2 s.
+    burst = 5 if channel.type is ChannelType.DISCORD else max(1, int(rate * 3))
+    return TokenBucket(rate, burst, time.monotonic)
+
+
+def _watch_targets(path: Path) -> tuple[list[Path], set[str] | None]:
+    """Directories to watch and the file names in them that matter (None: any).
+
+    A config file may be a symlink (a Kubernetes ConfigMap mounts ``x.yaml ->
+    ..data/x.yaml`` and swaps ``..data``): watch the link's directory and the target's.
+    """
     if path.is_dir():
-        return path, None
-    return path.resolve().parent, path.name
+        return [path], None
+    link = path.absolute()
+    target = path.resolve()
+    dirs = list(dict.fromkeys([link.parent, target.parent]))
+    return dirs, {link.name, target.name, "..data"}
 
 
-def _secrets_of(config: Config, settings: Settings) -> list[str]:
+def _secrets_of(config: Config | None, settings: Settings) -> list[str]:
     secrets: list[str] = []
-    for channel in config.channels.values():
+    for channel in config.channels.values() if config is not None else ():
         secrets.append(channel.url)
         if channel.secret:
             secrets.append(channel.secret)

@@ -23,7 +23,8 @@ from scheduler.durations import Duration
 DEFAULT_CATCH_UP = timedelta(hours=1)
 DEFAULT_TIMEOUT = timedelta(seconds=15)
 DEFAULT_GROUP_WINDOW = timedelta(seconds=2)
-DEFAULT_SLACK_RATE_LIMIT = 1.0
+DEFAULT_SLACK_RATE_LIMIT = 1.0  # Slack: "about one message per second" per webhook
+DEFAULT_DISCORD_RATE_LIMIT = 0.5  # Discord: 30 messages a minute per channel
 ZERO = Duration()
 DEFAULT_REMIND: tuple[Duration, ...] = (ZERO,)
 DEFAULT_WEEKEND: frozenset[int] = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
@@ -124,7 +125,11 @@ class Channel:
     def effective_rate_limit(self) -> float | None:
         if self.rate_limit is not None:
             return self.rate_limit
-        return DEFAULT_SLACK_RATE_LIMIT if self.type is ChannelType.SLACK else None
+        if self.type is ChannelType.SLACK:
+            return DEFAULT_SLACK_RATE_LIMIT
+        if self.type is ChannelType.DISCORD:
+            return DEFAULT_DISCORD_RATE_LIMIT
+        return None
 
     def fingerprint(self) -> str:
         """A digest of everything that defines the channel, secrets included.

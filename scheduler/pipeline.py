@@ -147,7 +147,11 @@ class Pipeline:
         concurrency: int = 32,
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wanted: Callable[[str], bool] = lambda _id: True,
+        on_retry: Callable[[], None] = lambda: None,
     ) -> None:
+        self._wanted = wanted
+        self._on_retry = on_retry
         self._store = store
         self._db = db
         self._metrics = metrics
@@ -176,41 +180,56 @@ class Pipeline:
         by_id = {row.id: row for row in rows}
         ordered = sorted(rows, key=lambda r: r.due_at)
         # Slack and Discord combine reminders due within the channel's group window into
-        # one message, sent when the first of them is due; one request at a time per
-        # channel keeps their ordering and pacing honest. Webhooks send concurrently,
-        # each delivery at its own due time.
+        # one message, sent when the last of them is due (never early); one request at a
+        # time per channel keeps their ordering and pacing honest. Webhooks send
+        # concurrently, each delivery at its own due time.
         if runtime.channel.type in GROUPED_TYPES:
             retried = False
             async with runtime.lock:
                 for cluster in _clusters(ordered, runtime.channel.group_window):
-                    await self._until_due(cluster[0])
-                    alerts = [self._alert(row, channel_name) for row in cluster]
-                    for batch in runtime.notifier.batches(alerts):
-                        retried |= await self._send(runtime, batch, by_id)
+                    retried |= await self._send_rows(runtime, cluster, by_id)
             return retried
-        results = await asyncio.gather(*(self._send_one(runtime, row, by_id) for row in ordered))
+        results = await asyncio.gather(*(self._send_rows(runtime, [row], by_id) for row in ordered))
         return any(results)
 
-    async def _send_one(
-        self, runtime: ChannelRuntime, row: DeliveryRow, rows: Mapping[str, DeliveryRow]
+    async def _send_rows(
+        self, runtime: ChannelRuntime, rows: list[DeliveryRow], by_id: Mapping[str, DeliveryRow]
     ) -> bool:
-        await self._until_due(row)
-        alerts = [self._alert(row, runtime.channel.name)]
+        rows = await self._until_due(rows)
+        alerts = [self._alert(row, runtime.channel.name) for row in rows]
         retried = False
-        for batch in runtime.notifier.batches(alerts):
-            retried |= await self._send(runtime, batch, rows)
+        for batch in runtime.notifier.batches(alerts) if alerts else []:
+            retried |= await self._send(runtime, batch, by_id)
         return retried
 
-    async def _until_due(self, row: DeliveryRow) -> None:
-        """Wait for a first attempt's due time (deliveries are claimed a little ahead).
+    async def _until_due(self, rows: list[DeliveryRow]) -> list[DeliveryRow]:
+        """Wait until the rows' first attempts are due (they are claimed a little ahead),
+        then keep those the config in force still plans; the others are cancelled.
 
         Retries are sent as soon as they are claimed: their time is a backoff, not a deadline.
         """
-        if row.attempts > 1:
-            return
-        wait = (row.due_at - self._clock()).total_seconds()
-        if wait > 0:
-            await self._sleep(wait)
+        firsts = [r.due_at for r in rows if r.attempts <= 1]
+        if not firsts:
+            return rows
+        wait = (max(firsts) - self._clock()).total_seconds()
+        if wait <= 0:
+            return rows
+        await self._sleep(wait)
+        keep: list[DeliveryRow] = []
+        for row in rows:
+            if row.attempts > 1 or self._wanted(row.id):
+                keep.append(row)
+                continue
+            # Moved or removed by a reload while it waited in memory for its moment.
+            await self.recorder.record(
+                Mark("cancelled", row.id, self._worker, self._clock(), reason="milestone_changed")
+            )
+            self._metrics.record_delivery(row.channel, "cancelled", "milestone_changed")
+            log.info(
+                "delivery cancelled",
+                extra=fields(milestone=row.milestone_id, delivery=row.id, channel=row.channel),
+            )
+        return keep
 
     def _alert(self, row: DeliveryRow, channel: str) -> Alert:
         return Alert(
@@ -291,6 +310,7 @@ class Pipeline:
                     next_attempt_at=finished + delay,
                 )
             )
+            self._on_retry()  # recorded: the timer can now see the retry's time
             log.warning(
                 "delivery failed, will retry",
                 extra=fields(**event, retry_in_s=round(delay.total_seconds(), 3)),

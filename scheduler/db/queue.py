@@ -306,9 +306,10 @@ class DeliveryQueue(StoreBase):
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``) or ``dead``."""
+    """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``), ``dead``, or
+    ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent)."""
 
-    kind: Literal["sent", "retry", "dead"]
+    kind: Literal["sent", "retry", "dead", "cancelled"]
     delivery_id: str
     worker: str
     now: datetime
@@ -332,6 +333,13 @@ def _mark_values(mark: Mark) -> dict[str, Any]:
             "next_attempt_at": mark.next_attempt_at,
             "claimed_by": None,
             "reason": mark.attempt.reason if mark.attempt else mark.reason,
+        }
+    if mark.kind == "cancelled":  # claimed ahead, never sent: the claim is given back
+        return {
+            "status": S.CANCELLED.value,
+            "next_attempt_at": None,
+            "reason": mark.reason,
+            "attempts": D.c.attempts - 1,
         }
     return {"status": S.DEAD.value, "next_attempt_at": None, "reason": mark.reason}
 

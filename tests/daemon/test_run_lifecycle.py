@@ -137,3 +137,42 @@ def test_moved_milestone_cancels_old_reminders(receiver: Receiver, make_daemon) 
     assert statuses == ["cancelled", "scheduled"]
     assert d.stop() == 0
     assert_no_secret(d.log(), [SECRET, receiver.url])
+
+
+def test_reload_cancels_a_delivery_claimed_ahead_of_its_time(
+    receiver: Receiver, make_daemon
+) -> None:
+    # An idle chat channel with a 5 s group window makes the daemon claim 6 s ahead.
+    chat = {"chat": {"type": "slack", "url": "http://127.0.0.1:9/unused", "group_window": "5s"}}
+    d = make_daemon(webhook_config(receiver.url, PLACEHOLDER, extra_channels=chat)).start()
+    d.reload_with(
+        webhook_config(
+            receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(4)}], extra_channels=chat
+        )
+    )
+    d.wait_statuses({"sending": 1}, timeout=5)  # claimed, waiting in memory for its moment
+    d.reload_with(
+        webhook_config(
+            receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(3600)}], extra_channels=chat
+        )
+    )
+    d.wait_statuses({"cancelled": 1, "scheduled": 1}, timeout=10)
+    time.sleep(0.5)
+    assert receiver.requests == []
+    assert d.stop() == 0
+
+
+def test_a_symlinked_config_is_watched(receiver: Receiver, make_daemon, tmp_path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    target = real / "data.yaml"
+    write_config(target, webhook_config(receiver.url, PLACEHOLDER))
+    d = make_daemon(webhook_config(receiver.url, PLACEHOLDER))
+    d.config.unlink()
+    d.config.symlink_to(target)
+    d.start()
+    write_config(target, webhook_config(receiver.url, [{"id": "m", "title": "T", "at": iso_in(2)}]))
+    d.wait_log("config reloaded", timeout=10)
+    (req,) = receiver.wait_for(1, timeout=10)
+    assert req.json()["milestone"]["id"] == "m"
+    assert d.stop() == 0
