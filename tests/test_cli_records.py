@@ -65,6 +65,44 @@ def test_history_on_a_fresh_database_shows_nothing(url: str) -> None:
     assert json.loads(as_json.stdout) == {"deliveries": []}
 
 
+NO_DATABASE = (
+    "no database at {path}: nothing has been recorded yet — "
+    "has `tminus run` started with this TMINUS_DATABASE_URL?"
+)
+
+
+def test_read_only_commands_create_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent" / "dir" / "x.db"
+    url = f"sqlite:///{missing}"
+    message = NO_DATABASE.format(path=missing)
+
+    done = tminus("history", url=url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "No deliveries recorded yet."
+    assert done.stderr == f"tminus history: {message}\n"
+    as_json = tminus("history", "--json", "--status", "dead", url=url)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == {"deliveries": []}
+    assert message in as_json.stderr
+
+    again = tminus("redeliver", "msg_000000000000000000000000", url=url)
+    assert again.returncode == 1
+    assert again.stdout == ""
+    assert again.stderr == (
+        f"tminus redeliver: no delivery 'msg_000000000000000000000000': {message}\n"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+
+    # usage errors are still usage errors
+    assert tminus("history", "--limit", "0", url=url).returncode == 2
+
+    # db upgrade is the command that creates it
+    assert tminus("db", "upgrade", url=url).returncode == 0
+    assert missing.is_file()
+    done = tminus("history", url=url)
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.strip() == "No deliveries recorded yet."
+
+
 def test_history_table(url: str, filled: dict[str, str]) -> None:
     done = tminus("history", url=url)
     assert done.returncode == 0, done.stderr

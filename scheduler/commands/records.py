@@ -2,7 +2,9 @@
 
 Each opens the database named by ``--database-url`` / ``TMINUS_DATABASE_URL``;
 ``history`` and ``redeliver`` migrate it first if needed, so a fresh database
-answers "nothing yet" rather than with a missing-table error.
+answers "nothing yet" rather than with a missing-table error. They only read,
+though: a SQLite file that does not exist is reported and left uncreated (a
+mistyped path must not leave an empty database behind); ``db upgrade`` creates it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from scheduler.db.engine import normalize_url
 from scheduler.db.rows import DeliveryRow
-from scheduler.errors import UsageError
+from scheduler.errors import NotFoundError, UsageError
 from scheduler.model import DeliveryStatus
 from scheduler.settings import Settings
 from scheduler.store import Store
@@ -32,6 +36,25 @@ def _open(settings: Settings, *, migrate: bool = True) -> Store:
             store.close()
             raise
     return store
+
+
+def _missing_sqlite(url: str) -> Path | None:
+    """The path of a SQLite database file that does not exist yet, else ``None``."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or "mode=memory" in database:
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else path
+
+
+def _no_database(path: Path) -> str:
+    return (
+        f"no database at {path}: nothing has been recorded yet — "
+        "has `tminus run` started with this TMINUS_DATABASE_URL?"
+    )
 
 
 def _emit_json(document: Any) -> None:
@@ -76,11 +99,16 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
     status = _status(args.status)
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    store = _open(settings)
-    try:
-        rows = store.history(status=status, milestone=args.milestone, limit=args.limit)
-    finally:
-        store.close()
+    missing = _missing_sqlite(settings.database_url)
+    if missing is not None:
+        print(f"tminus history: {_no_database(missing)}", file=sys.stderr)
+        rows: list[DeliveryRow] = []
+    else:
+        store = _open(settings)
+        try:
+            rows = store.history(status=status, milestone=args.milestone, limit=args.limit)
+        finally:
+            store.close()
     if args.json:
         _emit_json({"deliveries": [row.to_json() for row in rows]})
         return 0
@@ -106,6 +134,9 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
 
 def redeliver(args: argparse.Namespace, settings: Settings) -> int:
     """Put a dead, sent, skipped or cancelled delivery back in the queue, same id."""
+    missing = _missing_sqlite(settings.database_url)
+    if missing is not None:
+        raise NotFoundError(f"no delivery {args.delivery_id!r}: {_no_database(missing)}")
     store = _open(settings)
     try:
         before = store.get_delivery(args.delivery_id)
