@@ -263,10 +263,13 @@ class Pipeline:
             runtime.bucket.pause_until(time.monotonic() + outcome.retry_after)
         if outcome.disable_channel:
             await self._disable(runtime, outcome, finished)
+        # One jitter draw per request: deliveries that travelled together retry together
+        # (and are grouped into one message again), instead of scattering into many posts.
+        jitter = self._rand()
         retried = False
         for alert in batch:
             retried |= await self._record(
-                runtime, rows[alert.delivery_id], outcome, now, finished, elapsed
+                runtime, rows[alert.delivery_id], outcome, now, finished, elapsed, jitter
             )
         return retried
 
@@ -278,9 +281,10 @@ class Pipeline:
         started: datetime,
         finished: datetime,
         elapsed: float,
+        jitter: float,
     ) -> bool:
         channel = runtime.channel
-        decision = decide(outcome, row.attempts, channel.retry, rand=self._rand)
+        decision = decide(outcome, row.attempts, channel.retry, rand=lambda: jitter)
         attempt = AttemptRecord(
             attempt=row.attempts,
             started_at=started,

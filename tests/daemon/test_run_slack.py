@@ -141,3 +141,34 @@ def test_reminders_within_the_group_window_are_one_post(
     assert "Delta" in second.json()["text"]
     d.wait_statuses({"sent": 4}, timeout=10)
     assert d.stop() == 0
+
+
+def test_discord_429_pauses_every_post_to_the_channel(make_daemon) -> None:
+    answers = iter([Response(429, '{"retry_after": 2.0}', {"content-type": "application/json"})])
+
+    def discord(req: Received) -> Response:
+        return next(answers, Response(204))
+
+    receiver = Receiver(discord).start()
+    try:
+        channel = {"type": "discord", "url": receiver.url + "/api/webhooks/1/x"}
+        config = {
+            "version": 1,
+            "defaults": {"remind": ["0"], "notify": ["ops"]},
+            "channels": {"ops": channel},
+            "milestones": PLACEHOLDER,
+        }
+        d = make_daemon(config).start()
+        at = iso_in(2)
+        # 25 reminders at once: three posts of at most 10 embeds; the first gets the 429.
+        config["milestones"] = [{"id": f"d{i:02d}", "title": f"D{i}", "at": at} for i in range(25)]
+        d.reload_with(config)
+        d.wait_statuses({"sent": 25}, timeout=30)
+        posts = receiver.requests
+        assert len(posts) == 4  # three posts, one of them repeated after the 429
+        for earlier, later in itertools.pairwise(p.arrived for p in posts):
+            if earlier == posts[0].arrived:
+                assert later - earlier >= 1.95, "a post went out during the 429 pause"
+        assert d.stop() == 0
+    finally:
+        receiver.stop()
