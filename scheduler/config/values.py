@@ -131,6 +131,13 @@ def check_rrule(text: str) -> str:
             f"invalid rrule {text!r}: only one RRULE's parts are allowed "
             "(such as FREQ=WEEKLY;BYDAY=MO); EXDATE and RDATE are not supported"
         )
+    if re.search(r"FREQ=(SECONDLY|MINUTELY)", rule, re.IGNORECASE):
+        # Every reminder of every occurrence is a row and a message: a rule that fires
+        # every second or minute would flood both. Deadlines recur hourly at the most.
+        raise ValueError(
+            f"invalid rrule {text!r}: FREQ=SECONDLY and FREQ=MINUTELY are not supported "
+            "(use HOURLY or slower)"
+        )
     if "BYEASTER" in rule.upper():
         raise ValueError(f"invalid rrule {text!r}: BYEASTER is not part of RFC 5545")
     try:

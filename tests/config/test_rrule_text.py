@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
+from scheduler.config.values import check_rrule
 from scheduler.ics import to_ics
 from scheduler.planning import plan
 from tests.config.helpers import errors, load, write
@@ -81,3 +82,9 @@ def test_rules_the_calendar_cannot_write_are_refused(
     path = config_with(tmp_path, rrule_yaml)
     (problem,) = errors(path)
     assert problem.startswith(f"{path}:6:") and needle in problem
+
+
+@pytest.mark.parametrize("rule", ["FREQ=SECONDLY", "FREQ=MINUTELY;INTERVAL=5", "freq=secondly"])
+def test_sub_hourly_rules_are_refused(rule: str) -> None:
+    with pytest.raises(ValueError, match="SECONDLY and FREQ=MINUTELY are not supported"):
+        check_rrule(rule)
