@@ -65,7 +65,7 @@ SWEEP_EVERY = timedelta(seconds=15)
 CLAIM_BATCH = 500
 # Deliveries are claimed this far ahead of their due time and sent from memory at the
 # exact moment, so the database round trip is not part of their lateness.
-LOOKAHEAD = timedelta(seconds=1)
+LOOKAHEAD = timedelta(seconds=float(os.environ.get("TMINUS_LOOKAHEAD_SECONDS", "1")))
 # SIGTERM waits this long for requests in flight, then releases their claims.
 SHUTDOWN_GRACE = 20.0
 # How far back a restart looks for reminders missed while the daemon was down.
@@ -306,8 +306,8 @@ class Daemon:
         """Load the config again; keep the running one if the new one is invalid."""
         if self._stopping:
             return False
+        log.info("reloading config", extra=fields(trigger=why))
         async with self._reload_lock:
-            log.info("reloading config", extra=fields(trigger=why))
             config = await self._load(Path(self.settings.config))
             if config is None:
                 log.error("config rejected: the previous config stays in force")
@@ -446,14 +446,15 @@ class Daemon:
         """Point the ``wake`` job at the earliest pending delivery."""
         if self._scheduler is None or self._stopping:
             return
-        when = await self.db(self._store.next_wakeup)
-        self.metrics.set_next_due(when)
+        when = await self.db(self._store.next_wakeup, ahead=LOOKAHEAD)
         if when is None:
+            self.metrics.set_next_due(None)
             return
+        self.metrics.set_next_due(when + LOOKAHEAD)
         self._scheduler.add_job(
             self.kick,
             "date",
-            run_date=_wake_time(when, self.clock()),
+            run_date=max(when, self.clock()),
             id="wake",
             replace_existing=True,
         )
@@ -551,16 +552,6 @@ class Daemon:
 
     async def _beat(self) -> None:
         self._heartbeat = time.monotonic()
-
-
-def _wake_time(when: datetime, now: datetime) -> datetime:
-    """When to wake for work due at ``when``: LOOKAHEAD early, so a first attempt is
-    claimed ahead of its time; but if that moment has passed and the work is still
-    there, it is a retry or a lease (never claimed early): wake at ``when`` itself."""
-    early = when - LOOKAHEAD
-    if early > now:
-        return early
-    return max(when, now)
 
 
 def _bucket_for(channel: Channel) -> TokenBucket:

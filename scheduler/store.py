@@ -8,7 +8,7 @@ writes of a reconciliation (:mod:`scheduler.db.bulk`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -129,17 +129,19 @@ class Store(DeliveryQueue):
                 out.setdefault(str(channel), {})[str(status)] = int(n)
         return out
 
-    def next_wakeup(self) -> datetime | None:
-        """The earliest next attempt (scheduled, retrying) or lease expiry (sending)."""
-        stmt = (
-            select(D.c.next_attempt_at)
-            .where(D.c.next_attempt_at.is_not(None), D.c.status.not_in(FINAL_STATUSES))
-            .order_by(D.c.next_attempt_at)
-            .limit(1)
+    def next_wakeup(self, *, ahead: timedelta = timedelta(0)) -> datetime | None:
+        """When the daemon must next claim: the earliest next attempt (scheduled,
+        retrying) or lease expiry (sending), where a first attempt counts ``ahead``
+        early, as ``claim_due(ahead=…)`` takes those that far ahead of their time."""
+        base = select(D.c.next_attempt_at).where(
+            D.c.next_attempt_at.is_not(None), D.c.status.not_in(FINAL_STATUSES)
         )
+        first = base.where(D.c.attempts == 0).order_by(D.c.next_attempt_at).limit(1)
+        other = base.where(D.c.attempts > 0).order_by(D.c.next_attempt_at).limit(1)
         with self._read() as conn:
-            moment: datetime | None = conn.execute(stmt).scalar()
-            return moment
+            found = [conn.execute(first).scalar(), conn.execute(other).scalar()]
+        moments = [m for m in (found[0] - ahead if found[0] else None, found[1]) if m]
+        return min(moments) if moments else None
 
     # -- reconciliation ------------------------------------------------------------------
     def apply(self, actions: ReconcileActions, *, now: datetime) -> None:

@@ -461,3 +461,17 @@ def test_supersede_all_reports_channels(store: Store) -> None:
         )
     dead = store.supersede_all([("m", "hook", T0), ("m", "chat", T0)], now=T0)
     assert dead == sorted([(old.id, "hook"), (old_chat.id, "chat")])
+
+
+def test_next_wakeup_counts_first_attempts_ahead(store: Store) -> None:
+    first, second = insert(store, many(2, start=T0, step=timedelta(seconds=10)))
+    ahead = timedelta(seconds=1)
+    assert store.next_wakeup(ahead=ahead) == first.due_at - ahead
+    (claimed,) = store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
+    retry_at = T0 + timedelta(seconds=5)
+    store.schedule_retry(
+        claimed.id, worker="w", now=T0, next_attempt_at=retry_at, attempt=attempt(code=500)
+    )
+    # The retry is not taken ahead, so the wake-up is at its own time, not a second before.
+    assert store.next_wakeup(ahead=ahead) == retry_at
+    assert store.next_wakeup(ahead=timedelta(seconds=6)) == second.due_at - timedelta(seconds=6)

@@ -142,21 +142,16 @@ def test_moved_milestone_cancels_old_reminders(receiver: Receiver, make_daemon) 
 def test_reload_cancels_a_delivery_claimed_ahead_of_its_time(
     receiver: Receiver, make_daemon
 ) -> None:
-    # An idle chat channel with a 5 s group window makes the daemon claim 6 s ahead.
-    chat = {"chat": {"type": "slack", "url": "http://127.0.0.1:9/unused", "group_window": "5s"}}
-    d = make_daemon(webhook_config(receiver.url, PLACEHOLDER, extra_channels=chat)).start()
-    d.reload_with(
-        webhook_config(
-            receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(4)}], extra_channels=chat
-        )
-    )
+    # Claim 15 s ahead (instead of 1 s) so that the reload surely lands in the gap.
+    d = make_daemon(
+        webhook_config(receiver.url, PLACEHOLDER), env={"TMINUS_LOOKAHEAD_SECONDS": "15"}
+    ).start()
+    d.reload_with(webhook_config(receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(10)}]))
     d.wait_statuses({"sending": 1}, timeout=5)  # claimed, waiting in memory for its moment
     d.reload_with(
-        webhook_config(
-            receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(3600)}], extra_channels=chat
-        )
+        webhook_config(receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(3600)}])
     )
-    d.wait_statuses({"cancelled": 1, "scheduled": 1}, timeout=10)
+    d.wait_statuses({"cancelled": 1, "scheduled": 1}, timeout=15)
     time.sleep(0.5)
     assert receiver.requests == []
     assert d.stop() == 0

@@ -104,6 +104,28 @@ class DaemonProcess:
         tmp.replace(self.config)
         self.signal(signal.SIGHUP)
         self.wait_log("config reloaded", count=before + 1, timeout=timeout)
+        self.wait_reloads_settled(timeout=timeout)
+
+    def wait_reloads_settled(self, *, quiet: float = 0.6, timeout: float = 15) -> None:
+        """Wait until every reload started (by SIGHUP or the file watcher, which reacts
+        up to ~0.4 s after a write) has finished, and none started for ``quiet`` seconds."""
+        finished = {
+            "config reloaded",
+            "config rejected: the previous config stays in force",
+            "config could not be applied: the previous config stays in force",
+        }
+        deadline = time.monotonic() + timeout
+        last_change = time.monotonic()
+        last_counts = (-1, -1)
+        while time.monotonic() < deadline:
+            events = [e.get("event") for e in self.events()]
+            counts = (events.count("reloading config"), sum(e in finished for e in events))
+            if counts != last_counts:
+                last_counts, last_change = counts, time.monotonic()
+            elif counts[0] == counts[1] and time.monotonic() - last_change >= quiet:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"reloads did not settle within {timeout}s:\n{self.log()}")
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None
