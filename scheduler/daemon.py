@@ -3,8 +3,9 @@
 The database is the source of truth: one durable row per delivery. APScheduler
 is only the alarm clock. It holds a handful of jobs, never one per reminder:
 
-* ``wake`` — a date job at the earliest ``next_attempt_at`` in the store, re-armed
-  after every dispatch, reconcile and retry (timer-driven, no polling);
+* ``wake`` — a date job at the earliest moment something must be claimed, re-armed
+  after every dispatch, reconcile and retry; it kicks the
+  :class:`~scheduler.dispatcher.Dispatcher` (timer-driven, no polling);
 * ``refill`` — materialises the next :data:`HORIZON` of reminders every
   :data:`REFILL_EVERY`, so 100,000 milestones cost a planning pass, not 400,000 jobs;
 * ``sweep`` — every :data:`SWEEP_EVERY`, a cheap claim that picks up work other
@@ -27,7 +28,6 @@ import signal
 import socket
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -40,13 +40,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler import __version__
 from scheduler.config import load_config
+from scheduler.dispatcher import LEASE, LOOKAHEAD, Dispatcher
 from scheduler.errors import ConfigError, TminusError
 from scheduler.logs import REDACTOR, fields
 from scheduler.metrics import Metrics
 from scheduler.model import DEFAULT_CATCH_UP, Channel, ChannelType, Config, Reminder
 from scheduler.notify.base import make_notifier
 from scheduler.notify.pacing import TokenBucket
-from scheduler.pipeline import GROUPED_TYPES, ChannelRuntime, Pipeline
+from scheduler.pipeline import GROUPED_TYPES, ChannelRuntime
 from scheduler.planning import plan
 from scheduler.reconcile import plan_deliveries, reconcile
 from scheduler.settings import Settings
@@ -55,17 +56,9 @@ from scheduler.store import DeliveryRow, Store
 log = logging.getLogger("tminus.daemon")
 T = TypeVar("T")
 
-# A claim outlives any single request (default timeout 15 s) with room to spare, and
-# is renewed every LEASE/3 while the request runs; a replica that dies mid-delivery
-# has its claims taken over at most LEASE + SWEEP_EVERY later.
-LEASE = timedelta(seconds=float(os.environ.get("TMINUS_LEASE_SECONDS", "30")))
 HORIZON = timedelta(days=2)
 REFILL_EVERY = timedelta(hours=1)
 SWEEP_EVERY = timedelta(seconds=15)
-CLAIM_BATCH = 500
-# Deliveries are claimed this far ahead of their due time and sent from memory at the
-# exact moment, so the database round trip is not part of their lateness.
-LOOKAHEAD = timedelta(seconds=float(os.environ.get("TMINUS_LOOKAHEAD_SECONDS", "1")))
 # SIGTERM waits this long for requests in flight, then releases their claims.
 SHUTDOWN_GRACE = 20.0
 # How far back a restart looks for reminders missed while the daemon was down.
@@ -101,17 +94,11 @@ class Daemon:
         self._stopping = False
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
-        self._due = asyncio.Event()
-        self._ahead = LOOKAHEAD
-        # Deliveries the config in force plans in the horizon: one claimed ahead of its
-        # time is sent only if it is still here when its moment comes.
-        self._planned_ids: set[str] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._inflight_ids: dict[asyncio.Task[bool], list[str]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._client: httpx.AsyncClient | None = None
         self._scheduler: AsyncIOScheduler | None = None
-        self._pipeline: Pipeline | None = None
+        self._dispatcher: Dispatcher | None = None
         self.http_port: int | None = None
 
     # -- plumbing -------------------------------------------------------------
@@ -124,6 +111,11 @@ class Daemon:
     def _store(self) -> Store:
         assert self.store is not None
         return self.store
+
+    @property
+    def _dispatch(self) -> Dispatcher:
+        assert self._dispatcher is not None
+        return self._dispatcher
 
     # -- AppState for the HTTP surface ----------------------------------------
     def config(self) -> Config | None:
@@ -140,7 +132,8 @@ class Daemon:
         """Queue a finished delivery again (same id) and wake the dispatcher."""
         row = await self.db(self._store.redeliver, delivery_id, now=self.clock())
         log.info("delivery queued again", extra=fields(delivery=delivery_id, channel=row.channel))
-        self._due.set()
+        if self._dispatcher is not None:
+            await self._dispatcher.kick()
         return row
 
     def loop_alive(self) -> bool:
@@ -191,14 +184,12 @@ class Daemon:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             headers={"user-agent": f"tminus/{__version__}"},
         )
-        self._pipeline = Pipeline(
+        dispatcher = self._dispatcher = Dispatcher(
             store=self._store,
             db=self.db,
             metrics=self.metrics,
             worker=self.worker,
             clock=self.clock,
-            wanted=self._planned_ids_contains,
-            on_retry=self._retry_scheduled,
         )
         http = await self._start_http()
 
@@ -206,11 +197,14 @@ class Daemon:
             timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True}
         )
         self._scheduler.start()
-        dispatcher = asyncio.create_task(self._dispatcher())
+        dispatcher.scheduler = self._scheduler
+        dispatching = asyncio.create_task(dispatcher.run())
         await self._apply_config(config, first=True)
         self._scheduler.add_job(self._refill, "interval", seconds=REFILL_EVERY.total_seconds())
-        self._scheduler.add_job(self.kick, "interval", seconds=SWEEP_EVERY.total_seconds())
-        self._scheduler.add_job(self._renew_leases, "interval", seconds=LEASE.total_seconds() / 3)
+        self._scheduler.add_job(dispatcher.kick, "interval", seconds=SWEEP_EVERY.total_seconds())
+        self._scheduler.add_job(
+            dispatcher.renew_leases, "interval", seconds=LEASE.total_seconds() / 3
+        )
         self._scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
         self._ready_reason = None
 
@@ -232,9 +226,11 @@ class Daemon:
         watcher.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
-        await self._drain(dispatcher)
-        if self._pipeline is not None:
-            await self._pipeline.recorder.close()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        # A claim in progress completes (its rows join the in-flight set) before we wait.
+        await dispatcher.drain_claims(dispatching, SHUTDOWN_GRACE)
+        await dispatcher.pipeline.recorder.close()
         if http is not None:
             await http.stop()
         await self._close()
@@ -243,27 +239,10 @@ class Daemon:
 
     def request_stop(self) -> None:
         self._stopping = True
+        if self._dispatcher is not None:
+            self._dispatcher.stopping = True
         self._ready_reason = "stopping"
         self._stop.set()
-
-    async def _drain(self, dispatcher: asyncio.Task[None]) -> None:
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._due.set()
-        # A claim in progress completes (its rows join the in-flight set) before we wait.
-        await asyncio.wait([dispatcher], timeout=SHUTDOWN_GRACE)
-        tasks = list(self._inflight_ids)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=2)
-                released = await self.db(self._store.release_claims, worker=self.worker)
-                log.warning(
-                    "gave up waiting for deliveries in flight; released for retry",
-                    extra=fields(count=released),
-                )
 
     async def _close(self) -> None:
         if self._client is not None:
@@ -338,7 +317,7 @@ class Daemon:
         self.config_in_force = config
         # Claim far enough ahead that a chat channel's whole group window arrives together.
         windows = [c.group_window for c in config.channels.values() if c.type in GROUPED_TYPES]
-        self._ahead = LOOKAHEAD + max(windows, default=timedelta(0))
+        self._dispatch.ahead = LOOKAHEAD + max(windows, default=timedelta(0))
         self.metrics.set_milestones_loaded(len(config.milestones))
         self.metrics.record_reload(ok=True)
         log.info(
@@ -351,11 +330,12 @@ class Daemon:
         )
 
     async def _install_channels(self, channels: Mapping[str, Channel]) -> None:
-        assert self._pipeline is not None and self._client is not None
+        assert self._client is not None
+        pipeline = self._dispatch.pipeline
         states = await self.db(self._store.channel_states)
         runtimes: dict[str, ChannelRuntime] = {}
         for name, channel in channels.items():
-            old = self._pipeline.channels.get(name)
+            old = pipeline.channels.get(name)
             state = states.get(name)
             fingerprint = channel.fingerprint()
             disabled = bool(state and state.disabled_fingerprint == fingerprint)
@@ -377,7 +357,7 @@ class Daemon:
                     "channel is disabled until its config changes",
                     extra=fields(channel=name, reason=state.disabled_reason if state else None),
                 )
-        self._pipeline.set_channels(runtimes)
+        pipeline.set_channels(runtimes)
         self.metrics.set_disabled_channels(
             [n for n, r in runtimes.items() if r.disabled], known=runtimes
         )
@@ -407,7 +387,7 @@ class Daemon:
         )
         await self.db(self._store.apply, actions, now=now)
         await self.db(self._store.set_meta, "planned_through", end.isoformat())
-        self._planned_ids = planned_ids
+        self._dispatch.planned_ids = planned_ids
         log.info(
             "reconciled",
             extra=fields(
@@ -418,7 +398,7 @@ class Daemon:
                 ms=round((time.monotonic() - started) * 1000),
             ),
         )
-        await self.arm()
+        await self._dispatch.arm()
 
     async def _refill(self) -> None:
         async with self._reload_lock:
@@ -441,114 +421,11 @@ class Daemon:
                 log.warning("config watcher restarting", extra=fields(error=type(exc).__name__))
                 await asyncio.sleep(5)
 
-    # -- timers and dispatch --------------------------------------------------
-    async def arm(self) -> None:
-        """Point the ``wake`` job at the earliest pending delivery."""
-        if self._scheduler is None or self._stopping:
-            return
-        when = await self.db(self._store.next_wakeup, ahead=LOOKAHEAD)
-        if when is None:
-            self.metrics.set_next_due(None)
-            return
-        self.metrics.set_next_due(when + LOOKAHEAD)
-        self._scheduler.add_job(
-            self.kick,
-            "date",
-            run_date=max(when, self.clock()),
-            id="wake",
-            replace_existing=True,
-        )
-
-    async def kick(self) -> None:
-        """Timer callback: wake the dispatcher. Returns at once, so a timer never waits
-        behind a dispatch in progress (APScheduler would skip it as a running instance)."""
-        self._due.set()
-
-    async def _dispatcher(self) -> None:
-        """The one task that claims due deliveries, whenever a timer kicks it."""
-        while True:
-            await self._due.wait()
-            self._due.clear()
-            if self._stopping:
-                return
-            try:
-                await self.dispatch()
-            except Exception:
-                log.exception("dispatch failed; the next sweep tries again")
-
-    async def dispatch(self) -> None:
-        """Claim every due delivery, hand it to the pipeline, re-arm the timer."""
-        assert self._pipeline is not None
-        while not self._stopping:
-            now = self.clock()
-            rows = await self.db(
-                self._store.claim_due,
-                ahead=self._ahead,
-                now=now,
-                worker=self.worker,
-                lease=LEASE,
-                limit=CLAIM_BATCH,
-            )
-            if not rows:
-                break
-            self.metrics.record_claims(len(rows))
-            by_channel: dict[str, list[DeliveryRow]] = defaultdict(list)
-            for row in rows:
-                by_channel[row.channel].append(row)
-            for channel, group in by_channel.items():
-                task = asyncio.create_task(self._pipeline.deliver(channel, group))
-                self._inflight_ids[task] = [r.id for r in group]
-                task.add_done_callback(self._delivered)
-            # After the sends are under way: superseding is bookkeeping, not on the clock.
-            await self._supersede(rows, now)
-            if len(rows) < CLAIM_BATCH:
-                break
-        await self.arm()
-
-    def _planned_ids_contains(self, delivery_id: str) -> bool:
-        return delivery_id in self._planned_ids
-
-    def _retry_scheduled(self) -> None:
-        if not self._stopping:
-            self._background(self.arm())  # the retry may now be the earliest thing due
-
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run a coroutine detached, keeping a reference until it ends."""
+        """Run a coroutine detached (a signal handler's reload), keeping a reference."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _delivered(self, task: asyncio.Task[bool]) -> None:
-        self._inflight_ids.pop(task, None)
-        if task.cancelled():
-            return
-        if task.exception() is not None:
-            log.error(
-                "delivery task failed; its claims will be retried after the lease",
-                exc_info=task.exception(),
-            )
-
-    async def _supersede(self, rows: list[DeliveryRow], now: datetime) -> None:
-        """A later reminder falling due ends an earlier one still failing on that channel."""
-        items = [(r.milestone_id, r.channel, r.due_at) for r in rows if r.attempts == 1]
-        if not items:
-            return
-        for dead, channel in await self.db(self._store.supersede_all, items, now=now):
-            self.metrics.record_delivery(channel, "dead", "superseded")
-            log.warning(
-                "delivery dead",
-                extra=fields(delivery=dead, channel=channel, dead_reason="superseded"),
-            )
-
-    async def _renew_leases(self) -> None:
-        ids = [i for group in self._inflight_ids.values() for i in group]
-        if ids:
-            await self.db(
-                self._store.extend_leases,
-                ids,
-                worker=self.worker,
-                lease_until=self.clock() + LEASE,
-            )
 
     async def _beat(self) -> None:
         self._heartbeat = time.monotonic()

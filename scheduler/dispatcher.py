@@ -1,0 +1,203 @@
+"""The dispatcher: claims due deliveries when a timer kicks it, and keeps the timer set.
+
+APScheduler holds one ``wake`` date job at the earliest moment something must be
+claimed; the job only *kicks* this dispatcher (an event), so a timer never waits
+behind a dispatch in progress. One task claims in a loop until nothing is due,
+hands each channel's rows to the pipeline as a task of its own, and re-arms the
+timer. First attempts are claimed :data:`LOOKAHEAD` early and sent from memory at
+their moment; a reload that drops one in between cancels it (see ``wanted``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scheduler.logs import fields
+from scheduler.metrics import Metrics
+from scheduler.pipeline import Pipeline
+from scheduler.store import DeliveryRow, Store
+
+log = logging.getLogger("tminus.dispatch")
+
+# A claim outlives any single request (default timeout 15 s) with room to spare, and
+# is renewed every LEASE/3 while the request runs; a replica that dies mid-delivery
+# has its claims taken over at most LEASE + the sweep interval later.
+LEASE = timedelta(seconds=float(os.environ.get("TMINUS_LEASE_SECONDS", "30")))
+CLAIM_BATCH = 500
+# First attempts are claimed this far ahead of their due time and sent from memory at
+# the exact moment, so the database round trip is not part of their lateness.
+LOOKAHEAD = timedelta(seconds=float(os.environ.get("TMINUS_LOOKAHEAD_SECONDS", "1")))
+
+
+class Dispatcher:
+    """Claims due deliveries for this worker and hands them to the pipeline."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        db: Callable[..., Awaitable[Any]],
+        metrics: Metrics,
+        worker: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self.db = db
+        self.metrics = metrics
+        self.worker = worker
+        self.clock = clock
+        self.pipeline = Pipeline(
+            store=store,
+            db=db,
+            metrics=metrics,
+            worker=worker,
+            clock=clock,
+            wanted=self.wanted,
+            on_retry=self._retry_scheduled,
+        )
+        self.scheduler: AsyncIOScheduler | None = None
+        # How far ahead first attempts are claimed: LOOKAHEAD plus the widest group
+        # window of a chat channel, so a whole group arrives together.
+        self.ahead = LOOKAHEAD
+        # Deliveries the config in force plans in the horizon: one claimed ahead of its
+        # time is sent only if it is still here when its moment comes.
+        self.planned_ids: set[str] = set()
+        self.stopping = False
+        self._due = asyncio.Event()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._inflight: dict[asyncio.Task[bool], list[str]] = {}
+
+    async def arm(self) -> None:
+        """Point the ``wake`` job at the earliest pending delivery."""
+        if self.scheduler is None or self.stopping:
+            return
+        when = await self.db(self._store.next_wakeup, ahead=LOOKAHEAD)
+        if when is None:
+            self.metrics.set_next_due(None)
+            return
+        self.metrics.set_next_due(when + LOOKAHEAD)
+        self.scheduler.add_job(
+            self.kick,
+            "date",
+            run_date=max(when, self.clock()),
+            id="wake",
+            replace_existing=True,
+        )
+
+    async def kick(self) -> None:
+        """Timer callback: wake the dispatcher. Returns at once, so a timer never waits
+        behind a dispatch in progress (APScheduler would skip it as a running instance)."""
+        self._due.set()
+
+    async def run(self) -> None:
+        """The one task that claims due deliveries, whenever a timer kicks it."""
+        while True:
+            await self._due.wait()
+            self._due.clear()
+            if self.stopping:
+                return
+            try:
+                await self.dispatch()
+            except Exception:
+                log.exception("dispatch failed; the next sweep tries again")
+
+    async def dispatch(self) -> None:
+        """Claim every due delivery, hand it to the pipeline, re-arm the timer."""
+        while not self.stopping:
+            now = self.clock()
+            rows = await self.db(
+                self._store.claim_due,
+                ahead=self.ahead,
+                now=now,
+                worker=self.worker,
+                lease=LEASE,
+                limit=CLAIM_BATCH,
+            )
+            if not rows:
+                break
+            self.metrics.record_claims(len(rows))
+            by_channel: dict[str, list[DeliveryRow]] = defaultdict(list)
+            for row in rows:
+                by_channel[row.channel].append(row)
+            for channel, group in by_channel.items():
+                task = asyncio.create_task(self.pipeline.deliver(channel, group))
+                self._inflight[task] = [r.id for r in group]
+                task.add_done_callback(self._delivered)
+            # After the sends are under way: superseding is bookkeeping, not on the clock.
+            await self._supersede(rows, now)
+            if len(rows) < CLAIM_BATCH:
+                break
+        await self.arm()
+
+    def wanted(self, delivery_id: str) -> bool:
+        """Whether the config in force still plans this delivery."""
+        return delivery_id in self.planned_ids
+
+    def _retry_scheduled(self) -> None:
+        if not self.stopping:
+            self._background(self.arm())  # the retry may now be the earliest thing due
+
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a coroutine detached, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _delivered(self, task: asyncio.Task[bool]) -> None:
+        self._inflight.pop(task, None)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error(
+                "delivery task failed; its claims will be retried after the lease",
+                exc_info=task.exception(),
+            )
+
+    async def _supersede(self, rows: list[DeliveryRow], now: datetime) -> None:
+        """A later reminder falling due ends an earlier one still failing on that channel."""
+        items = [(r.milestone_id, r.channel, r.due_at) for r in rows if r.attempts == 1]
+        if not items:
+            return
+        for dead, channel in await self.db(self._store.supersede_all, items, now=now):
+            self.metrics.record_delivery(channel, "dead", "superseded")
+            log.warning(
+                "delivery dead",
+                extra=fields(delivery=dead, channel=channel, dead_reason="superseded"),
+            )
+
+    async def renew_leases(self) -> None:
+        ids = [i for group in self._inflight.values() for i in group]
+        if ids:
+            await self.db(
+                self._store.extend_leases,
+                ids,
+                worker=self.worker,
+                lease_until=self.clock() + LEASE,
+            )
+
+    async def drain_claims(self, running: asyncio.Task[None], grace: float) -> None:
+        """Stop claiming; give deliveries in flight ``grace`` seconds, then release them."""
+        self.stopping = True
+        self._due.set()
+        await asyncio.wait([running], timeout=grace)
+        tasks = list(self._inflight)
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2)
+            released = await self.db(self._store.release_claims, worker=self.worker)
+            log.warning(
+                "gave up waiting for deliveries in flight; released for retry",
+                extra=fields(count=released),
+            )
