@@ -179,6 +179,13 @@ def test_db_upgrade_and_current(url: str) -> None:
     assert "already" in tminus("db", "upgrade", url=url).stdout
 
 
+def test_db_current_on_a_missing_file_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "tminus.db"
+    done = tminus("db", "current", url=f"sqlite:///{path}")
+    assert done.returncode == 0 and "empty" in done.stdout
+    assert not path.parent.exists()
+
+
 def test_unreachable_database_is_reported_without_the_url() -> None:
     done = tminus("history", url="postgresql://tminus:s3cr3t-pw@127.0.0.1:1/tminus")
     assert done.returncode == 1

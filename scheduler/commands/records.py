@@ -157,6 +157,10 @@ def redeliver(args: argparse.Namespace, settings: Settings) -> int:
 
 def db(args: argparse.Namespace, settings: Settings) -> int:
     """``db upgrade``: migrate to the newest revision; ``db current``: show the revision."""
+    if args.db_command == "current" and _missing_sqlite(settings.database_url) is not None:
+        # Looking must not create: a typo in the path would otherwise leave a new file.
+        print("No revision: the database is empty (no file yet; run `tminus db upgrade`).")
+        return 0
     store = _open(settings, migrate=False)
     try:
         head = store.head_revision()
