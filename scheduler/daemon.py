@@ -375,7 +375,7 @@ class Daemon:
         started = time.monotonic()
         reminders = await asyncio.to_thread(plan, config, start, end)
         planned = plan_deliveries(reminders)
-        planned_ids = {p.id for p in planned}
+        planned_due = {p.id: p.due_at for p in planned}
         stored = await self.db(self._store.open_deliveries)
         actions = reconcile(
             planned,
@@ -387,7 +387,7 @@ class Daemon:
         )
         await self.db(self._store.apply, actions, now=now)
         await self.db(self._store.set_meta, "planned_through", end.isoformat())
-        self._dispatch.planned_ids = planned_ids
+        self._dispatch.set_plan(planned_due)
         log.info(
             "reconciled",
             extra=fields(

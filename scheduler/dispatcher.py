@@ -22,8 +22,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.logs import fields
 from scheduler.metrics import Metrics
-from scheduler.pipeline import Pipeline
-from scheduler.store import DeliveryRow, Store
+from scheduler.pipeline import Pipeline, Verdict
+from scheduler.store import DeliveryRow, Mark, Store
 
 log = logging.getLogger("tminus.dispatch")
 
@@ -60,16 +60,18 @@ class Dispatcher:
             metrics=metrics,
             worker=worker,
             clock=clock,
-            wanted=self.wanted,
+            check=self.check,
             on_retry=self._retry_scheduled,
         )
         self.scheduler: AsyncIOScheduler | None = None
         # How far ahead first attempts are claimed: LOOKAHEAD plus the widest group
         # window of a chat channel, so a whole group arrives together.
         self.ahead = LOOKAHEAD
-        # Deliveries the config in force plans in the horizon: one claimed ahead of its
-        # time is sent only if it is still here when its moment comes.
-        self.planned_ids: set[str] = set()
+        # What this process's last reconcile planned (id -> due time) and what its reloads
+        # dropped: a delivery claimed ahead of its time is checked against both when its
+        # moment comes. Ids it has never seen (planned by another replica) are sent.
+        self._planned: dict[str, datetime] = {}
+        self._dropped: set[str] = set()
         self.stopping = False
         self._due = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -137,9 +139,20 @@ class Dispatcher:
                 break
         await self.arm()
 
-    def wanted(self, delivery_id: str) -> bool:
-        """Whether the config in force still plans this delivery."""
-        return delivery_id in self.planned_ids
+    def set_plan(self, planned: dict[str, datetime]) -> None:
+        """Record a reconcile's plan; what the previous one planned and this one does not
+        was dropped by this process (a reload, or the window moving past it)."""
+        self._dropped = (self._dropped | (self._planned.keys() - planned.keys())) - planned.keys()
+        self._planned = planned
+
+    def check(self, row: DeliveryRow) -> Verdict:
+        """For a delivery claimed ahead, when its moment comes: send, cancel or release."""
+        if row.id in self._dropped:
+            return "cancel"
+        due = self._planned.get(row.id)
+        if due is not None and due != row.due_at:
+            return "release"
+        return None
 
     def _retry_scheduled(self) -> None:
         if not self.stopping:
@@ -192,12 +205,19 @@ class Dispatcher:
         if not tasks:
             return
         _, pending = await asyncio.wait(tasks, timeout=grace)
+        if not pending:
+            return
+        ids = {i for task in pending for i in self._inflight.get(task, [])}
+        unsent = sorted(ids - self.pipeline.on_the_wire)
         for task in pending:
             task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=2)
-            released = await self.db(self._store.release_claims, worker=self.worker)
-            log.warning(
-                "gave up waiting for deliveries in flight; released for retry",
-                extra=fields(count=released),
-            )
+        await asyncio.wait(pending, timeout=2)
+        # Never sent (waiting for their moment or their channel's turn): given back with
+        # the attempt undone. Cut off mid-request: released as a used attempt.
+        now = self.clock()
+        await self.db(self._store.record, [Mark("released", i, self.worker, now) for i in unsent])
+        released = await self.db(self._store.release_claims, worker=self.worker)
+        log.warning(
+            "gave up waiting for deliveries in flight; released for retry",
+            extra=fields(unsent=len(unsent), cut_off=released),
+        )

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from scheduler.durations import Duration
 from scheduler.logs import fields
@@ -39,6 +39,12 @@ log = logging.getLogger("tminus.delivery")
 
 T = TypeVar("T")
 GROUPED_TYPES = frozenset({ChannelType.SLACK, ChannelType.DISCORD})
+# A Retry-After pauses the whole channel, but never longer than this: a receiver asking
+# for a day must not hold every claimed delivery in memory for a day (they retry later).
+MAX_PAUSE = timedelta(minutes=5)
+# What to do with a delivery claimed ahead when its moment comes: send it (None), cancel it
+# (a reload removed it), or give the claim back (a reload moved it to another time).
+Verdict = Literal["cancel", "release"] | None
 _OUTCOMES = {
     Action.SENT: DeliveryOutcome.SENT,
     Action.RETRY: DeliveryOutcome.RETRY,
@@ -147,10 +153,10 @@ class Pipeline:
         concurrency: int = 32,
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        wanted: Callable[[str], bool] = lambda _id: True,
+        check: Callable[[DeliveryRow], Verdict] = lambda _row: None,
         on_retry: Callable[[], None] = lambda: None,
     ) -> None:
-        self._wanted = wanted
+        self._check = check
         self._on_retry = on_retry
         self._store = store
         self._db = db
@@ -162,6 +168,9 @@ class Pipeline:
         self._slots = asyncio.Semaphore(concurrency)
         self.channels: dict[str, ChannelRuntime] = {}
         self.recorder = Recorder(store, db)
+        # Deliveries inside a request right now: at shutdown, the others (still waiting
+        # for their moment or their turn) are given back without using up an attempt.
+        self.on_the_wire: set[str] = set()
 
     def set_channels(self, runtimes: Mapping[str, ChannelRuntime]) -> None:
         self.channels = dict(runtimes)
@@ -189,7 +198,14 @@ class Pipeline:
                 for cluster in _clusters(ordered, runtime.channel.group_window):
                     retried |= await self._send_rows(runtime, cluster, by_id)
             return retried
-        results = await asyncio.gather(*(self._send_rows(runtime, [row], by_id) for row in ordered))
+        # Every sibling runs to its end even if one fails, so none is left sending without
+        # the lease renewal that ends with this task.
+        results = await asyncio.gather(
+            *(self._send_rows(runtime, [row], by_id) for row in ordered), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return any(results)
 
     async def _send_rows(
@@ -217,18 +233,25 @@ class Pipeline:
         await self._sleep(wait)
         keep: list[DeliveryRow] = []
         for row in rows:
-            if row.attempts > 1 or self._wanted(row.id):
+            verdict = None if row.attempts > 1 else self._check(row)
+            if verdict is None:
                 keep.append(row)
-                continue
-            # Moved or removed by a reload while it waited in memory for its moment.
-            await self.recorder.record(
-                Mark("cancelled", row.id, self._worker, self._clock(), reason="milestone_changed")
-            )
-            self._metrics.record_delivery(row.channel, "cancelled", "milestone_changed")
-            log.info(
-                "delivery cancelled",
-                extra=fields(milestone=row.milestone_id, delivery=row.id, channel=row.channel),
-            )
+            elif verdict == "cancel":
+                # Removed by a reload while it waited in memory for its moment.
+                await self.recorder.record(
+                    Mark(
+                        "cancelled", row.id, self._worker, self._clock(), reason="milestone_changed"
+                    )
+                )
+                self._metrics.record_delivery(row.channel, "cancelled", "milestone_changed")
+                log.info(
+                    "delivery cancelled",
+                    extra=fields(milestone=row.milestone_id, delivery=row.id, channel=row.channel),
+                )
+            else:
+                # Same reminder, new due time (a reload changed its zone or offset): give the
+                # claim back untouched; it is claimed again at the new time.
+                await self.recorder.record(Mark("released", row.id, self._worker, self._clock()))
         return keep
 
     def _alert(self, row: DeliveryRow, channel: str) -> Alert:
@@ -256,11 +279,17 @@ class Pipeline:
         batch = [Alert(a.delivery_id, a.reminder, a.channel, a.attempt, a.late, now) for a in batch]
         async with self._slots:
             started = time.monotonic()
-            outcome = await runtime.notifier.send(batch)
+            wire = [a.delivery_id for a in batch]
+            self.on_the_wire.update(wire)
+            try:
+                outcome = await runtime.notifier.send(batch)
+            finally:
+                self.on_the_wire.difference_update(wire)
             elapsed = time.monotonic() - started
         finished = self._clock()
         if outcome.retry_after and runtime.bucket is not None:
-            runtime.bucket.pause_until(time.monotonic() + outcome.retry_after)
+            pause = min(outcome.retry_after, MAX_PAUSE.total_seconds())
+            runtime.bucket.pause_until(time.monotonic() + pause)
         if outcome.disable_channel:
             await self._disable(runtime, outcome, finished)
         # One jitter draw per request: deliveries that travelled together retry together

@@ -306,10 +306,11 @@ class DeliveryQueue(StoreBase):
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``), ``dead``, or
-    ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent)."""
+    """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``), ``dead``,
+    ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent)
+    or ``released`` (claimed but never sent: given back with the attempt undone)."""
 
-    kind: Literal["sent", "retry", "dead", "cancelled"]
+    kind: Literal["sent", "retry", "dead", "cancelled", "released"]
     delivery_id: str
     worker: str
     now: datetime
@@ -333,6 +334,14 @@ def _mark_values(mark: Mark) -> dict[str, Any]:
             "next_attempt_at": mark.next_attempt_at,
             "claimed_by": None,
             "reason": mark.attempt.reason if mark.attempt else mark.reason,
+        }
+    if mark.kind == "released":  # claimed, never sent: back to the queue, attempt undone
+        first = D.c.attempts <= 1
+        return {
+            "status": case((first, S.SCHEDULED.value), else_=S.RETRYING.value),
+            "next_attempt_at": case((first, D.c.due_at), else_=mark.now),
+            "claimed_by": None,
+            "attempts": D.c.attempts - 1,
         }
     if mark.kind == "cancelled":  # claimed ahead, never sent: the claim is given back
         return {

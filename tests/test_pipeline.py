@@ -1,0 +1,119 @@
+"""The delivery pipeline on a real store, with a notifier that records what it is asked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scheduler.dispatcher import Dispatcher
+from scheduler.metrics import Metrics
+from scheduler.model import Alert, Channel, ChannelType, DeliveryStatus, Outcome, Reason, Secret
+from scheduler.notify.pacing import TokenBucket
+from scheduler.pipeline import MAX_PAUSE, ChannelRuntime, Pipeline
+from scheduler.reconcile import ReconcileActions
+from scheduler.store import Store
+from tests.support.deliveries import planned
+
+LEASE = timedelta(seconds=30)
+
+
+class FakeNotifier:
+    def __init__(self, channel: Channel, outcome: Outcome) -> None:
+        self.channel = channel
+        self.outcome = outcome
+        self.sent: list[list[str]] = []
+
+    def batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:
+        return [[a] for a in alerts]
+
+    async def send(self, batch: Sequence[Alert]) -> Outcome:
+        self.sent.append([a.delivery_id for a in batch])
+        return self.outcome
+
+
+async def _db(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
+def _setup(store: Store, outcome: Outcome, due_in: float, **kw: Any):
+    now = datetime.now(UTC)
+    p = planned("m", at=now + timedelta(seconds=due_in), channel="hook")
+    store.apply(ReconcileActions(insert=[(p, DeliveryStatus.SCHEDULED, False)]), now=now)
+    channel = Channel(name="hook", type=ChannelType.WEBHOOK, url=Secret("http://127.0.0.1:9/x"))
+    notifier = FakeNotifier(channel, outcome)
+    bucket = TokenBucket(1e6, 1_000_000, time.monotonic)
+    pipeline = Pipeline(
+        store=store, db=_db, metrics=Metrics(), worker="w", clock=lambda: datetime.now(UTC), **kw
+    )
+    pipeline.set_channels({"hook": ChannelRuntime(channel, notifier, bucket)})  # type: ignore[arg-type]
+    rows = store.claim_due(now=now, worker="w", lease=LEASE, limit=5, ahead=timedelta(seconds=5))
+    return p, pipeline, notifier, bucket, rows
+
+
+OK = Outcome(ok=True, retryable=False, reason=Reason.OK, status_code=200)
+
+
+async def test_a_delivery_moved_while_claimed_ahead_is_given_back(store: Store) -> None:
+    p, pipeline, notifier, _, rows = _setup(store, OK, 0.2, check=lambda row: "release")
+    assert [r.id for r in rows] == [p.id]
+    await pipeline.deliver("hook", rows)
+    await pipeline.recorder.close()
+    assert notifier.sent == []
+    row = store.get_delivery(p.id)
+    assert row.status is DeliveryStatus.SCHEDULED
+    assert row.attempts == 0  # the claim is undone, not counted as an attempt
+    assert row.next_attempt_at == row.due_at
+
+
+async def test_a_delivery_dropped_while_claimed_ahead_is_cancelled(store: Store) -> None:
+    p, pipeline, notifier, _, rows = _setup(store, OK, 0.2, check=lambda row: "cancel")
+    await pipeline.deliver("hook", rows)
+    await pipeline.recorder.close()
+    assert notifier.sent == []
+    assert store.get_delivery(p.id).status is DeliveryStatus.CANCELLED
+
+
+async def test_first_attempt_waits_for_its_moment_then_is_sent(store: Store) -> None:
+    p, pipeline, notifier, _, rows = _setup(store, OK, 0.3)
+    started = datetime.now(UTC)
+    await pipeline.deliver("hook", rows)
+    await pipeline.recorder.close()
+    assert notifier.sent == [[p.id]]
+    assert datetime.now(UTC) >= p.due_at > started
+    assert store.get_delivery(p.id).status is DeliveryStatus.SENT
+
+
+async def test_a_huge_retry_after_pauses_the_channel_only_so_long(store: Store) -> None:
+    limited = Outcome(
+        ok=False, retryable=True, reason=Reason.RATE_LIMITED, status_code=429, retry_after=1e5
+    )
+    p, pipeline, _, bucket, rows = _setup(store, limited, 0.0)
+    await pipeline.deliver("hook", rows)
+    await pipeline.recorder.close()
+    assert 0 < bucket.paused_for() <= MAX_PAUSE.total_seconds()
+    assert store.get_delivery(p.id).status is DeliveryStatus.RETRYING
+
+
+def test_dispatcher_checks_against_its_own_plan(store: Store) -> None:
+    d = Dispatcher(store=store, db=_db, metrics=Metrics(), worker="w", clock=lambda: None)  # type: ignore[arg-type]
+    t = datetime(2030, 1, 1, tzinfo=UTC)
+    a, b, c = planned("a", at=t), planned("b", at=t), planned("c", at=t)
+    rows = {x.id: x for x in store_rows(store, [a, b, c])}
+    d.set_plan({a.id: a.due_at, b.id: b.due_at})
+    d.set_plan({a.id: a.due_at + timedelta(hours=1)})  # b dropped by a reload, a moved
+    assert d.check(rows[a.id]) == "release"
+    assert d.check(rows[b.id]) == "cancel"
+    assert d.check(rows[c.id]) is None  # never planned here: another replica's; send it
+    d.set_plan({a.id: a.due_at, b.id: b.due_at})  # b comes back
+    assert d.check(rows[b.id]) is None
+    assert d.check(rows[a.id]) is None
+
+
+def store_rows(store: Store, items: list[Any]) -> list[Any]:
+    now = datetime(2029, 1, 1, tzinfo=UTC)
+    store.apply(
+        ReconcileActions(insert=[(p, DeliveryStatus.SCHEDULED, False) for p in items]), now=now
+    )
+    return [store.get_delivery(p.id) for p in items]
