@@ -346,12 +346,20 @@ class Daemon:
                 old.disabled = disabled
                 runtimes[name] = old
                 continue
-            runtimes[name] = ChannelRuntime(
+            bucket = _bucket_for(channel)
+            runtime = ChannelRuntime(
                 channel=channel,
                 notifier=make_notifier(channel, self._client),
-                bucket=_bucket_for(channel),
+                bucket=bucket,
                 disabled=disabled,
             )
+            if old is not None:
+                # Changed definition, same channel name: a 429 pause still in force carries
+                # over, and the lock too, so sends in flight and new ones stay one at a time.
+                runtime.lock = old.lock
+                if old.bucket is not None and old.bucket.paused_for() > 0:
+                    bucket.pause_for(old.bucket.paused_for())
+            runtimes[name] = runtime
             if disabled:
                 log.error(
                     "channel is disabled until its config changes",

@@ -61,6 +61,7 @@ class Dispatcher:
             worker=worker,
             clock=clock,
             check=self.check,
+            on_due=self._supersede,
             on_retry=self._retry_scheduled,
         )
         self.scheduler: AsyncIOScheduler | None = None
@@ -133,8 +134,6 @@ class Dispatcher:
                 task = asyncio.create_task(self.pipeline.deliver(channel, group))
                 self._inflight[task] = [r.id for r in group]
                 task.add_done_callback(self._delivered)
-            # After the sends are under way: superseding is bookkeeping, not on the clock.
-            await self._supersede(rows, now)
             if len(rows) < CLAIM_BATCH:
                 break
         await self.arm()
@@ -174,11 +173,12 @@ class Dispatcher:
                 exc_info=task.exception(),
             )
 
-    async def _supersede(self, rows: list[DeliveryRow], now: datetime) -> None:
+    async def _supersede(self, rows: list[DeliveryRow]) -> None:
         """A later reminder falling due ends an earlier one still failing on that channel."""
         items = [(r.milestone_id, r.channel, r.due_at) for r in rows if r.attempts == 1]
         if not items:
             return
+        now = self.clock()
         for dead, channel in await self.db(self._store.supersede_all, items, now=now):
             self.metrics.record_delivery(channel, "dead", "superseded")
             log.warning(

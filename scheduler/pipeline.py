@@ -88,6 +88,10 @@ class ChannelRuntime:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+async def _nothing(_rows: list[DeliveryRow]) -> None:
+    return None
+
+
 class Recorder:
     """Writes delivery outcomes in batches: one transaction for whatever piled up
     while the previous one ran.
@@ -154,9 +158,11 @@ class Pipeline:
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         check: Callable[[DeliveryRow], Verdict] = lambda _row: None,
+        on_due: Callable[[list[DeliveryRow]], Awaitable[None]] = _nothing,
         on_retry: Callable[[], None] = lambda: None,
     ) -> None:
         self._check = check
+        self._on_due = on_due
         self._on_retry = on_retry
         self._store = store
         self._db = db
@@ -216,6 +222,11 @@ class Pipeline:
         retried = False
         for batch in runtime.notifier.batches(alerts) if alerts else []:
             retried |= await self._send(runtime, batch, by_id)
+        # Their moment has come (and they went out): earlier reminders of the same
+        # milestone still failing on this channel are superseded. Bookkeeping, after the send.
+        firsts = [row for row in rows if row.attempts == 1]
+        if firsts:
+            await self._on_due(firsts)
         return retried
 
     async def _until_due(self, rows: list[DeliveryRow]) -> list[DeliveryRow]:

@@ -117,3 +117,25 @@ def store_rows(store: Store, items: list[Any]) -> list[Any]:
         ReconcileActions(insert=[(p, DeliveryStatus.SCHEDULED, False) for p in items]), now=now
     )
     return [store.get_delivery(p.id) for p in items]
+
+
+async def test_supersede_hook_runs_after_a_send_not_after_a_cancel(store: Store) -> None:
+    seen: list[list[str]] = []
+
+    async def on_due(rows: list[Any]) -> None:
+        seen.append([r.id for r in rows])
+
+    _, pipeline, _, _, rows = _setup(store, OK, 0.1, on_due=on_due, check=lambda row: "cancel")
+    await pipeline.deliver("hook", rows)
+    assert seen == []  # cancelled: nothing fell due, nothing is superseded
+    q = planned("n", at=datetime.now(UTC) + timedelta(milliseconds=100), channel="hook")
+    store.apply(
+        ReconcileActions(insert=[(q, DeliveryStatus.SCHEDULED, False)]), now=datetime.now(UTC)
+    )
+    claimed = store.claim_due(
+        now=datetime.now(UTC), worker="w", lease=LEASE, limit=5, ahead=timedelta(seconds=5)
+    )
+    pipeline._check = lambda row: None  # type: ignore[method-assign]
+    await pipeline.deliver("hook", claimed)
+    await pipeline.recorder.close()
+    assert seen == [[q.id]]
