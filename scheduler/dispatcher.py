@@ -76,7 +76,7 @@ class Dispatcher:
         self.stopping = False
         self._due = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._inflight: dict[asyncio.Task[bool], list[str]] = {}
+        self._inflight: dict[asyncio.Task[None], list[str]] = {}
 
     async def arm(self) -> None:
         """Point the ``wake`` job at the earliest pending delivery."""
@@ -163,7 +163,7 @@ class Dispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _delivered(self, task: asyncio.Task[bool]) -> None:
+    def _delivered(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
         if task.cancelled():
             return

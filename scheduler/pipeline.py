@@ -181,17 +181,14 @@ class Pipeline:
     def set_channels(self, runtimes: Mapping[str, ChannelRuntime]) -> None:
         self.channels = dict(runtimes)
 
-    async def deliver(self, channel_name: str, rows: Sequence[DeliveryRow]) -> bool:
-        """Deliver rows claimed for one channel, in due order.
-
-        Returns True when a retry was scheduled, so the caller re-arms its timer.
-        """
+    async def deliver(self, channel_name: str, rows: Sequence[DeliveryRow]) -> None:
+        """Deliver rows claimed for one channel, in due order."""
         runtime = self.channels.get(channel_name)
         if runtime is None or runtime.disabled:
             reason = "channel_removed" if runtime is None else "channel_disabled"
             for row in rows:
                 await self._finish_dead(row, reason, channel_name)
-            return False
+            return
         by_id = {row.id: row for row in rows}
         ordered = sorted(rows, key=lambda r: r.due_at)
         # Slack and Discord combine reminders due within the channel's group window into
@@ -199,11 +196,10 @@ class Pipeline:
         # time per channel keeps their ordering and pacing honest. Webhooks send
         # concurrently, each delivery at its own due time.
         if runtime.channel.type in GROUPED_TYPES:
-            retried = False
             async with runtime.lock:
                 for cluster in _clusters(ordered, runtime.channel.group_window):
-                    retried |= await self._send_rows(runtime, cluster, by_id)
-            return retried
+                    await self._send_rows(runtime, cluster, by_id)
+            return
         # Every sibling runs to its end even if one fails, so none is left sending without
         # the lease renewal that ends with this task.
         results = await asyncio.gather(
@@ -212,22 +208,19 @@ class Pipeline:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        return any(results)
 
     async def _send_rows(
         self, runtime: ChannelRuntime, rows: list[DeliveryRow], by_id: Mapping[str, DeliveryRow]
-    ) -> bool:
+    ) -> None:
         rows = await self._until_due(rows)
         alerts = [self._alert(row, runtime.channel.name) for row in rows]
-        retried = False
         for batch in runtime.notifier.batches(alerts) if alerts else []:
-            retried |= await self._send(runtime, batch, by_id)
+            await self._send(runtime, batch, by_id)
         # Their moment has come (and they went out): earlier reminders of the same
         # milestone still failing on this channel are superseded. Bookkeeping, after the send.
         firsts = [row for row in rows if row.attempts == 1]
         if firsts:
             await self._on_due(firsts)
-        return retried
 
     async def _until_due(self, rows: list[DeliveryRow]) -> list[DeliveryRow]:
         """Wait until the rows' first attempts are due (they are claimed a little ahead),
@@ -277,15 +270,15 @@ class Pipeline:
 
     async def _send(
         self, runtime: ChannelRuntime, batch: Sequence[Alert], rows: Mapping[str, DeliveryRow]
-    ) -> bool:
-        """Send one request; True when a retry was scheduled for any of its deliveries."""
+    ) -> None:
+        """Send one request and record the outcome of each of its deliveries."""
         name = runtime.channel.name
         if runtime.bucket is not None:
             await acquire(runtime.bucket, self._sleep)
         if runtime.disabled:  # disabled while this batch waited for its turn
             for alert in batch:
                 await self._finish_dead(rows[alert.delivery_id], "channel_disabled", name)
-            return False
+            return
         now = self._clock()
         batch = [Alert(a.delivery_id, a.reminder, a.channel, a.attempt, a.late, now) for a in batch]
         async with self._slots:
@@ -306,12 +299,10 @@ class Pipeline:
         # One jitter draw per request: deliveries that travelled together retry together
         # (and are grouped into one message again), instead of scattering into many posts.
         jitter = self._rand()
-        retried = False
         for alert in batch:
-            retried |= await self._record(
+            await self._record(
                 runtime, rows[alert.delivery_id], outcome, now, finished, elapsed, jitter
             )
-        return retried
 
     async def _record(
         self,
@@ -322,7 +313,7 @@ class Pipeline:
         finished: datetime,
         elapsed: float,
         jitter: float,
-    ) -> bool:
+    ) -> None:
         channel = runtime.channel
         decision = decide(outcome, row.attempts, channel.retry, rand=lambda: jitter)
         attempt = AttemptRecord(
@@ -378,7 +369,6 @@ class Pipeline:
                 "claim lost before recording (another worker took the delivery over)",
                 extra=fields(delivery=row.id, channel=channel.name),
             )
-        return decision.action is Action.RETRY
 
     async def _finish_dead(self, row: DeliveryRow, reason: str, channel: str) -> None:
         await self.recorder.record(Mark("dead", row.id, self._worker, self._clock(), reason=reason))
