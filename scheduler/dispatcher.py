@@ -4,37 +4,33 @@ APScheduler holds one ``wake`` date job at the earliest moment something must be
 claimed; the job only *kicks* this dispatcher (an event), so a timer never waits
 behind a dispatch in progress. One task claims in a loop until nothing is due,
 hands each channel's rows to the pipeline as a task of its own, and re-arms the
-timer. First attempts are claimed :data:`LOOKAHEAD` early and sent from memory at
-their moment; a reload that drops one in between cancels it (see ``wanted``).
+timer. First attempts are claimed the policy's lookahead early and sent from memory
+at their moment; a reload that drops one in between cancels it (the pipeline's
+``verdict`` stage). It hears what the pipeline reports (events) rather than being
+called back: a retry re-arms the timer, a reminder reaching its moment supersedes
+earlier ones still failing on its channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timedelta
+from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from scheduler.delivery.events import DeliveryEvent, Reached, RetryScheduled
+from scheduler.delivery.pipeline import Pipeline
+from scheduler.delivery.policy import DeliveryPolicy
+from scheduler.delivery.values import Clock, DbCall, DeliveryReason
 from scheduler.logs import fields
-from scheduler.metrics import Metrics
-from scheduler.pipeline import Pipeline, Verdict
+from scheduler.metrics import DeliveryOutcome, Metrics
 from scheduler.store import DeliveryRow, Mark, Store
 
 log = logging.getLogger("tminus.dispatch")
-
-# A claim outlives any single request (default timeout 15 s) with room to spare, and
-# is renewed every LEASE/3 while the request runs; a replica that dies mid-delivery
-# has its claims taken over at most LEASE + the sweep interval later.
-LEASE = timedelta(seconds=float(os.environ.get("TMINUS_LEASE_SECONDS", "30")))
-CLAIM_BATCH = 500
-# First attempts are claimed this far ahead of their due time and sent from memory at
-# the exact moment, so the database round trip is not part of their lateness.
-LOOKAHEAD = timedelta(seconds=float(os.environ.get("TMINUS_LOOKAHEAD_SECONDS", "1")))
 
 
 class Dispatcher:
@@ -44,35 +40,25 @@ class Dispatcher:
         self,
         *,
         store: Store,
-        db: Callable[..., Awaitable[Any]],
+        db: DbCall,
         metrics: Metrics,
         worker: str,
-        clock: Callable[[], datetime],
+        clock: Clock,
+        pipeline: Pipeline,
+        policy: DeliveryPolicy,
     ) -> None:
         self._store = store
         self.db = db
         self.metrics = metrics
         self.worker = worker
         self.clock = clock
-        self.pipeline = Pipeline(
-            store=store,
-            db=db,
-            metrics=metrics,
-            worker=worker,
-            clock=clock,
-            check=self.check,
-            on_due=self._supersede,
-            on_retry=self._retry_scheduled,
-        )
+        self.policy = policy
+        self.pipeline = pipeline
+        pipeline.subscribe(self._heard)
         self.scheduler: AsyncIOScheduler | None = None
-        # How far ahead first attempts are claimed: LOOKAHEAD plus the widest group
+        # How far ahead first attempts are claimed: the lookahead plus the widest group
         # window of a chat channel, so a whole group arrives together.
-        self.ahead = LOOKAHEAD
-        # What this process's last reconcile planned (id -> due time) and what its reloads
-        # dropped: a delivery claimed ahead of its time is checked against both when its
-        # moment comes. Ids it has never seen (planned by another replica) are sent.
-        self._planned: dict[str, datetime] = {}
-        self._dropped: set[str] = set()
+        self.ahead = policy.lookahead
         self.stopping = False
         self._due = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -82,11 +68,11 @@ class Dispatcher:
         """Point the ``wake`` job at the earliest pending delivery."""
         if self.scheduler is None or self.stopping:
             return
-        when = await self.db(self._store.next_wakeup, ahead=LOOKAHEAD)
+        when = await self.db(self._store.next_wakeup, ahead=self.policy.lookahead)
         if when is None:
             self.metrics.set_next_due(None)
             return
-        self.metrics.set_next_due(when + LOOKAHEAD)
+        self.metrics.set_next_due(when + self.policy.lookahead)
         self.scheduler.add_job(
             self.kick,
             "date",
@@ -121,8 +107,8 @@ class Dispatcher:
                 ahead=self.ahead,
                 now=now,
                 worker=self.worker,
-                lease=LEASE,
-                limit=CLAIM_BATCH,
+                lease=self.policy.lease,
+                limit=self.policy.claim_batch,
             )
             if not rows:
                 break
@@ -134,28 +120,20 @@ class Dispatcher:
                 task = asyncio.create_task(self.pipeline.deliver(channel, group))
                 self._inflight[task] = [r.id for r in group]
                 task.add_done_callback(self._delivered)
-            if len(rows) < CLAIM_BATCH:
+            if len(rows) < self.policy.claim_batch:
                 break
         await self.arm()
 
     def set_plan(self, planned: dict[str, datetime]) -> None:
-        """Record a reconcile's plan; what the previous one planned and this one does not
-        was dropped by this process (a reload, or the window moving past it)."""
-        self._dropped = (self._dropped | (self._planned.keys() - planned.keys())) - planned.keys()
-        self._planned = planned
+        """Record a reconcile's plan: claims held in memory are checked against it."""
+        self.pipeline.plan.update(planned)
 
-    def check(self, row: DeliveryRow) -> Verdict:
-        """For a delivery claimed ahead, when its moment comes: send, cancel or release."""
-        if row.id in self._dropped:
-            return "cancel"
-        due = self._planned.get(row.id)
-        if due is not None and due != row.due_at:
-            return "release"
-        return None
-
-    def _retry_scheduled(self) -> None:
-        if not self.stopping:
-            self._background(self.arm())  # the retry may now be the earliest thing due
+    async def _heard(self, event: DeliveryEvent) -> None:
+        if isinstance(event, RetryScheduled):
+            if not self.stopping:
+                self._background(self.arm())  # the retry may now be the earliest thing due
+        elif isinstance(event, Reached):
+            await self._supersede(list(event.rows))
 
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a coroutine detached, keeping a reference until it ends."""
@@ -180,10 +158,10 @@ class Dispatcher:
             return
         now = self.clock()
         for dead, channel in await self.db(self._store.supersede_all, items, now=now):
-            self.metrics.record_delivery(channel, "dead", "superseded")
+            reason = DeliveryReason.SUPERSEDED
+            self.metrics.record_delivery(channel, DeliveryOutcome.DEAD, reason)
             log.warning(
-                "delivery dead",
-                extra=fields(delivery=dead, channel=channel, dead_reason="superseded"),
+                "delivery dead", extra=fields(delivery=dead, channel=channel, dead_reason=reason)
             )
 
     async def renew_leases(self) -> None:
@@ -193,7 +171,7 @@ class Dispatcher:
                 self._store.extend_leases,
                 ids,
                 worker=self.worker,
-                lease_until=self.clock() + LEASE,
+                lease_until=self.clock() + self.policy.lease,
             )
 
     async def drain_claims(self, running: asyncio.Task[None], grace: float) -> None:

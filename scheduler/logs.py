@@ -2,22 +2,24 @@
 
 Events are logged as ``log.info("delivery sent", extra=fields(milestone=..., ...))``;
 the fields become ``key=value`` pairs in text and keys in JSON. A redaction
-filter replaces every configured secret (webhook URLs, signing secrets, tokens)
-wherever it appears, and third-party loggers that print request URLs (httpx,
-httpcore, uvicorn's access log) are kept quiet.
+filter (:func:`redacting`) replaces every configured secret (webhook URLs,
+signing secrets, header values, tokens) wherever it appears, and third-party
+loggers that print request URLs (httpx, httpcore, uvicorn's access log) are
+kept quiet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 _FIELDS = "tminus_fields"
+REDACTED = "***"
 _STD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
@@ -31,44 +33,66 @@ def fields(**values: Any) -> dict[str, Any]:
 
 
 class Redactor(logging.Filter):
-    """Replaces known secret strings in every record; the set is replaced on reload."""
+    """Replaces the secrets its ``source`` names in every record it filters.
 
-    def __init__(self) -> None:
+    ``source`` is asked on each record, so whoever owns the config (the daemon's
+    service) answers with what is in force; nothing global is changed at run time.
+    """
+
+    def __init__(self, source: Callable[[], Iterable[str]]) -> None:
         super().__init__()
-        self._secrets: tuple[str, ...] = ()
-        self._lock = threading.Lock()
-
-    def set_secrets(self, secrets: Iterable[str]) -> None:
-        # Longest first, so that a URL is replaced before a shorter secret inside it.
-        unique = {s for s in secrets if s and len(s) >= 4}
-        with self._lock:
-            self._secrets = tuple(sorted(unique, key=len, reverse=True))
+        self._source = source
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._source())
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        secrets = ordered_secrets(self._source())
+        if not secrets:
             return True
-        record.msg = self.scrub(record.getMessage())
+        record.msg = scrub(record.getMessage(), secrets)
         record.args = None
         extra = getattr(record, _FIELDS, None)
         if extra:
             setattr(
                 record,
                 _FIELDS,
-                {k: self.scrub(v) if isinstance(v, str) else v for k, v in extra.items()},
+                {k: scrub(v, secrets) if isinstance(v, str) else v for k, v in extra.items()},
             )
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = scrub(text, secrets)
             record.exc_info = None
         return True
 
 
-REDACTOR = Redactor()
+def ordered_secrets(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Unique secrets, longest first, so a URL is replaced before a shorter secret in it."""
+    unique = {s for s in secrets if s and len(s) >= 4}
+    return tuple(sorted(unique, key=len, reverse=True))
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``***``."""
+    for secret in ordered_secrets(secrets):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+@contextlib.contextmanager
+def redacting(source: Callable[[], Iterable[str]]) -> Iterator[Redactor]:
+    """Redact ``source``'s secrets in every line the root logger's handlers write, for
+    the life of the ``with`` block (a daemon's run, one command)."""
+    redactor = Redactor(source)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(redactor)
+    try:
+        yield redactor
+    finally:
+        for handler in handlers:
+            handler.removeFilter(redactor)
 
 
 def _timestamp(record: logging.LogRecord) -> str:
@@ -115,7 +139,6 @@ def configure(*, fmt: str = "text", level: str = "INFO") -> None:
     """Install the stderr handler on the root logger (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler.addFilter(REDACTOR)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -26,6 +26,10 @@ DEFAULT_GROUP_WINDOW = timedelta(seconds=2)
 DEFAULT_SLACK_RATE_LIMIT = 1.0  # Slack: "about one message per second" per webhook
 DEFAULT_DISCORD_RATE_LIMIT = 0.5  # Discord: 30 messages a minute per channel
 ZERO = Duration()
+# Shorter configured values are not redacted: replacing every "json" or "1" in a log
+# line would hide more than it protects.
+MIN_SECRET_CHARS = 6
+MIN_SECRET_PATH = 9  # "/" and eight characters
 DEFAULT_REMIND: tuple[Duration, ...] = (ZERO,)
 DEFAULT_WEEKEND: frozenset[int] = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
 
@@ -130,6 +134,30 @@ class Channel:
         if self.type is ChannelType.DISCORD:
             return DEFAULT_DISCORD_RATE_LIMIT
         return None
+
+    def secrets(self) -> tuple[str, ...]:
+        """The configured values of this channel that must never be shown, longest first.
+
+        The one rule behind both the log redactor and the scrubbing of receivers'
+        answers: the URL (and its path, which is the credential of a Slack or Discord
+        webhook, kept with its leading ``/`` so that an ordinary word is never taken
+        for it), the signing secret with and without ``whsec_``, and header values
+        (``Authorization: Bearer …``) with their last word.
+        """
+        found = {str(self.url)}
+        if "://" in self.url:
+            path = "/" + self.url.split("://", 1)[1].partition("/")[2]
+            if len(path) >= MIN_SECRET_PATH:
+                found.add(path)
+        if self.secret:
+            found.add(str(self.secret))
+            found.add(self.secret.removeprefix("whsec_"))
+        for value in self.headers.values():
+            found.add(value)
+            found.add(value.rsplit(" ", 1)[-1])
+        return tuple(
+            sorted((s for s in found if len(s) >= MIN_SECRET_CHARS), key=len, reverse=True)
+        )
 
     def fingerprint(self) -> str:
         """A digest of everything that defines the channel, secrets included.

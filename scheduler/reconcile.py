@@ -270,3 +270,39 @@ def _decide_stored(
         actions.reasons.setdefault(p.id, ReconcileReason.REFRESHED)
     else:
         actions.reasons.setdefault(p.id, ReconcileReason.UNCHANGED)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The span of due times one reconcile plans: ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+
+# How far ahead deliveries are materialised, and how far back a restart looks for
+# reminders missed while the daemon was down.
+HORIZON = timedelta(days=2)
+MAX_LOOKBACK = timedelta(days=366)
+
+
+def reconcile_window(
+    *,
+    now: datetime,
+    planned_through: datetime | None,
+    catch_ups: Iterable[timedelta],
+    default_catch_up: timedelta,
+    horizon: timedelta = HORIZON,
+    max_lookback: timedelta = MAX_LOOKBACK,
+) -> Window:
+    """The window of a reconcile at ``now``.
+
+    It starts at the widest ``catch_up`` before now (the default when there are no
+    milestones), or further back at the ``planned_through`` watermark when the
+    daemon was down longer (so what fell due meanwhile is recorded missed), but never
+    more than ``max_lookback`` back; it ends ``horizon`` after now.
+    """
+    start = now - max(catch_ups, default=default_catch_up)
+    if planned_through is not None and planned_through < start:
+        start = max(planned_through, now - max_lookback)
+    return Window(start=start, end=now + horizon)

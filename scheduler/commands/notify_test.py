@@ -20,10 +20,9 @@ import httpx
 from scheduler.config import load_config
 from scheduler.durations import Duration
 from scheduler.errors import NotFoundError
-from scheduler.logs import REDACTOR, configure
+from scheduler.logs import configure, redacting
 from scheduler.model import Alert, Channel, Config, Milestone, Outcome, Reminder
 from scheduler.notify import make_notifier
-from scheduler.notify.base import secrets_of
 from scheduler.render import fallback_text
 from scheduler.settings import Settings
 
@@ -81,7 +80,11 @@ def notify_test(args: argparse.Namespace, settings: Settings) -> int:
     if channel is None:
         known = ", ".join(sorted(config.channels)) or "none"
         raise NotFoundError(f"no channel named {args.channel!r} (known channels: {known})")
-    REDACTOR.set_secrets(secrets_of(channel))
+    with redacting(channel.secrets):
+        return _send_and_report(args, config, channel)
+
+
+def _send_and_report(args: argparse.Namespace, config: Config, channel: Channel) -> int:
     now = datetime.now(UTC)
     reminder = sample_reminder(config, channel.name, now)
     alert = Alert(

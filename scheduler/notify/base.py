@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
@@ -26,6 +27,15 @@ USER_AGENT = f"tminus/{__version__}"
 # keeping, and a receiver cannot make us buffer megabytes.
 READ_MAX = 16 * 1024
 REDACTED = "***"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request's worth of alerts, rendered once."""
+
+    alerts: tuple[Alert, ...]
+    content: bytes
+    headers: Mapping[str, str]
 
 
 class Notifier(Protocol):

@@ -1,0 +1,63 @@
+"""Stage ``prepare``: a group of rows becomes the requests its channel sends, rendered
+once by the channel's notifier (``Notifier.prepare``), each request a batch of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from scheduler.db.rows import DeliveryRow
+from scheduler.delivery.values import Batch, Clock
+from scheduler.durations import Duration
+from scheduler.model import Alert, Milestone, Reminder
+
+
+class Prepare:
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+
+    async def __call__(self, batch: Batch) -> Sequence[Batch]:
+        assert batch.runtime is not None  # routed
+        now = self._clock()
+        alerts = [alert_for(row, now) for row in batch.rows]
+        requests = batch.runtime.notifier.prepare(alerts)
+        out: list[Batch] = []
+        for request in requests:
+            ids = {a.delivery_id for a in request.alerts}
+            rows = tuple(r for r in batch.rows if r.id in ids)
+            out.append(replace(batch, rows=rows, request=request))
+        return out
+
+
+def alert_for(row: DeliveryRow, now: datetime) -> Alert:
+    """The alert a claimed delivery sends now, from its stored snapshot."""
+    return Alert(
+        delivery_id=row.id,
+        reminder=reminder_from_snapshot(row.snapshot, row.channel),
+        channel=row.channel,
+        attempt=row.attempts,
+        late=row.late,
+        sent_at=now,
+    )
+
+
+def reminder_from_snapshot(snapshot: Mapping[str, Any], channel: str) -> Reminder:
+    """Rebuild the reminder a delivery was planned from, without the config."""
+    milestone = Milestone(
+        id=snapshot["milestone_id"],
+        title=snapshot["title"],
+        timezone=snapshot.get("timezone", "UTC"),
+        description=snapshot.get("description", ""),
+        tags=tuple(snapshot.get("tags", ())),
+        links=tuple(snapshot.get("links", ())),
+    )
+    zone = milestone.zone
+    return Reminder(
+        milestone=milestone,
+        occurrence=datetime.fromisoformat(snapshot["occurrence"]).astimezone(zone),
+        offset=Duration.parse(snapshot["offset"]),
+        due_at=datetime.fromisoformat(snapshot["due_at"]).astimezone(zone),
+        channels=(channel,),
+    )

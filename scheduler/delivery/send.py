@@ -1,0 +1,42 @@
+"""Stage ``send``: one request on the wire, answered with an :class:`~scheduler.model.Outcome`.
+
+A ``Retry-After`` pauses the whole channel (at most :data:`~scheduler.delivery.policy.MAX_PAUSE`).
+The ids on the wire are kept so that a shutdown gives back, without using up an
+attempt, only the deliveries that never left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from scheduler.delivery.policy import MAX_PAUSE
+from scheduler.delivery.values import Batch, Clock, Sent
+
+
+class Send:
+    def __init__(self, *, clock: Clock, concurrency: int) -> None:
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self.on_the_wire: set[str] = set()
+
+    async def __call__(self, batch: Batch) -> Sequence[Batch]:
+        runtime, request = batch.runtime, batch.request
+        assert runtime is not None and request is not None  # routed and prepared
+        started = self._clock()
+        async with self._slots:
+            began = time.monotonic()
+            wire = [row.id for row in batch.rows]
+            self.on_the_wire.update(wire)
+            try:
+                outcome = await runtime.notifier.send(request)
+            finally:
+                self.on_the_wire.difference_update(wire)
+            elapsed = time.monotonic() - began
+        if outcome.retry_after and runtime.bucket is not None:
+            pause = min(outcome.retry_after, MAX_PAUSE.total_seconds())
+            runtime.bucket.pause_for(pause)
+        sent = Sent(outcome=outcome, started=started, finished=self._clock(), elapsed=elapsed)
+        return [replace(batch, sent=sent)]

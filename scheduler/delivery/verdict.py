@@ -1,0 +1,76 @@
+"""Stage ``verdict``: is a claimed first attempt still wanted when its moment comes?
+
+Each check answers :class:`~scheduler.delivery.values.Verdict` for a row; the first
+that does not say ``SEND`` decides. Today's check is the plan this process reconciled
+last (:class:`PlanMemory`): a reload may have dropped the delivery (cancel) or moved it
+(give the claim back). A new check (acknowledged, held) is one more class here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from scheduler.db.rows import DeliveryRow
+from scheduler.delivery.finish import Finisher
+from scheduler.delivery.values import Batch, DeliveryReason, Verdict
+
+
+class Check(Protocol):
+    def verdict(self, row: DeliveryRow) -> Verdict: ...
+
+
+class PlanMemory:
+    """What this process's last reconcile planned (id -> due time) and what its reloads
+    dropped. Ids it has never seen (planned by another replica) are sent."""
+
+    def __init__(self) -> None:
+        self._planned: dict[str, datetime] = {}
+        self._dropped: set[str] = set()
+
+    def update(self, planned: Mapping[str, datetime]) -> None:
+        """Record a reconcile's plan; what the previous one planned and this one does not
+        was dropped by this process (a reload, or the window moving past it)."""
+        self._dropped = (self._dropped | (self._planned.keys() - planned.keys())) - planned.keys()
+        self._planned = dict(planned)
+
+    def verdict(self, row: DeliveryRow) -> Verdict:
+        if row.id in self._dropped:
+            return Verdict.CANCEL
+        due = self._planned.get(row.id)
+        if due is not None and due != row.due_at:
+            return Verdict.RELEASE
+        return Verdict.SEND
+
+
+class StillWanted:
+    def __init__(self, finisher: Finisher, checks: Sequence[Check]) -> None:
+        self._finish = finisher
+        self._checks = tuple(checks)
+
+    def decide(self, row: DeliveryRow) -> Verdict:
+        if row.attempts > 1:  # a retry: it was wanted when it was first sent
+            return Verdict.SEND
+        for check in self._checks:
+            verdict = check.verdict(row)
+            if verdict is not Verdict.SEND:
+                return verdict
+        return Verdict.SEND
+
+    async def __call__(self, batch: Batch) -> Sequence[Batch]:
+        keep: list[DeliveryRow] = []
+        for row in batch.rows:
+            verdict = self.decide(row)
+            if verdict is Verdict.SEND:
+                keep.append(row)
+            elif verdict is Verdict.CANCEL:
+                await self._finish.cancel(row, DeliveryReason.MILESTONE_CHANGED)
+            else:
+                # Same reminder, new due time (a reload changed its zone or offset): give
+                # the claim back untouched; it is claimed again at the new time.
+                await self._finish.release(row)
+        if not keep:
+            return []
+        return [replace(batch, rows=tuple(keep))]

@@ -1,0 +1,5 @@
+"""Placeholder until the registry lands."""
+
+from scheduler.notify.base import make_notifier
+
+__all__ = ["make_notifier"]
