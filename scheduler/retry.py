@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from scheduler.model import Outcome, RetryPolicy
+from scheduler.model import Outcome, Reason, RetryPolicy
 
 RETRY_AFTER_CAP = timedelta(hours=1)
-MAX_ATTEMPTS_REASON = "max_attempts"
 
 
 class Action(enum.StrEnum):
@@ -29,14 +28,23 @@ class Action(enum.StrEnum):
     DEAD = "dead"
 
 
+class RetryReason(enum.StrEnum):
+    """Why the policy ended a delivery that the receiver would have let us retry."""
+
+    MAX_ATTEMPTS = "max_attempts"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What to do after one attempt, and why (``reason`` is a log field and metric label)."""
+    """What to do after one attempt, and why (``reason`` is a log field and metric label).
+
+    Whether the channel is disabled is the outcome's to say (``Outcome.disable_channel``),
+    not the policy's: the record stage reads it there.
+    """
 
     action: Action
     delay: timedelta | None
-    reason: str
-    disable_channel: bool = False
+    reason: Reason | RetryReason
 
 
 def backoff(attempt: int, policy: RetryPolicy) -> timedelta:
@@ -71,10 +79,10 @@ def decide(
 ) -> Decision:
     """Sent, retry later, or dead, for the outcome of attempt number ``attempt`` (1-based)."""
     if outcome.ok:
-        return Decision(Action.SENT, None, outcome.reason.value)
+        return Decision(Action.SENT, None, outcome.reason)
     if not outcome.retryable:
-        return Decision(Action.DEAD, None, outcome.reason.value, outcome.disable_channel)
+        return Decision(Action.DEAD, None, outcome.reason)
     if attempt >= policy.max_attempts:
-        return Decision(Action.DEAD, None, MAX_ATTEMPTS_REASON, outcome.disable_channel)
+        return Decision(Action.DEAD, None, RetryReason.MAX_ATTEMPTS)
     delay = next_delay(attempt, policy, retry_after=outcome.retry_after, rand=rand)
-    return Decision(Action.RETRY, delay, outcome.reason.value, outcome.disable_channel)
+    return Decision(Action.RETRY, delay, outcome.reason)

@@ -86,7 +86,7 @@ REJECTED = Outcome(False, False, Reason.REJECTED, 200, "invalid_payload")
         (TIMEOUT, 6, Decision(Action.DEAD, None, "max_attempts")),
         (LIMITED, 1, Decision(Action.RETRY, timedelta(seconds=20), "rate_limited")),
         (CLIENT, 1, Decision(Action.DEAD, None, "client_error")),
-        (GONE, 1, Decision(Action.DEAD, None, "gone", disable_channel=True)),
+        (GONE, 1, Decision(Action.DEAD, None, "gone")),
         (REJECTED, 1, Decision(Action.DEAD, None, "rejected")),
     ],
 )
