@@ -23,6 +23,7 @@ sent again with the same ``webhook-id``. What the daemon does with the config
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -39,6 +40,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler import __version__
+from scheduler.db.owner import owning
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy
 from scheduler.dispatcher import Dispatcher
@@ -107,12 +109,20 @@ class Daemon:
             self._executor.shutdown(wait=True)
             self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tminus-db")
         await self.db(store.upgrade)
-        if store.is_sqlite:
-            # A SQLite file serves one daemon: claims left by a killed predecessor are
-            # released at once instead of waiting for their lease.
-            released = await self.db(store.release_claims, worker=None)
-            if released:
-                log.warning("released claims left by a previous run", extra=fields(count=released))
+        with contextlib.ExitStack() as owned:
+            if store.is_sqlite and store.engine.url.database not in (None, "", ":memory:"):
+                # A SQLite file serves one daemon: a second one refuses to start, and
+                # claims left by a killed predecessor are released at once instead of
+                # waiting for their lease.
+                owned.enter_context(owning(Path(str(store.engine.url.database))))
+                released = await self.db(store.release_claims, worker=None)
+                if released:
+                    log.warning(
+                        "released claims left by a previous run", extra=fields(count=released)
+                    )
+            return await self._run_configured(store)
+
+    async def _run_configured(self, store: Store) -> int:
         config = await load(Path(self.settings.config), self.metrics)
         if config is None:
             return 1

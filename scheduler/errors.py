@@ -58,3 +58,7 @@ class DeliveryError(TminusError):
 
 class StoreError(TminusError):
     pass
+
+
+class DatabaseInUseError(StoreError):
+    """Another ``tminus run`` owns this SQLite file (a SQLite file serves one daemon)."""
