@@ -9,7 +9,8 @@ A :class:`Duration` has three parts, applied in this order:
   "7 days before 00:00 CEST" is 00:00 local time even across a DST change;
 * ``seconds`` — exact elapsed seconds (``36h`` is 129,600 s of real time).
 
-Wall-clock results that fall in a DST gap or fold are resolved by :func:`localize`.
+Wall-clock results that fall in a DST gap or fold are resolved by
+:func:`scheduler.timekeeping.localize`, the one DST rule.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
+
+from scheduler.timekeeping import localize
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 _COMPACT = re.compile(r"(\d+)(w|d|h|m|s)")
@@ -267,19 +269,3 @@ def _parse_iso(raw: str) -> Duration | None:
         days=7 * int(w or 0) + int(d or 0),
         seconds=3600 * int(h or 0) + 60 * int(mi or 0) + float(s or 0),
     )
-
-
-def localize(wall: datetime, zone: ZoneInfo | object) -> datetime:
-    """Attach ``zone`` to a naive wall-clock time, resolving DST deterministically.
-
-    * In a fold (the hour repeated when clocks go back) the *first* occurrence is
-      taken (``fold=0``, the earlier instant): a deadline should not fire an hour late.
-    * In a gap (the hour skipped when clocks go forward) the time is moved forward
-      by the length of the gap (02:30 on a spring-forward night becomes 03:30),
-      which is what PEP 495 gives for ``fold=0`` and what calendar apps show.
-    """
-    if wall.tzinfo is not None:
-        raise ValueError("localize() takes a naive datetime")
-    candidate = wall.replace(tzinfo=zone, fold=0)  # type: ignore[arg-type]
-    # Round-trip through UTC: a gap time comes back shifted forward, a real time unchanged.
-    return candidate.astimezone(UTC).astimezone(zone)  # type: ignore[arg-type]

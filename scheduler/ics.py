@@ -27,14 +27,15 @@ Choices worth knowing:
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event, vRecur
 
 from scheduler import __version__
-from scheduler.durations import Duration, localize
+from scheduler.durations import Duration
 from scheduler.model import Config, Milestone, MilestoneStatus
 from scheduler.planning import Resolved, resolve
+from scheduler.timekeeping import midnight, to_zone
 
 PRODID = f"-//tminus//tminus {__version__}//EN"
 UID_DOMAIN = "tminus"
@@ -113,12 +114,10 @@ def _end(m: Milestone, start: datetime) -> datetime | None:
     """``DTEND`` from ``until``, or ``None`` when there is none (or it is not after the start)."""
     if m.until is None:
         return None
-    if isinstance(m.until, datetime) and m.until.tzinfo is not None:
-        end = m.until.astimezone(m.zone)
-    elif isinstance(m.until, datetime):
-        end = localize(m.until, m.zone)
+    if isinstance(m.until, datetime):
+        end = to_zone(m.until, m.zone)
     else:
-        end = localize(datetime.combine(m.until + timedelta(days=1), time(0)), m.zone)
+        end = midnight(m.until + timedelta(days=1), m.zone)
     return end if end > start else None
 
 

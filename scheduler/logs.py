@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from scheduler.timekeeping import utc_iso_millis
+
 _FIELDS = "tminus_fields"
 REDACTED = "***"
 _STD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -96,8 +98,7 @@ def redacting(source: Callable[[], Iterable[str]]) -> Iterator[Redactor]:
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_iso_millis(datetime.fromtimestamp(record.created, UTC))
 
 
 class TextFormatter(logging.Formatter):

@@ -18,6 +18,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from scheduler.durations import Duration
+from scheduler.timekeeping import utc_iso_micro
 
 # Defaults named in SPEC.md.
 DEFAULT_CATCH_UP = timedelta(hours=1)
@@ -229,7 +230,7 @@ class Config:
 
 def reminder_id(milestone_id: str, occurrence: datetime, offset: Duration) -> str:
     """Stable identity of a reminder: (milestone id, occurrence instant, offset)."""
-    instant = occurrence.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    instant = utc_iso_micro(occurrence)
     digest = hashlib.sha256(f"{milestone_id}\x1f{instant}\x1f{offset.iso()}".encode()).hexdigest()
     return f"rem_{digest[:24]}"
 

@@ -1,4 +1,5 @@
-"""Planning: milestones in, dated reminders out. Pure: no clock, no I/O.
+"""Planning: milestones in, dated reminders out. Pure: no clock, no I/O, no GC toggling
+(bulk callers wrap their calls in :func:`scheduler.gc_pause.gc_paused`).
 
 Every command that needs dates (``check``, ``upcoming``, ``simulate``,
 ``explain``, ``export-ics``) and the daemon call the same three functions:
@@ -12,8 +13,8 @@ Every command that needs dates (``check``, ``upcoming``, ``simulate``,
 Rules, in the order they apply to one milestone:
 
 1. ``at``: a date is 00:00 in the milestone's zone; a naive datetime is wall
-   time in that zone (DST gaps and folds resolved by :func:`localize`); an aware
-   datetime is converted to that zone.
+   time in that zone (DST gaps and folds resolved by ``timekeeping.localize``);
+   an aware datetime is converted to that zone.
 2. ``after``: the base milestone's resolved instant is converted to the
    *dependent* milestone's zone, and the offset is applied there in wall-clock
    time (``Duration.add_to``; calendar months clamp to the month's end). A base
@@ -31,10 +32,8 @@ Rules, in the order they apply to one milestone:
 from __future__ import annotations
 
 import difflib
-import gc
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -43,17 +42,11 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulebase, rrulestr
 
-from scheduler.durations import Duration, localize
+from scheduler.business_days import roll_date, roll_note
+from scheduler.durations import Duration
 from scheduler.errors import NotFoundError
 from scheduler.model import Config, Milestone, MilestoneStatus, Reminder, Roll
-from scheduler.wallclock import (
-    attach,
-    dst_note,
-    fmt_instant,
-    fmt_point,
-    roll_date,
-    roll_note,
-)
+from scheduler.timekeeping import dst_note, format_instant, format_point, localize
 
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 _INACTIVE = frozenset({MilestoneStatus.CANCELLED, MilestoneStatus.DONE})
@@ -89,23 +82,6 @@ class Explanation:
     reminders: tuple[Reminder, ...]  # those of the first listed occurrence
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC around a bulk build of acyclic values.
-
-    Planning 100,000 milestones allocates millions of small objects, none in a
-    cycle; the collector's repeated passes over the growing heap cost about as
-    much as the planning itself. Reference counting still frees everything.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _place(wall: datetime, m: Milestone, zone: ZoneInfo) -> datetime:
     """Roll a nominal wall time to a business day and localize it."""
     day = wall.date()
@@ -122,11 +98,6 @@ def resolve(config: Config) -> dict[str, Resolved]:
     Iterative, so chains of any depth work. Unknown targets and cycles (which
     the config loader already reports with positions) raise ``ValueError``.
     """
-    with _gc_paused():
-        return _resolve_all(config)
-
-
-def _resolve_all(config: Config) -> dict[str, Resolved]:
     by_id = {m.id: m for m in config.milestones}
     done: dict[str, Resolved] = {}
     for root in config.milestones:
@@ -158,9 +129,8 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
     if base is not None:
         origin = base.at.astimezone(zone)
         if base.at.utcoffset() != origin.utcoffset() or base.milestone.zone.key != zone.key:
-            steps.append(
-                f"{base.milestone.id} {fmt_instant(base.at)} is {fmt_instant(origin)} ({zone.key})"
-            )
+            there, here = format_instant(base.at), format_instant(origin)
+            steps.append(f"{base.milestone.id} {there} is {here} ({zone.key})")
         result = m.offset.add_to(origin)
         wall = result.replace(tzinfo=None)
         if m.offset.months or m.offset.days:
@@ -173,12 +143,12 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
         else:
             note = None
         if m.offset.is_zero:
-            steps.append(f"same moment as {base.milestone.id}: {fmt_point(origin)}")
+            steps.append(f"same moment as {base.milestone.id}: {format_point(origin)}")
         else:
             sign, span = ("-", -m.offset) if m.offset.is_negative else ("+", m.offset)
             steps.append(
-                f"{base.milestone.id} {fmt_point(origin)} {sign} {span.words()} "
-                f"= {fmt_point(result)}"
+                f"{base.milestone.id} {format_point(origin)} {sign} {span.words()} "
+                f"= {format_point(result)}"
             )
         if note:
             steps.append(note)
@@ -187,12 +157,12 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
     elif isinstance(m.at, datetime) and m.at.tzinfo is not None:
         result = m.at.astimezone(zone)
         wall = result.replace(tzinfo=None)
-        steps.append(f"{m.id} {m.at.isoformat()} is {fmt_instant(result)} ({zone.key})")
+        steps.append(f"{m.id} {m.at.isoformat()} is {format_instant(result)} ({zone.key})")
     else:
         wall = m.at if isinstance(m.at, datetime) else datetime.combine(m.at, time(0))
-        result = attach(wall, zone)
+        result = localize(wall, zone)
         note = dst_note(wall, zone, result)
-        steps.append(f"{m.id} {fmt_instant(result)} ({zone.key})")
+        steps.append(f"{m.id} {format_instant(result)} ({zone.key})")
         if note:
             steps.append(note)
     day = result.date()
@@ -201,7 +171,7 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
         result = localize(datetime.combine(moved, result.replace(tzinfo=None).time()), zone)
         steps.append(roll_note(day, moved, m))
     if base is not None or moved != day:
-        steps.append(f"{m.id} {fmt_instant(result)} ({zone.key})")
+        steps.append(f"{m.id} {format_instant(result)} ({zone.key})")
     return Resolved(milestone=m, at=result, steps=tuple(steps), wall=wall)
 
 
@@ -285,8 +255,7 @@ def plan(
         raise ValueError("plan() needs aware start and end")
     if resolved is None:
         resolved = resolve(config)
-    with _gc_paused():
-        return _plan(config, start, end, resolved)
+    return _plan(config, start, end, resolved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,11 +341,6 @@ def _plan(
     return [k[4] for k in keyed]
 
 
-def due_at(offset: Duration, occurrence: datetime) -> datetime:
-    """When the reminder ``offset`` before ``occurrence`` is due (``subtract_from``)."""
-    return offset.subtract_from(occurrence)
-
-
 # -- explain ------------------------------------------------------------------------
 def explain(
     config: Config,
@@ -415,7 +379,7 @@ def explain(
         occ = occs[0]
         reminders = tuple(
             sorted(
-                (Reminder(m, occ, o, due_at(o, occ), m.notify) for o in m.remind),
+                (Reminder(m, occ, o, o.subtract_from(occ), m.notify) for o in m.remind),
                 key=lambda rem: rem.due_at.timestamp(),
             )
         )

@@ -24,7 +24,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,14 +32,15 @@ from zoneinfo import ZoneInfo
 from dateutil.parser import isoparse
 
 from scheduler.config import load_config
-from scheduler.durations import Duration, localize
+from scheduler.durations import Duration
 from scheduler.errors import ConfigError, Problem, TminusError, UsageError
+from scheduler.gc_pause import gc_paused
 from scheduler.model import Config, MilestoneStatus, Reminder
 from scheduler.planning import Resolved, plan, resolve
 from scheduler.planning import explain as explain_milestone
 from scheduler.render import fallback_text
 from scheduler.settings import Settings
-from scheduler.wallclock import fmt_instant
+from scheduler.timekeeping import compact_span, format_instant, format_utc_minute, to_zone
 
 _INACTIVE = (MilestoneStatus.CANCELLED, MilestoneStatus.DONE)
 MIN_YEAR = 1900
@@ -53,7 +54,8 @@ def _load(settings: Settings) -> tuple[Config, dict[str, Resolved]]:
     """Load and resolve the config; a date that cannot be worked out is a config error."""
     config = load_config(settings.config)
     try:
-        resolved = resolve(config)
+        with gc_paused():
+            resolved = resolve(config)
     except ValueError as exc:
         raise ConfigError(
             [Problem(file=settings.config, line=0, column=0, message=str(exc))]
@@ -78,10 +80,7 @@ def _parse_instant(text: str, flag: str) -> datetime:
 
 
 def _in_zone(moment: datetime, config: Config) -> datetime:
-    zone = ZoneInfo(config.timezone)
-    if moment.tzinfo is not None:
-        return moment.astimezone(zone)
-    return localize(moment, zone)
+    return to_zone(moment, ZoneInfo(config.timezone))
 
 
 def _parse_window(text: str) -> Duration:
@@ -124,17 +123,6 @@ def _reminder_json(reminder: Reminder) -> dict[str, Any]:
         "type": _alert_type(reminder),
         "channels": list(reminder.channels),
     }
-
-
-def compact_span(span: timedelta) -> str:
-    """``3d 4h``, ``5h 2m``, ``45m``, ``<1m``: the two largest units, for tables."""
-    minutes = int(abs(span.total_seconds()) // 60)
-    if minutes == 0:
-        return "<1m"
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n]
-    return " ".join(parts[:2])
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -187,16 +175,17 @@ def upcoming(args: argparse.Namespace, settings: Settings) -> int:
     config, resolved = _load(settings)
     now = _in_zone(raw_now, config)
     end = span.add_to(now)
-    reminders = plan(config, now, end, resolved=resolved)
+    with gc_paused():
+        reminders = plan(config, now, end, resolved=resolved)
     if args.json:
         _emit_json([_reminder_json(r) for r in reminders])
         return 0
     if not reminders:
-        print(f"No reminders due within {args.within} of {fmt_instant(now)}.")
+        print(f"No reminders due within {args.within} of {format_instant(now)}.")
         return 0
     rows = [
         [
-            fmt_instant(r.due_at),
+            format_instant(r.due_at),
             f"in {compact_span(r.due_at - now)}",
             r.milestone.id,
             r.label,
@@ -217,7 +206,8 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
     start, end = _in_zone(raw_start, config), _in_zone(raw_end, config)
     if end <= start:
         raise UsageError("--until must be later than --from")
-    reminders = plan(config, start, end, resolved=resolved)
+    with gc_paused():
+        reminders = plan(config, start, end, resolved=resolved)
     if args.json:
         _emit_json(
             [
@@ -236,13 +226,13 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     for r in reminders:
-        print(f"{fmt_instant(r.due_at)}  [{', '.join(r.channels)}]  {fallback_text(r)}")
+        print(f"{format_instant(r.due_at)}  [{', '.join(r.channels)}]  {fallback_text(r)}")
     deliveries = sum(len(r.channels) for r in reminders)
     # The summary goes to stderr so that stdout stays one line per alert for pipes.
     print(
         f"{len(reminders)} reminder{'s' if len(reminders) != 1 else ''}, "
         f"{deliveries} deliver{'ies' if deliveries != 1 else 'y'} "
-        f"from {fmt_instant(start)} until {fmt_instant(end)}",
+        f"from {format_instant(start)} until {format_instant(end)}",
         file=sys.stderr,
     )
     return 0
@@ -273,19 +263,19 @@ def explain(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{m.id}: {m.title}")
     for step in e.steps:
         print(f"  {step}")
-    print(f"at: {fmt_instant(e.at)} ({e.at.astimezone(UTC):%Y-%m-%d %H:%M UTC})")
+    print(f"at: {format_instant(e.at)} ({format_utc_minute(e.at)})")
     if m.rrule:
         print(f"recurs: {m.rrule}")
         if e.occurrences:
             print("next occurrences:")
             for occ in e.occurrences:
-                print(f"  {fmt_instant(occ)}")
+                print(f"  {format_instant(occ)}")
         else:
             print("next occurrences: none (the rule has ended)")
     if e.reminders:
         print(f"reminders (to {', '.join(m.notify) or 'no channel'}):")
         for r in e.reminders:
-            print(f"  {fmt_instant(r.due_at)}  {r.label}")
+            print(f"  {format_instant(r.due_at)}  {r.label}")
     elif m.status not in _INACTIVE:
         print("reminders: none")
     return 0

@@ -23,6 +23,7 @@ from scheduler.errors import NotFoundError, UsageError
 from scheduler.model import DeliveryStatus
 from scheduler.settings import Settings
 from scheduler.store import Store
+from scheduler.timekeeping import format_utc
 
 ERROR_COLUMN_CHARS = 60
 
@@ -71,7 +72,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return "" if moment is None else format_utc(moment)
 
 
 def _last_error(row: DeliveryRow) -> str:

@@ -11,7 +11,6 @@ into ``FILE:LINE:COL``.
 from __future__ import annotations
 
 import codecs
-import gc
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from scheduler.config.parse import (
 )
 from scheduler.config.schema import FileConfig, check_document
 from scheduler.errors import ConfigError, Problem
+from scheduler.gc_pause import gc_paused
 from scheduler.model import Channel, Config
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -59,13 +59,8 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     """
     # Building hundreds of thousands of small objects triggers the cyclic garbage
     # collector again and again to no avail (nothing here forms cycles): pause it.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _load(Path(path), os.environ if env is None else env)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load(target: Path, environ: Mapping[str, str]) -> Config:

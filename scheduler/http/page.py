@@ -25,6 +25,7 @@ from scheduler.http.state import AppState, DeliveryRecord
 from scheduler.logs import fields
 from scheduler.model import Config, DeliveryStatus
 from scheduler.planning import plan
+from scheduler.timekeeping import coarse_countdown, format_when
 
 log = logging.getLogger("tminus.http")
 
@@ -190,24 +191,6 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def _when(moment: datetime) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b %Y %H:%M %Z}".strip()
-
-
-def _words(seconds: float) -> str:
-    """A coarse countdown for readers without JavaScript."""
-    ahead = seconds >= 0
-    s = abs(seconds)
-    for unit, size in (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
-        if s >= size:
-            n = int(s // size)
-            text = f"{n} {unit}{'' if n == 1 else 's'}"
-            break
-    else:
-        text = "less than a minute"
-    return f"in {text}" if ahead else f"{text} ago"
-
-
 def _milestone(m: MilestoneView, now: datetime) -> str:
     e = escape
     if m.instant is None:
@@ -216,13 +199,13 @@ def _milestone(m: MilestoneView, now: datetime) -> str:
         ms = int(m.instant.timestamp() * 1000)
         when = (
             f'<div class="countdown" data-at="{ms}">'
-            f"{e(_words((m.instant - now).total_seconds()))}</div>"
-            f'<div class="small muted">{e(_when(m.instant))}</div>'
+            f"{e(coarse_countdown(m.instant - now))}</div>"
+            f'<div class="small muted">{e(format_when(m.instant))}</div>'
         )
     past = m.instant is not None and m.instant < now
     status = "" if m.status == "active" else f' <span class="st">{e(m.status)}</span>'
     reminders = "".join(
-        f"<li>{e(r.label)} · {e(_when(r.due_at))} → {e(', '.join(r.channels) or '—')}</li>"
+        f"<li>{e(r.label)} · {e(format_when(r.due_at))} → {e(', '.join(r.channels) or '—')}</li>"
         for r in m.next_reminders
     )
     reminders_html = (
@@ -246,7 +229,7 @@ def _delivery_rows(rows: Sequence[DeliveryRecord]) -> str:
         status = DeliveryStatus(d.status).value
         cls = ' class="dead"' if status == DeliveryStatus.DEAD else ""
         out.append(
-            f"<tr{cls}><td>{e(_when(d.due_at))}</td><td><code>{e(d.milestone_id)}</code></td>"
+            f"<tr{cls}><td>{e(format_when(d.due_at))}</td><td><code>{e(d.milestone_id)}</code></td>"
             f'<td>{e(d.channel)}</td><td><span class="st st-{e(status)}">{e(status)}</span>'
             f"</td><td>{d.attempts}</td><td>{e(d.last_error or '')}</td></tr>"
         )
@@ -272,7 +255,7 @@ def render(view: PageView) -> str:
     counts = " · ".join(f"{e(k)} {v}" for k, v in sorted(view.counts.items()) if v)
     parts.append(
         f'<header><h1>tminus</h1><div class="small muted">{state} · '
-        f"{e(_when(view.now))}{' · ' + counts if counts else ''}</div></header>"
+        f"{e(format_when(view.now))}{' · ' + counts if counts else ''}</div></header>"
     )
     if view.store_error:
         parts.append(f'<div class="banner alert">{e(view.store_error)}</div>')

@@ -12,15 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scheduler.model import Alert
-from scheduler.render.text import (
-    countdown,
-    elapsed,
-    fallback_text,
-    format_span,
-    format_when,
-    in_zone,
-    one_line,
-)
+from scheduler.render.text import fallback_text, in_zone, one_line
+from scheduler.timekeeping import countdown, elapsed, format_span, format_when
 
 
 class Kind(enum.StrEnum):

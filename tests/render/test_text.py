@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.render.text import countdown, fallback_text, format_span, format_when
+from scheduler.render.text import fallback_text
+from scheduler.timekeeping import countdown, format_span, format_when
 from tests.support.alerts import make_reminder
 
 BRU = ZoneInfo("Europe/Brussels")

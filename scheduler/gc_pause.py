@@ -1,0 +1,29 @@
+"""Pausing the cyclic garbage collector around bulk work, for the code that owns the process.
+
+Loading, resolving and planning 100,000 milestones allocate millions of small
+values, none of them in a cycle; the collector's repeated passes over the
+growing heap cost about as much as the work itself (about 0.7 s of a 5 s plan
+of 100,000 milestones). Reference counting still frees everything.
+
+The collector is process-wide state, so the pure functions never touch it: the
+process's owner (a CLI command, the daemon's planning run) decides, by wrapping
+its call in :func:`gc_paused`.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Disable the cyclic collector for the block; leave it as the caller had it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -1,0 +1,44 @@
+"""The collector pause: on for the block, then as the caller had it; planning never touches it."""
+
+from __future__ import annotations
+
+import gc
+from datetime import UTC, date, datetime
+
+import pytest
+
+from scheduler.durations import Duration
+from scheduler.gc_pause import gc_paused
+from scheduler.model import Config, Milestone
+from scheduler.planning import plan, resolve
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_gc_paused_restores_the_callers_setting(enabled_before: bool) -> None:
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled_before
+        with pytest.raises(RuntimeError), gc_paused():
+            raise RuntimeError("boom")
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
+
+
+def test_planning_leaves_the_collector_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "disable", lambda: calls.append("disable"))
+    monkeypatch.setattr(gc, "enable", lambda: calls.append("enable"))
+    m = Milestone(id="m", title="M", at=date(2030, 1, 1), remind=(Duration(days=1), Duration()))
+    config = Config(milestones=(m,), channels={})
+    resolved = resolve(config)
+    reminders = plan(
+        config,
+        datetime(2029, 1, 1, tzinfo=UTC),
+        datetime(2031, 1, 1, tzinfo=UTC),
+        resolved=resolved,
+    )
+    assert len(reminders) == 2
+    assert calls == []
