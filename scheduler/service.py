@@ -22,6 +22,7 @@ from scheduler.delivery.policy import DeliveryPolicy, is_grouped
 from scheduler.delivery.values import DbCall
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import ConfigError, TminusError
+from scheduler.gc_pause import gc_paused
 from scheduler.logs import fields, ordered_secrets
 from scheduler.metrics import Metrics
 from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
@@ -51,6 +52,13 @@ async def load(path: Path, metrics: Metrics) -> Config | None:
         log.error("config error", extra=fields(problem=str(exc)))
         return None
     return config
+
+
+def _plan_in_bulk(config: Config, start: datetime, end: datetime) -> list[Reminder]:
+    """Planning a whole horizon allocates millions of acyclic values: the daemon, which
+    owns the process, pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
+    with gc_paused():
+        return plan(config, start, end)
 
 
 class Service:
@@ -240,7 +248,7 @@ class Service:
             default_catch_up=DEFAULT_CATCH_UP,
         )
         started = time.monotonic()
-        reminders = await asyncio.to_thread(plan, config, window.start, window.end)
+        reminders = await asyncio.to_thread(_plan_in_bulk, config, window.start, window.end)
         planned = plan_deliveries(reminders)
         stored = await self._db(self.store.open_deliveries)
         actions = reconcile(
