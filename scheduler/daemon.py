@@ -45,8 +45,8 @@ from scheduler.errors import ConfigError, TminusError
 from scheduler.logs import REDACTOR, fields
 from scheduler.metrics import Metrics
 from scheduler.model import DEFAULT_CATCH_UP, Channel, ChannelType, Config, Reminder
-from scheduler.notify.base import make_notifier
 from scheduler.notify.pacing import TokenBucket
+from scheduler.notify.registry import make_notifier
 from scheduler.pipeline import GROUPED_TYPES, ChannelRuntime
 from scheduler.planning import plan
 from scheduler.reconcile import plan_deliveries, reconcile

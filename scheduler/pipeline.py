@@ -3,8 +3,8 @@
 Stages, in order, for the deliveries claimed for one channel:
 
 1. **route** — the channel must still exist and not be disabled, else ``dead``;
-2. **group** — the notifier splits the alerts into requests (one per delivery for
-   webhooks; a few combined messages for Slack and Discord);
+2. **group** — the notifier prepares the alerts as requests (one per delivery for
+   webhooks; a few combined messages for Slack and Discord), each when its turn comes;
 3. **pace** — the channel's token bucket, and any pause a 429 asked for;
 4. **send** — one HTTP request, answered with an :class:`~scheduler.model.Outcome`;
 5. **decide** — :func:`scheduler.retry.decide` turns the outcome into sent, retry or dead;
@@ -213,9 +213,10 @@ class Pipeline:
         self, runtime: ChannelRuntime, rows: list[DeliveryRow], by_id: Mapping[str, DeliveryRow]
     ) -> None:
         rows = await self._until_due(rows)
-        alerts = [self._alert(row, runtime.channel.name) for row in rows]
-        for batch in runtime.notifier.batches(alerts) if alerts else []:
-            await self._send(runtime, batch, by_id)
+        pending = [self._alert(row, runtime.channel.name) for row in rows]
+        while pending:  # one request at a time, each rendered when its turn comes
+            carried = await self._send(runtime, pending, by_id)
+            pending = [a for a in pending if a.delivery_id not in carried]
         # Their moment has come (and they went out): earlier reminders of the same
         # milestone still failing on this channel are superseded. Bookkeeping, after the send.
         firsts = [row for row in rows if row.attempts == 1]
@@ -269,24 +270,33 @@ class Pipeline:
         )
 
     async def _send(
-        self, runtime: ChannelRuntime, batch: Sequence[Alert], rows: Mapping[str, DeliveryRow]
-    ) -> None:
-        """Send one request and record the outcome of each of its deliveries."""
+        self, runtime: ChannelRuntime, pending: Sequence[Alert], rows: Mapping[str, DeliveryRow]
+    ) -> set[str]:
+        """Send the first request of ``pending`` once paced, record the outcome of each of
+        its deliveries, and return their ids (all of ``pending`` if the channel was disabled).
+
+        The request is prepared after pacing, with the alerts stamped with that moment:
+        a message shows its ``sent_at`` (countdowns, lateness), which must be when it went.
+        """
         name = runtime.channel.name
         if runtime.bucket is not None:
             await acquire(runtime.bucket, self._sleep)
-        if runtime.disabled:  # disabled while this batch waited for its turn
-            for alert in batch:
+        if runtime.disabled:  # disabled while these waited for their turn
+            for alert in pending:
                 await self._finish_dead(rows[alert.delivery_id], "channel_disabled", name)
-            return
+            return {a.delivery_id for a in pending}
         now = self._clock()
-        batch = [Alert(a.delivery_id, a.reminder, a.channel, a.attempt, a.late, now) for a in batch]
+        stamped = [
+            Alert(a.delivery_id, a.reminder, a.channel, a.attempt, a.late, now) for a in pending
+        ]
+        request = runtime.notifier.prepare(stamped)[0]
+        batch = request.alerts
         async with self._slots:
             started = time.monotonic()
             wire = [a.delivery_id for a in batch]
             self.on_the_wire.update(wire)
             try:
-                outcome = await runtime.notifier.send(batch)
+                outcome = await runtime.notifier.send(request)
             finally:
                 self.on_the_wire.difference_update(wire)
             elapsed = time.monotonic() - started
@@ -303,6 +313,7 @@ class Pipeline:
             await self._record(
                 runtime, rows[alert.delivery_id], outcome, now, finished, elapsed, jitter
             )
+        return set(wire)
 
     async def _record(
         self,

@@ -10,6 +10,7 @@ from typing import Any
 from scheduler.dispatcher import Dispatcher
 from scheduler.metrics import Metrics
 from scheduler.model import Alert, Channel, ChannelType, DeliveryStatus, Outcome, Reason, Secret
+from scheduler.notify.base import Request
 from scheduler.notify.pacing import TokenBucket
 from scheduler.pipeline import MAX_PAUSE, ChannelRuntime, Pipeline
 from scheduler.reconcile import ReconcileActions
@@ -25,11 +26,11 @@ class FakeNotifier:
         self.outcome = outcome
         self.sent: list[list[str]] = []
 
-    def batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:
-        return [[a] for a in alerts]
+    def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
+        return [Request((a,), b"{}", {}) for a in alerts]
 
-    async def send(self, batch: Sequence[Alert]) -> Outcome:
-        self.sent.append([a.delivery_id for a in batch])
+    async def send(self, request: Request) -> Outcome:
+        self.sent.append([a.delivery_id for a in request.alerts])
         return self.outcome
 
 
