@@ -140,3 +140,37 @@ async def test_supersede_hook_runs_after_a_send_not_after_a_cancel(store: Store)
     await pipeline.deliver("hook", claimed)
     await pipeline.recorder.close()
     assert seen == [[q.id]]
+
+
+class OnePerMessage(FakeNotifier):
+    """A chat-like notifier whose messages hold one alert; it notes each prepare call."""
+
+    def __init__(self, channel: Channel, outcome: Outcome) -> None:
+        super().__init__(channel, outcome)
+        self.prepared: list[tuple[list[str], datetime]] = []
+
+    def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
+        self.prepared.append(([a.delivery_id for a in alerts], alerts[0].sent_at))
+        return super().prepare(alerts)
+
+
+async def test_each_request_is_prepared_after_its_pacing_with_that_moment(store: Store) -> None:
+    now = datetime.now(UTC)
+    a, b = (planned(m, at=now, channel="chat") for m in ("a", "b"))
+    store.apply(
+        ReconcileActions(insert=[(p, DeliveryStatus.SCHEDULED, False) for p in (a, b)]), now=now
+    )
+    channel = Channel(name="chat", type=ChannelType.SLACK, url=Secret("http://127.0.0.1:9/x"))
+    notifier = OnePerMessage(channel, OK)
+    pipeline = Pipeline(
+        store=store, db=_db, metrics=Metrics(), worker="w", clock=lambda: datetime.now(UTC)
+    )
+    bucket = TokenBucket(10.0, 1, time.monotonic)  # the second request waits 0.1 s
+    pipeline.set_channels({"chat": ChannelRuntime(channel, notifier, bucket)})  # type: ignore[arg-type]
+    rows = store.claim_due(now=now, worker="w", lease=LEASE, limit=5, ahead=timedelta(0))
+    await pipeline.deliver("chat", rows)
+    await pipeline.recorder.close()
+    first, second = notifier.prepared
+    assert sorted(first[0]) == sorted([a.id, b.id]) and second[0] == [notifier.sent[1][0]]
+    assert second[1] - first[1] >= timedelta(seconds=0.09)  # rendered at its own send time
+    assert sorted(i for sent in notifier.sent for i in sent) == sorted([a.id, b.id])
