@@ -69,7 +69,9 @@ def builtin_sample(timezone: str, channel: str, now: datetime) -> Reminder:
 async def send_sample(channel: Channel, alert: Alert) -> Outcome:
     """Send ``alert`` through a fresh client; a sample is always one request."""
     async with httpx.AsyncClient() as client:
-        return await make_notifier(channel, client).send([alert])
+        notifier = make_notifier(channel, client)
+        [request] = notifier.prepare([alert])
+        return await notifier.send(request)
 
 
 def notify_test(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,9 +2,10 @@
 
 The stages, one module each, in the order the pipeline runs them::
 
-    route -> group -> wait -> verdict -> prepare -> pace -> send -> record
+    route -> group -> wait -> verdict -> turns: (pace -> prepare -> send -> record)*
 
-A new stage is one module and one line in the list ``Pipeline`` builds. What the
+``turns`` sends a group one request at a time, each through the per-request stages.
+A new stage is one module and one line in one of the two lists ``Pipeline`` builds. What the
 pipeline learns that others care about (a reminder's moment came, a retry was
 recorded) it publishes as events; the dispatcher subscribes.
 """
@@ -27,6 +28,7 @@ from scheduler.delivery.recorder import Recorder
 from scheduler.delivery.route import Route
 from scheduler.delivery.send import Send
 from scheduler.delivery.stage import MultiStage, Stage
+from scheduler.delivery.turns import Turns
 from scheduler.delivery.values import Batch, ChannelRuntime, Clock, DbCall
 from scheduler.delivery.verdict import Check, PlanMemory, StillWanted
 from scheduler.delivery.wait import WaitUntilDue
@@ -55,13 +57,9 @@ class Pipeline:
         self._recorder = Recorder(store.record, db)
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
         self._send = Send(clock=clock, concurrency=concurrency)
-        stages: list[Stage] = [
-            Route(finisher),
-            Group(),
-            WaitUntilDue(clock=clock, sleep=sleep),
-            StillWanted(finisher, [self.plan, *checks]),
-            Prepare(clock=clock),
+        per_request: list[Stage] = [
             Pace(finisher, sleep=sleep),
+            Prepare(clock=clock),
             self._send,
             Record(
                 recorder=self._recorder,
@@ -72,6 +70,13 @@ class Pipeline:
                 worker=worker,
                 rand=rand,
             ),
+        ]
+        stages: list[Stage] = [
+            Route(finisher),
+            Group(),
+            WaitUntilDue(clock=clock, sleep=sleep),
+            StillWanted(finisher, [self.plan, *checks]),
+            Turns(MultiStage(per_request)),
         ]
         self._runner = MultiStage(stages)
         self._channels: dict[str, ChannelRuntime] = {}

@@ -1,5 +1,11 @@
-"""Stage ``prepare``: a group of rows becomes the requests its channel sends, rendered
-once by the channel's notifier (``Notifier.prepare``), each request a batch of its own."""
+"""Stage ``prepare``: the pending rows of a group are rendered by the channel's notifier
+(``Notifier.prepare``), stamped with this moment, and the first request goes on.
+
+It runs after the request's pace turn, so what a message shows (its countdown, the
+webhook body's ``sent_at`` and the signed ``webhook-timestamp``) is the moment it is
+sent, however long the bucket made it wait. The rows the first request did not take
+wait for their own turn (:mod:`scheduler.delivery.turns`).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +28,10 @@ class Prepare:
         assert batch.runtime is not None  # routed
         now = self._clock()
         alerts = [alert_for(row, now) for row in batch.rows]
-        requests = batch.runtime.notifier.prepare(alerts)
-        out: list[Batch] = []
-        for request in requests:
-            ids = {a.delivery_id for a in request.alerts}
-            rows = tuple(r for r in batch.rows if r.id in ids)
-            out.append(replace(batch, rows=rows, request=request))
-        return out
+        first = batch.runtime.notifier.prepare(alerts)[0]
+        ids = {a.delivery_id for a in first.alerts}
+        rows = tuple(r for r in batch.rows if r.id in ids)
+        return [replace(batch, rows=rows, request=first)]
 
 
 def alert_for(row: DeliveryRow, now: datetime) -> Alert:

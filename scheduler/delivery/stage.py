@@ -31,15 +31,17 @@ class MultiStage:
     def __init__(self, stages: Sequence[Stage]) -> None:
         self.stages = tuple(stages)
 
-    async def run(self, batch: Batch, start: int = 0) -> None:
+    async def run(self, batch: Batch, start: int = 0) -> list[Batch]:
+        """Run ``batch`` from stage ``start`` on; return what came out of the last stage."""
         if start >= len(self.stages):
-            return
+            return [batch]
         results = await self.stages[start](batch)
         ordered = batch.runtime is not None and is_grouped(batch.runtime.channel)
+        out: list[Batch] = []
         if len(results) <= 1 or ordered:
             for result in results:
-                await self.run(result, start + 1)
-            return
+                out.extend(await self.run(result, start + 1))
+            return out
         # Every sibling runs to its end even if one fails, so none is left sending
         # without the lease renewal that ends with the dispatch task.
         outcomes = await asyncio.gather(
@@ -48,3 +50,5 @@ class MultiStage:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
+            out.extend(outcome)
+        return out

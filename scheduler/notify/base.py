@@ -1,24 +1,29 @@
 """The one protocol every channel implements, and the HTTP post they all share.
 
-A notifier knows how to cut a list of alerts into requests (:meth:`Notifier.batches`)
-and how to send one request (:meth:`Notifier.send`), answering with an
+A notifier renders alerts into requests once (:meth:`Notifier.prepare`) and sends
+one request (:meth:`Notifier.send`), answering with an
 :class:`~scheduler.model.Outcome` that the retry policy reads. It never retries,
 sleeps or records anything itself: those are pipeline stages.
+
+This module names no channel: each channel's module builds on it, and
+:mod:`scheduler.notify.registry` (above both) maps a channel type to its notifier.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
 
 from scheduler import __version__
-from scheduler.model import Alert, Channel, ChannelType, Outcome, Reason
-from scheduler.notify.classify import classify_error, classify_response, timed_out
+from scheduler.logs import scrub as scrub_text
+from scheduler.model import Alert, Channel, Outcome, Reason
+from scheduler.notify.classify import AnswerRule, classify_error, classify_response, timed_out
 
 log = logging.getLogger("tminus.notify")
 
@@ -26,7 +31,6 @@ USER_AGENT = f"tminus/{__version__}"
 # Bytes of a receiver's answer read at most: enough for any error body worth
 # keeping, and a receiver cannot make us buffer megabytes.
 READ_MAX = 16 * 1024
-REDACTED = "***"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +38,14 @@ class Request:
     """One HTTP request's worth of alerts, rendered once."""
 
     alerts: tuple[Alert, ...]
-    content: bytes
+    content: bytes  # the rendered body, sent as it is
+    # The channel's and the request's static headers; per-send headers (timestamps,
+    # signatures) are added by :meth:`Notifier.send`.
     headers: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        if not self.alerts:
+            raise ValueError("a request carries at least one alert")
 
 
 class Notifier(Protocol):
@@ -43,49 +53,36 @@ class Notifier(Protocol):
 
     channel: Channel
 
-    def batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:
-        """Cut ``alerts`` into groups that are each exactly one request."""
+    def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
+        """Render ``alerts`` once, cut to the channel's limits: one :class:`Request` each.
+
+        Every message shows its alerts' ``sent_at`` (a countdown, the lateness, the
+        webhook's ``sent_at``), so the pipeline calls this at send time, after pacing,
+        with alerts stamped with that moment.
+        """
         ...
 
-    async def send(self, batch: Sequence[Alert]) -> Outcome:
-        """Send one batch (as returned by :meth:`batches`) and classify the answer."""
+    async def send(self, request: Request) -> Outcome:
+        """Send one prepared request as rendered and classify the answer."""
         ...
 
 
-def make_notifier(channel: Channel, client: httpx.AsyncClient) -> Notifier:
-    """The notifier for ``channel``'s type, posting through the shared ``client``."""
-    from scheduler.notify.discord import DiscordNotifier
-    from scheduler.notify.slack import SlackNotifier
-    from scheduler.notify.webhook import WebhookNotifier
-
-    kinds: dict[ChannelType, type[WebhookNotifier | SlackNotifier | DiscordNotifier]] = {
-        ChannelType.WEBHOOK: WebhookNotifier,
-        ChannelType.SLACK: SlackNotifier,
-        ChannelType.DISCORD: DiscordNotifier,
-    }
-    return kinds[channel.type](channel, client)
+NotifierFactory = Callable[[Channel, httpx.AsyncClient], Notifier]
 
 
-def secrets_of(channel: Channel) -> list[str]:
-    """The strings that must never appear in an outcome or a log line."""
-    found = [str(channel.url)]
-    if "://" in channel.url:
-        path = channel.url.split("://", 1)[1].partition("/")[2]
-        if len(path) >= 8:
-            found.append(path)
-    if channel.secret:
-        found.append(str(channel.secret))
-        if channel.secret.startswith("whsec_"):
-            found.append(channel.secret[len("whsec_") :])
-    return sorted(found, key=len, reverse=True)
+@dataclass(frozen=True, slots=True)
+class ChannelKind:
+    """What a channel type's module registers: how to build its notifier, how to read
+    its receiver's answers (the shared table, or the channel's own rule over it)."""
+
+    notifier: NotifierFactory
+    answers: AnswerRule
 
 
 def scrub(outcome: Outcome, channel: Channel) -> Outcome:
     """``outcome`` with every secret of ``channel`` in its texts replaced by ``***``."""
-    body, detail = outcome.body, outcome.detail
-    for secret in secrets_of(channel):
-        body = body.replace(secret, REDACTED)
-        detail = detail.replace(secret, REDACTED)
+    secrets = channel.secrets()
+    body, detail = scrub_text(outcome.body, secrets), scrub_text(outcome.detail, secrets)
     if body == outcome.body and detail == outcome.detail:
         return outcome
     return Outcome(
@@ -105,8 +102,9 @@ async def post(
     channel: Channel,
     content: bytes,
     headers: Mapping[str, str],
+    answers: AnswerRule,
 ) -> Outcome:
-    """POST ``content`` to the channel's URL once and classify the answer.
+    """POST ``content`` to the channel's URL once and classify the answer by ``answers``.
 
     The channel's timeout bounds the whole request (SPEC: "each request has a
     timeout"): httpx's own timeout applies to each connect, read and write, so a
@@ -130,10 +128,11 @@ async def post(
                     if len(raw) >= READ_MAX:
                         break
                 outcome = classify_response(
-                    channel.type,
                     response.status_code,
                     bytes(raw[:READ_MAX]).decode("utf-8", "replace"),
                     response.headers,
+                    now=time.time(),
+                    rule=answers,
                 )
     except httpx.HTTPError as exc:
         outcome = classify_error(exc)
@@ -160,12 +159,11 @@ def json_headers(channel: Channel) -> dict[str, str]:
     return headers
 
 
-def one_request(batch: Sequence[Alert], parts: int, channel: Channel) -> None:
-    """Refuse a batch that would need ``parts`` != 1 requests (a caller bug)."""
-    if parts != 1:
+def carries_at_most(request: Request, most: int, channel: Channel) -> None:
+    """Refuse a request with more alerts than one message of the channel holds (a caller bug:
+    requests come from :meth:`Notifier.prepare`)."""
+    if len(request.alerts) > most:
         raise ValueError(
-            f"{channel.name}: a batch must be one request, this one needs {parts}; "
-            "cut alerts with Notifier.batches() first"
+            f"{channel.name}: one request carries at most {most} alerts here, this one "
+            f"carries {len(request.alerts)}; build requests with Notifier.prepare()"
         )
-    if not batch:
-        raise ValueError(f"{channel.name}: empty batch")

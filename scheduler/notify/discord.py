@@ -1,29 +1,50 @@
-"""Discord webhooks: ``content`` and one embed per reminder, mentions disabled."""
+"""Discord webhooks: ``content`` and one embed per reminder, and what Discord's answers say.
+
+Discord's errors are JSON: a 429 carries ``retry_after`` in its body, a deleted
+webhook is 404 with code 10015, and ``message`` explains a refusal;
+:func:`discord_answer` reads them around the shared status table.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
-import httpx
+from scheduler.model import Outcome, Reason
+from scheduler.notify.chat import ChatStyle
+from scheduler.notify.classify import Answer, by_status, excerpt, with_detail
+from scheduler.render.discord import MAX_EMBEDS, discord_payloads
 
-from scheduler.model import Alert, Channel, Outcome
-from scheduler.notify.base import json_headers, one_request, post
-from scheduler.render.discord import discord_payloads
+DISCORD_UNKNOWN_WEBHOOK = 10015
 
 
-class DiscordNotifier:
-    """Posts :func:`~scheduler.render.discord.discord_payloads` messages; 2xx is success."""
+def _json(body: str) -> dict[str, object]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
-    def __init__(self, channel: Channel, client: httpx.AsyncClient) -> None:
-        self.channel = channel
-        self._client = client
 
-    def batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:
-        return [carried for carried, _ in discord_payloads(alerts)]
+def discord_answer(answer: Answer) -> Outcome:
+    """The shared table, with the body's ``retry_after`` (the longer wait wins), Unknown
+    Webhook as gone, and Discord's ``message`` added to a failure's detail."""
+    status, body, retry_after = answer.status, answer.body, answer.retry_after
+    data = _json(answer.text) if status >= 400 else {}
+    if status == 429:
+        value = data.get("retry_after")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            retry_after = max(float(value), retry_after or 0.0)
+    if status == 404 and data.get("code") == DISCORD_UNKNOWN_WEBHOOK:
+        return Outcome(
+            False, False, Reason.GONE, status, body, disable_channel=True,
+            detail="Unknown Webhook: the Discord webhook was deleted; the channel is disabled",
+        )  # fmt: skip
+    outcome = by_status(Answer(status, answer.text, body, retry_after))
+    message = data.get("message")
+    if isinstance(message, str) and not outcome.ok:
+        outcome = with_detail(outcome, f"{outcome.detail}: {excerpt(message, 200)}")
+    return outcome
 
-    async def send(self, batch: Sequence[Alert]) -> Outcome:
-        payloads = discord_payloads(batch)
-        one_request(batch, len(payloads), self.channel)
-        body = json.dumps(payloads[0][1], ensure_ascii=False).encode()
-        return await post(self._client, self.channel, body, json_headers(self.channel))
+
+DISCORD_STYLE = ChatStyle(render=discord_payloads, answers=discord_answer, max_alerts=MAX_EMBEDS)
+DISCORD = DISCORD_STYLE.kind()

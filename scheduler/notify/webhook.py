@@ -1,8 +1,9 @@
 """Generic webhooks, signed the Standard Webhooks way (SPEC "Generic webhook").
 
-The body is serialized once and the signature is computed over exactly the
-bytes that are sent: ``v1,`` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")),
-the key being the base64-decoded part of ``whsec_…``.
+The body is serialized once (:meth:`WebhookNotifier.prepare`) and the signature is
+computed at send time over exactly the bytes that are sent: ``v1,`` +
+base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")), the key being the
+base64-decoded part of ``whsec_…``. The receiver's status alone decides the outcome.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 import httpx
 
 from scheduler.model import Alert, Channel, Outcome
-from scheduler.notify.base import json_headers, one_request, post
+from scheduler.notify.base import ChannelKind, Request, json_headers, post
+from scheduler.notify.classify import by_status
 from scheduler.render.webhook import webhook_body
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
@@ -49,14 +51,24 @@ def encode_body(alert: Alert) -> bytes:
     return json.dumps(webhook_body(alert), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def request_headers(channel: Channel, alert: Alert, body: bytes) -> dict[str, str]:
-    """Headers for one delivery: JSON, user agent, the channel's own, Standard Webhooks."""
-    timestamp = int(alert.sent_at.timestamp())
+def static_headers(channel: Channel, alert: Alert) -> dict[str, str]:
+    """Headers fixed when the body is rendered: JSON, user agent, the channel's own, the id."""
     headers = json_headers(channel)
     headers["webhook-id"] = alert.delivery_id
+    return headers
+
+
+def signed_headers(channel: Channel, request: Request) -> dict[str, str]:
+    """The request's headers plus the send-time ones: ``webhook-timestamp`` (the alert's
+    ``sent_at``, as in the body) and, with a secret, ``webhook-signature`` over the content."""
+    [alert] = request.alerts
+    timestamp = int(alert.sent_at.timestamp())
+    headers = dict(request.headers)
     headers["webhook-timestamp"] = str(timestamp)
     if channel.secret:
-        headers["webhook-signature"] = sign(channel.secret, alert.delivery_id, timestamp, body)
+        headers["webhook-signature"] = sign(
+            channel.secret, alert.delivery_id, timestamp, request.content
+        )
     return headers
 
 
@@ -67,12 +79,20 @@ class WebhookNotifier:
         self.channel = channel
         self._client = client
 
-    def batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:
-        return [[alert] for alert in alerts]
+    def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
+        return [
+            Request((alert,), encode_body(alert), static_headers(self.channel, alert))
+            for alert in alerts
+        ]
 
-    async def send(self, batch: Sequence[Alert]) -> Outcome:
-        one_request(batch, len(batch), self.channel)
-        alert = batch[0]
-        body = encode_body(alert)
-        headers = request_headers(self.channel, alert, body)
-        return await post(self._client, self.channel, body, headers)
+    async def send(self, request: Request) -> Outcome:
+        if len(request.alerts) != 1:
+            raise ValueError(
+                f"{self.channel.name}: one request carries one delivery, this one "
+                f"carries {len(request.alerts)}; build requests with Notifier.prepare()"
+            )
+        headers = signed_headers(self.channel, request)
+        return await post(self._client, self.channel, request.content, headers, by_status)
+
+
+WEBHOOK = ChannelKind(notifier=WebhookNotifier, answers=by_status)

@@ -12,8 +12,9 @@ from datetime import UTC
 from typing import Any
 
 from scheduler.model import Alert
+from scheduler.render.chunk import ChatLayout, Payload, chat_payloads
 from scheduler.render.limits import discord_escape, fit, fit_discord, ulen
-from scheduler.render.view import AlertView, Kind, soonest_first, view
+from scheduler.render.view import AlertView, Kind
 
 # Discord's documented limits.
 CONTENT_MAX = 2000
@@ -33,7 +34,6 @@ COLORS = {Kind.BEFORE: 0x3B82F6, Kind.REACHED: 0x16A34A, Kind.AFTER: 0x6B7280}
 LATE_COLOR = 0xD97706
 NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 
-Payload = dict[str, Any]
 Embed = dict[str, Any]
 
 
@@ -106,38 +106,22 @@ def _group(views: Sequence[AlertView], embeds: list[Embed]) -> Payload:
     }
 
 
+DISCORD_LAYOUT: ChatLayout[Embed] = ChatLayout(
+    single=_single,
+    entry=lambda v: _embed(v, description_max=GROUP_DESCRIPTION_MAX),
+    entry_size=embed_chars,
+    group=_group,
+    max_group_alerts=MAX_EMBEDS,
+    max_group_size=EMBEDS_TOTAL_MAX,
+)
+
+
 def discord_payloads(alerts: Sequence[Alert]) -> list[tuple[list[Alert], Payload]]:
     """Render ``alerts`` (one channel, due together) as one or more Discord messages.
 
     A single alert is one message with one embed; a group gets one embed per
-    alert, soonest first, split at 10 embeds or 6,000 embed characters. Rendering
-    any returned group again yields that same single message.
+    alert, soonest first, split at 10 embeds or 6,000 embed characters
+    (:func:`~scheduler.render.chunk.chat_payloads`). Rendering any returned
+    group again yields that same single message.
     """
-    ordered = soonest_first(alerts)
-    if not ordered:
-        return []
-    if len(ordered) == 1:
-        return [(ordered, _single(view(ordered[0])))]
-    chunks: list[tuple[list[AlertView], list[Embed]]] = []
-    views: list[AlertView] = []
-    embeds: list[Embed] = []
-    used = 0
-    for alert in ordered:
-        v = view(alert)
-        embed = _embed(v, description_max=GROUP_DESCRIPTION_MAX)
-        size = embed_chars(embed)
-        if views and (len(views) >= MAX_EMBEDS or used + size > EMBEDS_TOTAL_MAX):
-            chunks.append((views, embeds))
-            views, embeds, used = [], [], 0
-        views.append(v)
-        embeds.append(embed)
-        used += size
-    chunks.append((views, embeds))
-    out: list[tuple[list[Alert], Payload]] = []
-    for chunk_views, chunk_embeds in chunks:
-        carried = [v.alert for v in chunk_views]
-        if len(chunk_views) == 1:
-            out.append((carried, _single(chunk_views[0])))
-        else:
-            out.append((carried, _group(chunk_views, chunk_embeds)))
-    return out
+    return chat_payloads(alerts, DISCORD_LAYOUT)

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from scheduler.model import Alert
+from scheduler.render.chunk import ChatLayout, Payload, chat_payloads
 from scheduler.render.limits import clip, fit_slack, slack_escape, ulen
-from scheduler.render.view import AlertView, soonest_first, view
+from scheduler.render.view import AlertView
 
 # Slack's documented Block Kit limits.
 MAX_BLOCKS = 50
@@ -36,8 +37,6 @@ MAX_GROUP_ALERTS = MAX_BLOCKS - 1  # one header, then one section per alert
 # A cap on the text of one grouped message, far below what Slack accepts, so a
 # burst is several readable posts rather than one endless one.
 MAX_GROUP_CHARS = 30_000
-
-Payload = dict[str, Any]
 
 
 def _mrkdwn(text: str) -> dict[str, str]:
@@ -119,39 +118,22 @@ def _group(views: Sequence[AlertView], entries: Sequence[str]) -> Payload:
     return {"text": fit_slack(fallback, FALLBACK_MAX), "blocks": blocks}
 
 
+SLACK_LAYOUT: ChatLayout[str] = ChatLayout(
+    single=_single,
+    entry=_group_entry,
+    entry_size=ulen,  # the fallback text is cut to FALLBACK_MAX whatever the group
+    group=_group,
+    max_group_alerts=MAX_GROUP_ALERTS,
+    max_group_size=MAX_GROUP_CHARS,
+)
+
+
 def slack_payloads(alerts: Sequence[Alert]) -> list[tuple[list[Alert], Payload]]:
     """Render ``alerts`` (one channel, due together) as one or more Slack messages.
 
     Returns each message with the alerts it carries, soonest first. A single
     alert is always one message; a group is split greedily by Slack's block
-    limit and a size budget, so rendering any returned group again yields that
-    same single message (the notifier relies on this to make a batch one request).
+    limit and a size budget (:func:`~scheduler.render.chunk.chat_payloads`), so
+    rendering any returned group again yields that same single message.
     """
-    ordered = soonest_first(alerts)
-    if not ordered:
-        return []
-    if len(ordered) == 1:
-        return [(ordered, _single(view(ordered[0])))]
-    chunks: list[tuple[list[AlertView], list[str]]] = []
-    views: list[AlertView] = []
-    entries: list[str] = []
-    used = 0
-    for alert in ordered:
-        v = view(alert)
-        entry = _group_entry(v)
-        size = ulen(entry)  # the fallback text is cut to FALLBACK_MAX whatever the group
-        if views and (len(views) >= MAX_GROUP_ALERTS or used + size > MAX_GROUP_CHARS):
-            chunks.append((views, entries))
-            views, entries, used = [], [], 0
-        views.append(v)
-        entries.append(entry)
-        used += size
-    chunks.append((views, entries))
-    out: list[tuple[list[Alert], Payload]] = []
-    for chunk_views, chunk_entries in chunks:
-        carried = [v.alert for v in chunk_views]
-        if len(chunk_views) == 1:
-            out.append((carried, _single(chunk_views[0])))
-        else:
-            out.append((carried, _group(chunk_views, chunk_entries)))
-    return out
+    return chat_payloads(alerts, SLACK_LAYOUT)

@@ -12,7 +12,7 @@ from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import MAX_PAUSE
 from scheduler.delivery.values import ChannelRuntime, Verdict
 from scheduler.metrics import Metrics
-from scheduler.model import DeliveryStatus, Outcome, Reason
+from scheduler.model import ChannelType, DeliveryStatus, Outcome, Reason
 from scheduler.notify.pacing import TokenBucket
 from scheduler.reconcile import ReconcileActions
 from scheduler.store import Store
@@ -125,3 +125,37 @@ async def test_reached_is_reported_after_a_send_not_after_a_cancel(store: Store)
     await pipeline.deliver("hook", claimed)
     await pipeline.close()
     assert seen == [[q.id]]
+
+
+class Noting(FakeNotifier):
+    """A chat-like notifier whose messages hold one alert; it notes each prepare call."""
+
+    def __init__(self, ch: Any) -> None:
+        super().__init__(ch, OK)
+        self.moments: list[tuple[list[str], datetime]] = []
+
+    def prepare(self, alerts: Any) -> Any:
+        self.moments.append(([a.delivery_id for a in alerts], alerts[0].sent_at))
+        return super().prepare(alerts)
+
+
+async def test_each_request_is_prepared_after_its_pacing_with_that_moment(store: Store) -> None:
+    now = datetime.now(UTC)
+    a, b = (planned(m, at=now, channel="chat") for m in ("a", "b"))
+    store.apply(
+        ReconcileActions(insert=[(p, DeliveryStatus.SCHEDULED, False) for p in (a, b)]), now=now
+    )
+    ch = channel(ChannelType.SLACK, name="chat")
+    notifier = Noting(ch)
+    pipeline = Pipeline(
+        store=store, db=direct, metrics=Metrics(), worker="w", clock=lambda: datetime.now(UTC)
+    )
+    bucket = TokenBucket(10.0, 1, time.monotonic)  # the second request waits 0.1 s
+    pipeline.set_channels({"chat": ChannelRuntime(ch, notifier, bucket)})
+    rows = store.claim_due(now=now, worker="w", lease=LEASE, limit=5, ahead=timedelta(0))
+    await pipeline.deliver("chat", rows)
+    await pipeline.close()
+    first, second = notifier.moments
+    assert sorted(first[0]) == sorted([a.id, b.id]) and second[0] == [notifier.sent[1][0]]
+    assert second[1] - first[1] >= timedelta(seconds=0.09)  # rendered at its own send time
+    assert sorted(i for sent in notifier.sent for i in sent) == sorted([a.id, b.id])

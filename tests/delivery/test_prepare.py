@@ -9,22 +9,18 @@ from tests.delivery.helpers import FakeNotifier, Harness, runtime
 from tests.support.rows import claimed, retried
 
 
-async def test_each_request_carries_exactly_its_rows() -> None:
+async def test_the_first_request_goes_on_with_exactly_its_rows() -> None:
     h = Harness()
     rt = runtime(ChannelType.SLACK, per_request=2)
     rows = tuple(claimed(f"m{i}") for i in range(5))
-    out = await Prepare(clock=h.clock)(Batch("hook", rt, rows))
+    (out,) = await Prepare(clock=h.clock)(Batch("hook", rt, rows))
     notifier = rt.notifier
     assert isinstance(notifier, FakeNotifier)
-    assert len(notifier.prepared) == 1  # rendered once for the whole group
-    assert [[r.id for r in b.rows] for b in out] == [
-        [rows[0].id, rows[1].id],
-        [rows[2].id, rows[3].id],
-        [rows[4].id],
-    ]
-    for b in out:
-        assert b.request is not None
-        assert [a.delivery_id for a in b.request.alerts] == [r.id for r in b.rows]
+    assert len(notifier.prepared) == 1  # rendered once
+    assert [a.sent_at for a in notifier.prepared[0]] == [h.clock()] * 5  # stamped now
+    assert [r.id for r in out.rows] == [rows[0].id, rows[1].id]
+    assert out.request is not None
+    assert [a.delivery_id for a in out.request.alerts] == [r.id for r in out.rows]
 
 
 def test_an_alert_comes_from_the_stored_snapshot() -> None:

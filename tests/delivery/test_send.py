@@ -53,5 +53,7 @@ async def test_a_retry_after_pauses_the_whole_channel_within_the_cap(
     rt = runtime(ChannelType.WEBHOOK, limited)
     assert rt.bucket is not None
     row = claimed("a")
-    await Send(clock=h.clock, concurrency=1)(Batch("hook", rt, (row,), request=prepared([])))
+    alert: Alert = Alert(row.id, None, "hook", 1, False, h.clock())  # type: ignore[arg-type]
+    batch = Batch("hook", rt, (row,), request=prepared([alert]))
+    await Send(clock=h.clock, concurrency=1)(batch)
     assert 0 < rt.bucket.paused_for() <= paused_at_most

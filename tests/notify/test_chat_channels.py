@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from scheduler.model import Channel, ChannelType, Reason, Secret
-from scheduler.notify import TokenBucket, acquire, make_notifier
+from scheduler.notify import Request, TokenBucket, acquire, make_notifier
 from tests.support.alerts import burst, make_alert
 from tests.support.chat_limits import discord_problems, slack_problems
+from tests.support.notify import send_one
 from tests.support.receiver import Received, Receiver, Response, running_receiver
 
 HOSTILE = "<!channel> & @everyone *x* " + "💥" * 3000
@@ -87,7 +88,7 @@ def channel(kind: ChannelType, receiver: Receiver) -> Channel:
 
 async def test_slack_message_is_accepted(slack: Receiver, client: httpx.AsyncClient) -> None:
     notifier = make_notifier(channel(ChannelType.SLACK, slack), client)
-    outcome = await notifier.send([make_alert(title=HOSTILE)])
+    outcome = await send_one(notifier, make_alert(title=HOSTILE))
     assert outcome.ok and outcome.body == "ok"
     [req] = slack.requests
     assert req.headers["content-type"] == "application/json"
@@ -99,7 +100,7 @@ async def test_slack_rejects_a_broken_payload(slack: Receiver, client: httpx.Asy
     async with httpx.AsyncClient() as raw:
         answer = await raw.post(slack.url, json={"text": "<!channel>", "blocks": []})
     assert (answer.status_code, answer.text) == (400, "invalid_payload")
-    outcome = await make_notifier(channel(ChannelType.SLACK, slack), client).send([make_alert()])
+    outcome = await send_one(make_notifier(channel(ChannelType.SLACK, slack), client), make_alert())
     assert outcome.ok
 
 
@@ -132,7 +133,7 @@ async def test_slack_answers(
     meaning: str,
 ) -> None:
     slack.script.append(response)
-    outcome = await make_notifier(channel(ChannelType.SLACK, slack), client).send([make_alert()])
+    outcome = await send_one(make_notifier(channel(ChannelType.SLACK, slack), client), make_alert())
     assert (outcome.ok, outcome.reason, outcome.retryable) == (False, reason, retryable)
     assert (outcome.retry_after, outcome.disable_channel) == (retry_after, disable)
     assert meaning in outcome.detail
@@ -147,16 +148,17 @@ async def test_slack_burst_is_few_posts_paced_after_a_429(
     bucket = TokenBucket(rate, 1, time.monotonic)
     slack.script.append(Response(429, "rate_limited", {"Retry-After": "1"}))
     alerts = burst(200, title=HOSTILE)
-    batches = notifier.batches(alerts)
+    requests = notifier.prepare(alerts)
+    batches = [r.alerts for r in requests]
     assert len(batches) < 20
     paused_at = None
     starts: list[float] = []  # when each send was let go, after the 429
-    for batch in batches:
+    for request in requests:
         while True:
             await acquire(bucket)
             if paused_at is not None:
                 starts.append(time.monotonic())
-            outcome = await notifier.send(batch)
+            outcome = await notifier.send(request)
             if outcome.ok:
                 break
             assert outcome.reason is Reason.RATE_LIMITED and outcome.retry_after == 1.0
@@ -180,7 +182,7 @@ async def test_slack_burst_is_few_posts_paced_after_a_429(
 async def test_slack_batch_must_be_one_request(slack: Receiver, client: httpx.AsyncClient) -> None:
     notifier = make_notifier(channel(ChannelType.SLACK, slack), client)
     with pytest.raises(ValueError, match="one request"):
-        await notifier.send(burst(60))
+        await notifier.send(Request(tuple(burst(60)), b"{}", {}))
     assert slack.requests == []
 
 
@@ -189,10 +191,10 @@ async def test_slack_batch_must_be_one_request(slack: Receiver, client: httpx.As
 
 async def test_discord_burst_is_accepted(discord: Receiver, client: httpx.AsyncClient) -> None:
     notifier = make_notifier(channel(ChannelType.DISCORD, discord), client)
-    batches = notifier.batches(burst(25, title=HOSTILE))
-    assert [len(b) for b in batches] == [10, 10, 5]
-    for batch in batches:
-        outcome = await notifier.send(batch)
+    requests = notifier.prepare(burst(25, title=HOSTILE))
+    assert [len(r.alerts) for r in requests] == [10, 10, 5]
+    for request in requests:
+        outcome = await notifier.send(request)
         assert outcome.ok and outcome.status_code == 204, outcome.detail
     assert all(r.json()["allowed_mentions"] == {"parse": []} for r in discord.requests)
 
@@ -225,8 +227,8 @@ async def test_discord_answers(
     disable: bool,
 ) -> None:
     discord.script.append(response)
-    outcome = await make_notifier(channel(ChannelType.DISCORD, discord), client).send(
-        [make_alert()]
+    outcome = await send_one(
+        make_notifier(channel(ChannelType.DISCORD, discord), client), make_alert()
     )
     assert (outcome.ok, outcome.reason, outcome.retryable) == (False, reason, retryable)
     assert (outcome.retry_after, outcome.disable_channel) == (retry_after, disable)

@@ -13,6 +13,7 @@ import pytest
 from scheduler.model import Channel, ChannelType, Outcome, Secret
 from scheduler.notify import make_notifier
 from tests.support.alerts import make_alert
+from tests.support.notify import send_one
 from tests.support.receiver import Received, Response, running_receiver
 from tests.support.secrets import assert_no_secret
 
@@ -66,7 +67,7 @@ async def test_failing_sends_leak_nothing(caplog: pytest.LogCaptureFixture) -> N
                         timeout=timedelta(seconds=0.3),
                     )
                     secrets.append(target)
-                    outcomes.append(await make_notifier(channel, client).send([make_alert()]))
+                    outcomes.append(await send_one(make_notifier(channel, client), make_alert()))
     assert [o.ok for o in outcomes] == [False] * 6
     assert {o.reason.value for o in outcomes} >= {"timeout", "server_error", "network"}
     assert any("***" in o.body for o in outcomes)  # the echoed path was there, and scrubbed

@@ -18,10 +18,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from scheduler import __version__
 from scheduler.model import Alert, Channel, ChannelType, Reason, Secret
-from scheduler.notify import make_notifier
+from scheduler.notify import Request, make_notifier
 from scheduler.notify.webhook import sign
 from scheduler.render import webhook_body
 from tests.support.alerts import make_alert
+from tests.support.notify import send_one
 from tests.support.receiver import Receiver, Response, running_receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -63,7 +64,7 @@ async def test_signed_delivery_verifies_with_the_reference_package(
         receiver.url + "/treaty", secret=Secret(SECRET), headers={"X-Team": "arms-control"}
     )
     alert = now_alert(title="Ünïcode — & <stuff> 💥")
-    outcome = await make_notifier(channel, client).send([alert])
+    outcome = await send_one(make_notifier(channel, client), alert)
     assert outcome.ok and outcome.reason is Reason.OK and outcome.status_code == 204
     [req] = receiver.requests
     assert req.path == "/treaty"
@@ -84,15 +85,15 @@ async def test_signed_delivery_verifies_with_the_reference_package(
 async def test_retries_carry_the_same_id(receiver: Receiver, client: httpx.AsyncClient) -> None:
     notifier = make_notifier(audit(receiver.url), client)
     first = now_alert()
-    await notifier.send([first])
-    await notifier.send([dataclasses.replace(first, attempt=2)])
+    await send_one(notifier, first)
+    await send_one(notifier, dataclasses.replace(first, attempt=2))
     ids = [r.headers["webhook-id"] for r in receiver.requests]
     assert ids == [first.delivery_id] * 2
     assert [r.json()["attempt"] for r in receiver.requests] == [1, 2]
 
 
 async def test_unsigned_without_a_secret(receiver: Receiver, client: httpx.AsyncClient) -> None:
-    assert (await make_notifier(audit(receiver.url), client).send([now_alert()])).ok
+    assert (await send_one(make_notifier(audit(receiver.url), client), now_alert())).ok
     assert "webhook-signature" not in receiver.requests[0].headers
     assert "webhook-id" in receiver.requests[0].headers
 
@@ -110,7 +111,7 @@ async def test_redirect_is_a_failure_and_not_followed(
     receiver: Receiver, client: httpx.AsyncClient
 ) -> None:
     receiver.script.append(Response(302, headers={"location": receiver.url + "/moved"}))
-    outcome = await make_notifier(audit(receiver.url + "/hook"), client).send([now_alert()])
+    outcome = await send_one(make_notifier(audit(receiver.url + "/hook"), client), now_alert())
     assert (outcome.ok, outcome.retryable, outcome.reason) == (False, False, Reason.REDIRECT)
     assert [r.path for r in receiver.requests] == ["/hook"]
 
@@ -135,7 +136,7 @@ async def test_failures(
     disable: bool,
 ) -> None:
     receiver.script.append(response)
-    outcome = await make_notifier(audit(receiver.url), client).send([now_alert()])
+    outcome = await send_one(make_notifier(audit(receiver.url), client), now_alert())
     assert (outcome.ok, outcome.reason, outcome.retryable) == (False, reason, retryable)
     assert outcome.disable_channel is disable
     assert outcome.status_code == response.status
@@ -144,7 +145,7 @@ async def test_failures(
 async def test_timeout(receiver: Receiver, client: httpx.AsyncClient) -> None:
     receiver.script.append(Response(204, delay=1.0))
     channel = audit(receiver.url, timeout=timedelta(seconds=0.2))
-    outcome = await make_notifier(channel, client).send([now_alert()])
+    outcome = await send_one(make_notifier(channel, client), now_alert())
     assert (outcome.reason, outcome.retryable) == (Reason.TIMEOUT, True)
 
 
@@ -199,7 +200,7 @@ async def test_timeout_bounds_the_whole_request(
     async with trickling_receiver(in_headers=in_headers) as url:
         channel = audit(url, timeout=timedelta(seconds=0.4))
         started = time.monotonic()
-        outcome = await make_notifier(channel, client).send([now_alert()])
+        outcome = await send_one(make_notifier(channel, client), now_alert())
         elapsed = time.monotonic() - started
     assert (outcome.ok, outcome.reason, outcome.retryable) == (False, Reason.TIMEOUT, True)
     assert outcome.detail == "TimeoutError: no answer within the channel's timeout"
@@ -211,7 +212,9 @@ async def test_connection_refused(client: httpx.AsyncClient) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    outcome = await make_notifier(audit(f"http://127.0.0.1:{port}/x"), client).send([now_alert()])
+    outcome = await send_one(
+        make_notifier(audit(f"http://127.0.0.1:{port}/x"), client), now_alert()
+    )
     assert (outcome.reason, outcome.retryable) == (Reason.NETWORK, True)
     assert outcome.detail == "ConnectError: Connection refused"
 
@@ -219,6 +222,6 @@ async def test_connection_refused(client: httpx.AsyncClient) -> None:
 async def test_a_batch_is_one_alert(client: httpx.AsyncClient) -> None:
     notifier = make_notifier(audit("http://127.0.0.1:9/"), client)
     alerts = [now_alert(milestone_id=f"m{i}") for i in range(3)]
-    assert notifier.batches(alerts) == [[a] for a in alerts]
+    assert [list(r.alerts) for r in notifier.prepare(alerts)] == [[a] for a in alerts]
     with pytest.raises(ValueError, match="one request"):
-        await notifier.send(alerts)
+        await notifier.send(Request(tuple(alerts), b"{}", {}))
