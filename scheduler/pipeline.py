@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
-from scheduler.durations import Duration
 from scheduler.logs import fields
 from scheduler.metrics import DeliveryOutcome, Metrics
-from scheduler.model import Alert, Channel, ChannelType, Milestone, Outcome, Reminder
+from scheduler.model import Alert, Channel, ChannelType, Outcome
 from scheduler.notify.base import Notifier
 from scheduler.notify.pacing import TokenBucket, acquire
 from scheduler.retry import Action, decide
@@ -51,30 +50,6 @@ _OUTCOMES = {
     Action.DEAD: DeliveryOutcome.DEAD,
 }
 DbCall = Callable[..., Awaitable[Any]]
-
-
-def reminder_from_snapshot(snapshot: Mapping[str, Any], channel: str) -> Reminder:
-    """Rebuild the reminder a delivery was planned from, without the config.
-
-    The store keeps a snapshot of everything a message shows, so a delivery can be
-    sent (or redelivered) even after its milestone left the config.
-    """
-    milestone = Milestone(
-        id=snapshot["milestone_id"],
-        title=snapshot["title"],
-        timezone=snapshot.get("timezone", "UTC"),
-        description=snapshot.get("description", ""),
-        tags=tuple(snapshot.get("tags", ())),
-        links=tuple(snapshot.get("links", ())),
-    )
-    zone = milestone.zone
-    return Reminder(
-        milestone=milestone,
-        occurrence=datetime.fromisoformat(snapshot["occurrence"]).astimezone(zone),
-        offset=Duration.parse(snapshot["offset"]),
-        due_at=datetime.fromisoformat(snapshot["due_at"]).astimezone(zone),
-        channels=(channel,),
-    )
 
 
 @dataclass
@@ -261,7 +236,7 @@ class Pipeline:
     def _alert(self, row: DeliveryRow, channel: str) -> Alert:
         return Alert(
             delivery_id=row.id,
-            reminder=reminder_from_snapshot(row.snapshot, channel),
+            reminder=row.snapshot.reminder(channel),
             channel=channel,
             attempt=row.attempts,
             late=row.late,
