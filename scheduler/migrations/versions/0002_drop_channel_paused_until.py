@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2027-01-04
+Create Date: 2026-12-01
 """
 
 from __future__ import annotations
