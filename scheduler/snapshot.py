@@ -68,12 +68,7 @@ class Snapshot:
     def to_json(self) -> dict[str, Any]:
         """The stored JSON object (``at`` repeats ``occurrence``, as rows always had it)."""
         return {
-            "milestone_id": self.milestone_id,
-            "title": self.title,
-            "timezone": self.timezone,
-            "description": self.description,
-            "tags": list(self.tags),
-            "links": list(self.links),
+            **self.milestone_json(),
             "at": self.occurrence,
             "occurrence": self.occurrence,
             "offset": self.offset,
@@ -83,8 +78,14 @@ class Snapshot:
 
     def milestone_json(self) -> dict[str, Any]:
         """The milestone's part of :meth:`to_json` (the milestone row's snapshot)."""
-        full = self.to_json()
-        return {key: full[key] for key in MILESTONE_KEYS}
+        return {
+            "milestone_id": self.milestone_id,
+            "title": self.title,
+            "timezone": self.timezone,
+            "description": self.description,
+            "tags": list(self.tags),
+            "links": list(self.links),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Snapshot:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -85,7 +86,8 @@ class _Writer:
         unknown = set(rows[0]) - {c.name for c in written}
         assert not unknown, f"no such columns in {table.name}: {sorted(unknown)}"
         names = ", ".join(c.name for c in written)
-        values = ", ".join(self._param(c.name, isinstance(c.type, JSON)) for c in written)
+        json_cast = "?" if self.sqlite else "CAST(? AS JSON)"
+        values = ", ".join(json_cast if isinstance(c.type, JSON) else "?" for c in written)
         if conflict is None:
             key = ", ".join(c.name for c in table.primary_key)
             changed = ", ".join(
@@ -94,14 +96,9 @@ class _Writer:
             conflict = f"ON CONFLICT ({key}) DO UPDATE SET {changed}"
         # Every name here comes from the table classes, never from user input.
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({values}) {conflict}"  # noqa: S608
-        for start in range(0, len(rows), CHUNK):
-            self.conn.exec_driver_sql(sql, list(rows[start : start + CHUNK]))
-
-    def _param(self, name: str, json: bool) -> str:
-        """A named placeholder (``:name`` on SQLite, ``%(name)s`` for psycopg)."""
-        if self.sqlite:
-            return f":{name}"
-        return f"CAST(%({name})s AS JSON)" if json else f"%({name})s"
+        # Positional parameters: the drivers bind them much faster than named ones.
+        in_order = itemgetter(*(c.name for c in written))
+        self.many(self.sql(sql), [in_order(row) for row in rows])
 
 
 def _dumps(value: Any) -> str:
