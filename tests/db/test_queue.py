@@ -82,7 +82,7 @@ def test_concurrent_claims_take_every_row_exactly_once(store: Store, store_url: 
 
 
 # -- marks ----------------------------------------------------------------------------
-def test_mark_sent_records_attempt(store: Store) -> None:
+def test_sent_mark_records_attempt(store: Store) -> None:
     (p,) = insert(store, [planned()])
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     assert record_sent(store, p.id, worker="w", now=T0 + timedelta(seconds=1), attempt=attempt())
@@ -94,7 +94,7 @@ def test_mark_sent_records_attempt(store: Store) -> None:
     assert a.finished_at == T0 + timedelta(milliseconds=5)
 
 
-def test_schedule_retry_then_dead_with_bounded_body(store: Store) -> None:
+def test_retry_mark_then_dead_mark_with_bounded_body(store: Store) -> None:
     (p,) = insert(store, [planned()])
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     retry_at = T0 + timedelta(seconds=5)
@@ -131,7 +131,7 @@ def test_schedule_retry_then_dead_with_bounded_body(store: Store) -> None:
     assert store.next_wakeup() is None
 
 
-def test_mark_dead_without_attempt(store: Store) -> None:
+def test_dead_mark_without_attempt(store: Store) -> None:
     (p,) = insert(store, [planned()])
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     assert record_dead(store, p.id, worker="w", now=T0, reason="channel_removed", attempt=None)
