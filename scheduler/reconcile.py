@@ -30,16 +30,11 @@ import enum
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from scheduler.durations import Duration
-from scheduler.model import (
-    DeliveryStatus,
-    Milestone,
-    Reminder,
-    delivery_id,
-    reminder_id,
-)
+from scheduler.model import DeliveryStatus, Reminder, delivery_id, reminder_id
+from scheduler.snapshot import Snapshot
 
 # A stored delivery due less than this before "now" is on time, not late: the
 # timer that fires it may run a few milliseconds after the due instant.
@@ -72,7 +67,7 @@ class PlannedDelivery:
     channel: str
     due_at: datetime
     catch_up: timedelta
-    snapshot: Mapping[str, Any]
+    snapshot: Snapshot
     occurrence_at: datetime
     offset_iso: str
     label: str
@@ -93,7 +88,7 @@ class StoredState(Protocol):
     @property
     def late(self) -> bool: ...
     @property
-    def snapshot(self) -> Mapping[str, Any]: ...
+    def snapshot(self) -> Snapshot: ...
 
 
 @dataclass(slots=True)
@@ -115,56 +110,19 @@ class ReconcileActions:
         return sum(1 for r in self.reasons.values() if r is reason)
 
 
-def snapshot_of(reminder: Reminder) -> dict[str, Any]:
-    """Everything an alert shows, so a delivery can be rendered without the config.
-
-    The keys are those :func:`scheduler.pipeline.reminder_from_snapshot` reads.
-    """
-    return {
-        **_milestone_part(reminder.milestone),
-        **_reminder_part(reminder, reminder.offset.iso(), reminder.label),
-    }
-
-
-def _milestone_part(m: Milestone) -> dict[str, Any]:
-    return {
-        "milestone_id": m.id,
-        "title": m.title,
-        "timezone": m.timezone,
-        "description": m.description,
-        "tags": list(m.tags),
-        "links": list(m.links),
-    }
-
-
-def _reminder_part(reminder: Reminder, offset_iso: str, label: str) -> dict[str, Any]:
-    occurrence = reminder.occurrence.isoformat()
-    return {
-        "at": occurrence,
-        "occurrence": occurrence,
-        "offset": offset_iso,
-        "label": label,
-        "due_at": reminder.due_at.isoformat(),
-    }
-
-
 def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
     """One planned delivery per reminder and channel, in the reminders' order."""
     out: list[PlannedDelivery] = []
-    # Planning a large config repeats milestones and offsets: describe each once.
-    milestone_parts: dict[int, dict[str, Any]] = {}
+    # Planning a large config repeats offsets: describe each once.
     offset_texts: dict[Duration, tuple[str, str]] = {}
     for r in reminders:
         m = r.milestone
-        part = milestone_parts.get(id(m))
-        if part is None:
-            part = milestone_parts[id(m)] = _milestone_part(m)
         texts = offset_texts.get(r.offset)
         if texts is None:
             texts = offset_texts[r.offset] = (r.offset.iso(), r.offset.label())
         offset_iso, label = texts
         rid = reminder_id(m.id, r.occurrence, r.offset)
-        snapshot = {**part, **_reminder_part(r, offset_iso, label)}
+        snapshot = Snapshot.of(r, offset_iso=offset_iso, label=label)
         due = r.due_at.astimezone(UTC)
         occurrence = r.occurrence.astimezone(UTC)
         catch_up = m.catch_up  # 0 is a real value: send nothing late
@@ -265,7 +223,7 @@ def _decide_stored(
         if overdue > LATE_GRACE and not row.late:
             actions.late.append(p.id)
             actions.reasons[p.id] = ReconcileReason.LATE
-    if dict(row.snapshot) != dict(p.snapshot) or row.due_at != p.due_at:
+    if row.snapshot != p.snapshot or row.due_at != p.due_at:
         actions.refresh.append(p)
         actions.reasons.setdefault(p.id, ReconcileReason.REFRESHED)
     else:

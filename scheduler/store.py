@@ -1,30 +1,44 @@
 """The store: the one place that speaks SQL, on SQLite and PostgreSQL alike.
 
-:class:`Store` is what the rest of tminus uses. Its parts live in
-:mod:`scheduler.db`: the tables, the engine and migrations, the delivery queue
-(atomic claims and guarded marks, :mod:`scheduler.db.queue`) and the bulk
-writes of a reconciliation (:mod:`scheduler.db.bulk`).
+:class:`Store` is what the rest of tminus uses: one facade that owns the engine,
+the transactions and the mapping of driver errors, over modules that each hold one
+kind of SQL (all in :mod:`scheduler.db`):
+
+* :mod:`~scheduler.db.reads` — the delivery row query and its decoding, listings, counts;
+* :mod:`~scheduler.db.queue` — claims, leases and the guarded marks (:class:`Mark`);
+* :mod:`~scheduler.db.bulk` — the bulk writes of a reconciliation;
+* :mod:`~scheduler.db.engine` — engines and migrations;
+* :mod:`~scheduler.db.tables` — the schema (the one source the others derive from).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from scheduler.db import engine as engines
-from scheduler.db.base import FINAL_STATUSES, OPEN_STATUSES, D, S
-from scheduler.db.queue import DeliveryQueue, Mark
+from scheduler.db import queue, reads
+from scheduler.db.bulk import apply_actions
+from scheduler.db.queue import Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
-from scheduler.db.tables import ATTEMPTS, CHANNEL_STATE, META
+from scheduler.db.tables import CHANNEL_STATE, META
+from scheduler.errors import NotFoundError, StoreError, TminusError
 from scheduler.reconcile import ReconcileActions
 
 __all__ = ["AttemptRecord", "AttemptRow", "ChannelState", "DeliveryRow", "Mark", "Store"]
 
 
-class Store(DeliveryQueue):
+class Store:
     """Durable deliveries, attempts, channel state and metadata behind named operations."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -34,6 +48,14 @@ class Store(DeliveryQueue):
 
     def close(self) -> None:
         self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self._engine.dialect.name == "sqlite"
 
     def upgrade(self) -> None:
         """Migrate the schema to the newest revision (Alembic, in one transaction)."""
@@ -58,29 +80,134 @@ class Store(DeliveryQueue):
         with self._read() as conn:
             conn.exec_driver_sql("SELECT 1").scalar_one()
 
-    # -- meta --------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        with self._read() as conn:
-            value = conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
-            return None if value is None else str(value)
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            # The driver's own first line: no URL, no parameters.
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise StoreError(f"database error: {detail}") from exc
+        except StatementError as exc:
+            # A value the column type refused (a naive datetime): the caller's mistake.
+            if isinstance(exc.orig, ValueError):
+                raise exc.orig from None
+            raise
 
-    def set_meta(self, key: str, value: str) -> None:
-        stmt = self._insert(META).values(key=key, value=value)
-        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._errors(), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with (
+            self._errors(),
+            self._engine.connect().execution_options(**{engines.WRITE_OPTION: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def _upsert(self, table: Any, key: str, values: dict[str, Any]) -> None:
+        dialect = sqlite if self.is_sqlite else postgresql
+        stmt = dialect.insert(table).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[key], set_={k: v for k, v in values.items() if k != key}
+        )
         with self._write() as conn:
             conn.execute(stmt)
+
+    # -- the queue: claims and guarded state changes -------------------------------------
+    def claim_due(
+        self,
+        *,
+        now: datetime,
+        worker: str,
+        lease: timedelta,
+        limit: int,
+        ahead: timedelta = timedelta(0),
+    ) -> list[DeliveryRow]:
+        """Atomically take up to ``limit`` due deliveries for ``worker``, soonest first.
+
+        Due means scheduled or retrying with ``next_attempt_at <= now``, or sending
+        under a lease that ran out (its claimer died). Taken rows become
+        ``sending`` with a fresh lease and one more attempt.
+
+        ``next_attempt_at`` is when a row next needs attention: its due or retry
+        time while queued, its lease expiry while sending, NULL once final. So one
+        ordered range scan of one index finds both kinds of due rows.
+
+        ``ahead`` also takes first attempts due up to that long after ``now``, so the
+        daemon can send them from memory at the exact moment; retries and expired
+        leases are only taken once their time has come.
+        """
+        with self._write() as conn:
+            return queue.claim_due(
+                conn, now=now, worker=worker, lease=lease, limit=limit, ahead=ahead
+            )
+
+    def record(self, marks: Sequence[Mark]) -> list[bool]:
+        """Every state change of claimed deliveries: one guarded batch, one transaction.
+
+        The guard: a mark changes its row only while that row is still ``sending``
+        under the mark's worker's claim (``claimed_by``); otherwise (the lease ran
+        out and another worker took it, or it was already marked) the row is left as
+        it is and no attempt is recorded. Results are in the order of ``marks``:
+        True where the mark held, False where the claim was lost. (River's
+        ``JobSetStateIfRunningMany``.)
+        """
+        with self._write() as conn:
+            return queue.record(conn, marks)
+
+    def supersede_all(
+        self, items: Sequence[tuple[str, str, datetime]], *, now: datetime
+    ) -> list[tuple[str, str]]:
+        """For each (milestone id, channel, before), its retrying deliveries due before
+        ``before`` become dead (``superseded``), in one transaction.
+
+        Returns (delivery id, channel) of every delivery that became dead, sorted.
+        """
+        with self._write() as conn:
+            return queue.supersede_all(conn, items, now=now)
+
+    def extend_leases(self, ids: Sequence[str], *, worker: str, lease_until: datetime) -> None:
+        """Keep long sends claimed: push the lease of ``worker``'s rows to ``lease_until``."""
+        if not ids:
+            return
+        with self._write() as conn:
+            queue.extend_leases(conn, ids, worker=worker, lease_until=lease_until)
+
+    def release_claims(self, *, worker: str | None = None) -> int:
+        """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many."""
+        with self._write() as conn:
+            return queue.release_claims(conn, worker=worker)
+
+    def redeliver(self, delivery_id: str, *, now: datetime) -> DeliveryRow:
+        """Queue a finished (dead, sent, skipped, cancelled) delivery again, same id, now."""
+        with self._write() as conn:
+            changed = queue.redeliver(conn, delivery_id, now=now)
+        row = self.get_delivery(delivery_id)
+        if row is None:
+            raise NotFoundError(f"no delivery {delivery_id!r}")
+        if not changed:
+            raise TminusError(
+                f"delivery {delivery_id} is {row.status.value}: it is already queued"
+                " (only dead, sent, skipped or cancelled deliveries can be redelivered)"
+            )
+        return row
+
+    # -- reading deliveries --------------------------------------------------------------
+    def get_delivery(self, delivery_id: str) -> DeliveryRow | None:
+        with self._read() as conn:
+            return reads.get_delivery(conn, delivery_id)
 
     def open_deliveries(
         self, *, due_from: datetime | None = None, due_until: datetime | None = None
     ) -> dict[str, DeliveryRow]:
         """Scheduled, retrying and sending rows, optionally ``due_from <= due_at < due_until``."""
-        stmt = self._select_rows().where(D.c.status.in_(OPEN_STATUSES))
-        if due_from is not None:
-            stmt = stmt.where(D.c.due_at >= due_from)
-        if due_until is not None:
-            stmt = stmt.where(D.c.due_at < due_until)
         with self._read() as conn:
-            return {row.id: row for row in self._fetch(conn, stmt)}
+            return reads.open_deliveries(conn, due_from=due_from, due_until=due_until)
 
     def history(
         self,
@@ -91,14 +218,10 @@ class Store(DeliveryQueue):
         offset: int = 0,
     ) -> list[DeliveryRow]:
         """Deliveries, newest due first, optionally of one status and one milestone."""
-        stmt = self._select_rows()
-        if status is not None:
-            stmt = stmt.where(D.c.status == S(status).value)
-        if milestone is not None:
-            stmt = stmt.where(D.c.milestone_id == milestone)
-        stmt = stmt.order_by(D.c.due_at.desc(), D.c.id).limit(limit).offset(offset)
         with self._read() as conn:
-            return self._fetch(conn, stmt)
+            return reads.history(
+                conn, status=status, milestone=milestone, limit=limit, offset=offset
+            )
 
     def deliveries(
         self, *, status: str | None = None, limit: int = 100, offset: int = 0
@@ -108,62 +231,43 @@ class Store(DeliveryQueue):
 
     def attempts(self, delivery_id: str) -> list[AttemptRow]:
         """Every recorded attempt of one delivery, oldest first."""
-        stmt = select(ATTEMPTS).where(ATTEMPTS.c.delivery_id == delivery_id).order_by(ATTEMPTS.c.id)
         with self._read() as conn:
-            return [AttemptRow(**dict(m)) for m in conn.execute(stmt).mappings()]
+            return reads.attempts(conn, delivery_id)
 
     def counts_by_status(self) -> dict[str, int]:
         """Deliveries per status, every status present (zero when none)."""
-        counts = {s.value: 0 for s in S}
         with self._read() as conn:
-            for status, n in conn.execute(select(D.c.status, func.count()).group_by(D.c.status)):
-                counts[str(status)] = int(n)
-        return counts
+            return reads.counts_by_status(conn)
 
     def counts_by_channel_status(self) -> dict[str, dict[str, int]]:
         """Deliveries per channel, then per status (only the pairs that occur)."""
-        out: dict[str, dict[str, int]] = {}
-        stmt = select(D.c.channel, D.c.status, func.count()).group_by(D.c.channel, D.c.status)
         with self._read() as conn:
-            for channel, status, n in conn.execute(stmt):
-                out.setdefault(str(channel), {})[str(status)] = int(n)
-        return out
+            return reads.counts_by_channel_status(conn)
 
     def next_wakeup(self, *, ahead: timedelta = timedelta(0)) -> datetime | None:
         """When the daemon must next claim: the earliest next attempt (scheduled,
         retrying) or lease expiry (sending), where a first attempt counts ``ahead``
         early, as ``claim_due(ahead=…)`` takes those that far ahead of their time."""
-        base = select(D.c.next_attempt_at).where(
-            D.c.next_attempt_at.is_not(None), D.c.status.not_in(FINAL_STATUSES)
-        )
-        first = base.where(D.c.attempts == 0).order_by(D.c.next_attempt_at).limit(1)
-        other = base.where(D.c.attempts > 0).order_by(D.c.next_attempt_at).limit(1)
         with self._read() as conn:
-            found = [conn.execute(first).scalar(), conn.execute(other).scalar()]
-        moments = [m for m in (found[0] - ahead if found[0] else None, found[1]) if m]
-        return min(moments) if moments else None
+            return reads.next_wakeup(conn, ahead=ahead)
 
     # -- reconciliation ------------------------------------------------------------------
     def apply(self, actions: ReconcileActions, *, now: datetime) -> None:
         """Apply a reconciliation in one transaction (bulk inserts, cancels, skips, refreshes)."""
-        from scheduler.db.bulk import apply_actions
-
         with self._write() as conn:
             apply_actions(conn, actions, now=now)
 
-    # -- channel state -------------------------------------------------------------------
+    # -- meta and channel state ----------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            return reads.get_meta(conn, key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._upsert(META, "key", {"key": key, "value": value})
+
     def channel_states(self) -> dict[str, ChannelState]:
         with self._read() as conn:
-            return {
-                m["name"]: ChannelState(**dict(m))
-                for m in conn.execute(select(CHANNEL_STATE)).mappings()
-            }
-
-    def _upsert_channel(self, name: str, values: dict[str, Any]) -> None:
-        stmt = self._insert(CHANNEL_STATE).values(name=name, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_=values)
-        with self._write() as conn:
-            conn.execute(stmt)
+            return reads.channel_states(conn)
 
     def disable_channel(self, name: str, *, fingerprint: str, reason: str, now: datetime) -> None:
         """Disable ``name`` until its config (``fingerprint``) changes."""
@@ -172,12 +276,8 @@ class Store(DeliveryQueue):
             "disabled_reason": reason,
             "disabled_at": now,
         }
-        self._upsert_channel(name, values)
+        self._upsert(CHANNEL_STATE, "name", {"name": name, **values})
 
     def enable_channel(self, name: str) -> None:
         values = {"disabled_fingerprint": None, "disabled_reason": None, "disabled_at": None}
-        self._upsert_channel(name, values)
-
-    def pause_channel(self, name: str, until: datetime | None) -> None:
-        """Hold sends to ``name`` until ``until`` (a receiver's Retry-After); None lifts it."""
-        self._upsert_channel(name, {"paused_until": until})
+        self._upsert(CHANNEL_STATE, "name", {"name": name, **values})

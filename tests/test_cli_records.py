@@ -14,6 +14,7 @@ from scheduler.model import DeliveryStatus as S
 from scheduler.reconcile import ReconcileActions
 from scheduler.store import AttemptRecord, Store
 from tests.support.deliveries import T0, planned
+from tests.support.store import record_dead, record_sent
 
 TMINUS = Path(sys.executable).parent / "tminus"
 
@@ -50,8 +51,8 @@ def filled(url: str) -> dict[str, str]:
     failed = AttemptRecord(
         attempt=1, started_at=later, status_code=503, reason="server_error", error="Service down"
     )
-    assert store.mark_sent(sent.id, worker="w", now=later, attempt=ok)
-    assert store.mark_dead(dead.id, worker="w", now=later, reason="max_attempts", attempt=failed)
+    assert record_sent(store, sent.id, worker="w", now=later, attempt=ok)
+    assert record_dead(store, dead.id, worker="w", now=later, reason="max_attempts", attempt=failed)
     store.close()
     return {"sent": sent.id, "dead": dead.id, "waiting": waiting.id}
 

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from scheduler.db.engine import MIGRATIONS_DIR, alembic_config
+from scheduler.db.engine import MIGRATIONS_DIR, MIGRATIONS_PACKAGE, alembic_config
 from scheduler.db.tables import ALL_TABLES, metadata
 from scheduler.store import Store
 
@@ -84,3 +84,14 @@ def test_revisions_ship_inside_the_package() -> None:
     assert MIGRATIONS_DIR.is_relative_to(REPO / "scheduler")
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert list((MIGRATIONS_DIR / "versions").glob("0001_*.py"))
+
+
+def test_one_migration_environment() -> None:
+    """One env.py and one script.py.mako, in the package; alembic.ini and the store
+    both name that location (the top-level alembic/ only explains it)."""
+    assert [p.name for p in (REPO / "alembic").iterdir()] == ["README"]
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    assert (MIGRATIONS_DIR / "script.py.mako").is_file()
+    ini = (REPO / "alembic.ini").read_text()
+    assert f"script_location = {MIGRATIONS_PACKAGE}" in ini.splitlines()
+    assert alembic_config().get_main_option("script_location") == MIGRATIONS_PACKAGE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,11 +14,11 @@ from scheduler.reconcile import (
     ReconcileActions,
     plan_deliveries,
     reconcile,
-    snapshot_of,
 )
 from scheduler.reconcile import (
     ReconcileReason as R,
 )
+from scheduler.snapshot import Snapshot
 from tests.support.deliveries import planned, reminder
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -32,8 +32,8 @@ class Stored:
     channel: str
     due_at: datetime
     status: str
+    snapshot: Snapshot
     late: bool = False
-    snapshot: dict[str, Any] = field(default_factory=dict)
 
 
 def stored_from(p: PlannedDelivery, status: S = S.SCHEDULED, **kw: Any) -> Stored:
@@ -42,7 +42,7 @@ def stored_from(p: PlannedDelivery, status: S = S.SCHEDULED, **kw: Any) -> Store
         "channel": p.channel,
         "due_at": p.due_at,
         "status": status.value,
-        "snapshot": dict(p.snapshot),
+        "snapshot": p.snapshot,
     }
     return Stored(**(base | kw))
 
@@ -229,15 +229,15 @@ def test_plan_deliveries_one_per_channel_with_stable_ids() -> None:
     first = out[0]
     assert first.due_at == NOW - timedelta(days=7) and first.due_at.tzinfo is UTC
     assert first.offset_iso == "P7D" and first.label == "7 days before"
-    assert first.snapshot == snapshot_of(r)
-    assert first.snapshot["milestone_id"] == "treaty"
-    assert first.snapshot["due_at"] == r.due_at.isoformat()
+    assert first.snapshot == Snapshot.of(r)
+    assert first.snapshot.milestone_id == "treaty"
+    assert first.snapshot.to_json()["due_at"] == r.due_at.isoformat()
     assert plan_deliveries([r]) == out
 
 
 def test_snapshot_keeps_zone_and_tags() -> None:
     r = reminder("x", at=datetime(2019, 8, 2, tzinfo=UTC), timezone="Europe/Brussels")
-    snap = snapshot_of(r)
+    snap = Snapshot.of(r).to_json()
     assert snap["timezone"] == "Europe/Brussels"
     assert snap["tags"] == ["inf"] and snap["links"] == []
     assert snap["offset"] == "PT0S" and snap["label"] == "at the moment"

@@ -13,66 +13,31 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import JSON, Connection, Table
 
+from scheduler.db.tables import DELIVERIES, MILESTONES, REMINDERS
 from scheduler.model import DeliveryStatus
 from scheduler.reconcile import PlannedDelivery, ReconcileActions, ReconcileReason
 
 S = DeliveryStatus
-_MILESTONE_KEYS = ("milestone_id", "title", "timezone", "description", "tags", "links")
 CHUNK = 20_000  # rows per executemany: bounds memory, not speed
+Row = dict[str, Any]
 
-# (table, [(column, PostgreSQL type)], conflict clause), run as executemany of
-# INSERT … VALUES. (INSERT … SELECT FROM unnest(arrays) was measured and is slower
-# with psycopg 3, whose executemany pipelines the statements.)
-_Upsert = tuple[str, tuple[tuple[str, str], ...], str]
-_UPSERT_MILESTONE: _Upsert = (
-    "milestones",
-    (("id", "text"), ("title", "text"), ("snapshot", "json"), ("updated_at", "timestamptz")),
-    """ON CONFLICT (id) DO UPDATE SET
-  title = excluded.title, snapshot = excluded.snapshot, updated_at = excluded.updated_at""",
-)
-_UPSERT_REMINDER: _Upsert = (
-    "reminders",
-    (
-        ("id", "text"),
-        ("milestone_id", "text"),
-        ("occurrence_at", "timestamptz"),
-        ("offset_iso", "text"),
-        ("due_at", "timestamptz"),
-        ("label", "text"),
-        ("snapshot", "json"),
-    ),
-    """ON CONFLICT (id) DO UPDATE SET
-  due_at = excluded.due_at, label = excluded.label, snapshot = excluded.snapshot""",
-)
-# An existing finished row is kept as it is (sent stays sent); a cancelled one — its
-# milestone came back — is revived with the new status.
-_INSERT_DELIVERY: _Upsert = (
-    "deliveries",
-    (
-        ("id", "text"),
-        ("reminder_id", "text"),
-        ("milestone_id", "text"),
-        ("channel", "text"),
-        ("due_at", "timestamptz"),
-        ("status", "text"),
-        ("attempts", "int"),
-        ("next_attempt_at", "timestamptz"),
-        ("late", "bool"),
-        ("reason", "text"),
-        ("created_at", "timestamptz"),
-        ("updated_at", "timestamptz"),
-    ),
-    """ON CONFLICT (id) DO UPDATE SET
+# Upserts run as executemany of INSERT … VALUES, with the columns (names, order, JSON
+# or not) taken from the table classes and the values from each row, by name. (INSERT …
+# SELECT FROM unnest(arrays) was measured and is slower with psycopg 3, whose
+# executemany pipelines the statements.) A conflict on a parent row overwrites every
+# column; a conflict on a delivery keeps an existing finished row as it is (sent stays
+# sent) and revives a cancelled one (its milestone came back) with the new status.
+_DELIVERY_CONFLICT = """ON CONFLICT (id) DO UPDATE SET
   status = excluded.status, due_at = excluded.due_at,
   next_attempt_at = excluded.next_attempt_at, late = excluded.late, attempts = 0,
   claimed_by = NULL, lease_until = NULL, reason = excluded.reason,
   updated_at = excluded.updated_at
-WHERE deliveries.status = 'cancelled'""",
-)
+WHERE deliveries.status = 'cancelled'"""
 _FINISH = """
 UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = NULL, claimed_by = NULL,
   lease_until = NULL, updated_at = ?
@@ -114,15 +79,26 @@ class _Writer:
         for start in range(0, len(rows), CHUNK):
             self.conn.exec_driver_sql(sql, list(rows[start : start + CHUNK]))
 
-    def upsert(self, spec: _Upsert, rows: Sequence[tuple[Any, ...]]) -> None:
-        # Every name below is one of this module's constants, never user input.
-        table, columns, conflict = spec
-        names = ", ".join(name for name, _type in columns)
-        marks = ", ".join(
-            "CAST(? AS JSON)" if t == "json" and not self.sqlite else "?" for _n, t in columns
-        )
-        sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}"  # noqa: S608
-        self.many(self.sql(sql), rows)
+    def upsert(self, table: Table, rows: Sequence[Row], conflict: str | None = None) -> None:
+        """Insert ``rows`` into ``table`` (every column the rows name); on a conflict of
+        the primary key, ``conflict``, or else overwrite every other column written."""
+        written = [c for c in table.c if c.name in rows[0]]
+        unknown = set(rows[0]) - {c.name for c in written}
+        assert not unknown, f"no such columns in {table.name}: {sorted(unknown)}"
+        names = ", ".join(c.name for c in written)
+        json_cast = "?" if self.sqlite else "CAST(? AS JSON)"
+        values = ", ".join(json_cast if isinstance(c.type, JSON) else "?" for c in written)
+        if conflict is None:
+            key = ", ".join(c.name for c in table.primary_key)
+            changed = ", ".join(
+                f"{c.name} = excluded.{c.name}" for c in written if not c.primary_key
+            )
+            conflict = f"ON CONFLICT ({key}) DO UPDATE SET {changed}"
+        # Every name here comes from the table classes, never from user input.
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({values}) {conflict}"  # noqa: S608
+        # Positional parameters: the drivers bind them much faster than named ones.
+        in_order = itemgetter(*(c.name for c in written))
+        self.many(self.sql(sql), [in_order(row) for row in rows])
 
 
 def _dumps(value: Any) -> str:
@@ -141,22 +117,22 @@ def apply_actions(conn: Connection, actions: ReconcileActions, *, now: datetime)
             reason = actions.reasons.get(p.id)
             due = w.instant(p.due_at)
             rows.append(
-                (
-                    p.id,
-                    p.reminder_id,
-                    p.milestone_id,
-                    p.channel,
-                    due,
-                    status.value,
-                    0,
-                    due if status == S.SCHEDULED else None,
-                    late,
-                    reason.value if reason is not None else None,
-                    at,
-                    at,
-                )
+                {
+                    "id": p.id,
+                    "reminder_id": p.reminder_id,
+                    "milestone_id": p.milestone_id,
+                    "channel": p.channel,
+                    "due_at": due,
+                    "status": status.value,
+                    "attempts": 0,
+                    "next_attempt_at": due if status == S.SCHEDULED else None,
+                    "late": late,
+                    "reason": reason.value if reason is not None else None,
+                    "created_at": at,
+                    "updated_at": at,
+                }
             )
-        w.upsert(_INSERT_DELIVERY, rows)
+        w.upsert(DELIVERIES, rows, _DELIVERY_CONFLICT)
     _finish(w, actions, actions.cancel, S.CANCELLED, ReconcileReason.REMOVED, at=at)
     _finish(w, actions, actions.skip, S.SKIPPED, ReconcileReason.EXPIRED, at=at)
     if actions.late:
@@ -171,26 +147,30 @@ def apply_actions(conn: Connection, actions: ReconcileActions, *, now: datetime)
 
 def _upsert_parents(w: _Writer, planned: list[PlannedDelivery], *, at: Any) -> None:
     """Milestone and reminder rows (with their snapshots) for every delivery written."""
-    milestones: dict[str, tuple[Any, ...]] = {}
-    reminders: dict[str, tuple[Any, ...]] = {}
+    milestones: dict[str, Row] = {}
+    reminders: dict[str, Row] = {}
     for p in planned:
         if p.milestone_id not in milestones:
-            snap = {k: p.snapshot[k] for k in _MILESTONE_KEYS if k in p.snapshot}
-            milestones[p.milestone_id] = (p.milestone_id, p.milestone_title, _dumps(snap), at)
+            milestones[p.milestone_id] = {
+                "id": p.milestone_id,
+                "title": p.milestone_title,
+                "snapshot": _dumps(p.snapshot.milestone_json()),
+                "updated_at": at,
+            }
         if p.reminder_id not in reminders:
-            reminders[p.reminder_id] = (
-                p.reminder_id,
-                p.milestone_id,
-                w.instant(p.occurrence_at),
-                p.offset_iso,
-                w.instant(p.due_at),
-                p.label,
-                _dumps(dict(p.snapshot)),
-            )
+            reminders[p.reminder_id] = {
+                "id": p.reminder_id,
+                "milestone_id": p.milestone_id,
+                "occurrence_at": w.instant(p.occurrence_at),
+                "offset_iso": p.offset_iso,
+                "due_at": w.instant(p.due_at),
+                "label": p.label,
+                "snapshot": _dumps(p.snapshot.to_json()),
+            }
     if milestones:
-        w.upsert(_UPSERT_MILESTONE, list(milestones.values()))
+        w.upsert(MILESTONES, list(milestones.values()))
     if reminders:
-        w.upsert(_UPSERT_REMINDER, list(reminders.values()))
+        w.upsert(REMINDERS, list(reminders.values()))
 
 
 def _finish(

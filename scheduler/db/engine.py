@@ -8,27 +8,28 @@ transaction tries to upgrade its lock. PostgreSQL goes through psycopg 3.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from scheduler.errors import StoreError
 
-# The migration scripts ship inside the package, so an installed wheel can migrate.
+# The one migration environment (env.py, script.py.mako, versions/) ships inside the
+# package, so an installed wheel can migrate; alembic.ini names the same location.
+MIGRATIONS_PACKAGE = "scheduler:migrations"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_CACHE_KIB = 32 * 1024
 WRITE_OPTION = "tminus_write"
 # Any constant works; it only has to be the same for every replica.
-_MIGRATION_LOCK = 0x746D696E  # "tmin"
+MIGRATION_LOCK = 0x746D696E  # "tmin"
 
 
 def normalize_url(url: str) -> URL:
@@ -90,9 +91,9 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 def alembic_config(url: str | None = None) -> Config:
-    """An Alembic config pointing at the packaged migration scripts."""
+    """An Alembic config pointing at the packaged migration environment."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", MIGRATIONS_PACKAGE)
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
@@ -113,61 +114,3 @@ def upgrade(engine: Engine) -> None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
-    """Autogenerate writes ``UTCDateTime()`` (imported by the script template), not a path."""
-    from scheduler.db.types import UTCDateTime
-
-    if kind == "type" and isinstance(obj, UTCDateTime):
-        return "UTCDateTime()"
-    return False
-
-
-def run_migrations() -> None:
-    """The body of the migration environment (``env.py``), shared by both entry points.
-
-    With a connection in ``config.attributes`` (``Store.upgrade``) it migrates on
-    it; otherwise it connects to ``TMINUS_DATABASE_URL`` or the ini's
-    ``sqlalchemy.url`` (``alembic upgrade head`` from the repository).
-    """
-    from alembic import context
-
-    from scheduler.db.tables import metadata
-
-    config = context.config
-    if context.is_offline_mode():
-        url = os.environ.get("TMINUS_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
-        context.configure(url=url, target_metadata=metadata, literal_binds=True)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-
-    def run(conn: Connection) -> None:
-        context.configure(
-            connection=conn,
-            target_metadata=metadata,
-            compare_type=True,
-            render_as_batch=conn.dialect.name == "sqlite",
-            render_item=_render_item,
-        )
-        with context.begin_transaction():
-            if conn.dialect.name == "postgresql":
-                # Replicas starting together migrate one after the other.
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
-            context.run_migrations()
-
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        run(connection)
-        return
-    url = os.environ.get("TMINUS_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
-    if not url:
-        raise StoreError("no database URL: set TMINUS_DATABASE_URL")
-    engine = create_store_engine(url)
-    try:
-        with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
-            run(conn)
-            conn.commit()
-    finally:
-        engine.dispose()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from scheduler.model import DeliveryStatus
+from scheduler.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class DeliveryRow:
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    snapshot: Mapping[str, Any] = field(default_factory=dict)
+    snapshot: Snapshot
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (instants as ISO 8601 UTC)."""
@@ -41,8 +41,8 @@ class DeliveryRow:
             value = getattr(self, name)
             if isinstance(value, datetime):
                 value = value.isoformat()
-            elif name == "snapshot":
-                value = dict(value)
+            elif isinstance(value, Snapshot):
+                value = value.to_json()
             elif name == "status":
                 value = str(value)
             out[name] = value
@@ -80,13 +80,12 @@ class AttemptRow:
 
 @dataclass(frozen=True, slots=True)
 class ChannelState:
-    """Durable per-channel state: disabled after a 410 (until the config changes), paused."""
+    """Durable per-channel state: disabled after a 410 (until the config changes)."""
 
     name: str
     disabled_fingerprint: str | None = None
     disabled_reason: str | None = None
     disabled_at: datetime | None = None
-    paused_until: datetime | None = None
 
     @property
     def disabled(self) -> bool:

@@ -98,7 +98,6 @@ class ChannelStateRow(SQLModel, table=True):
     disabled_fingerprint: str | None = Field(default=None, sa_type=String)
     disabled_reason: str | None = Field(default=None, sa_type=Text)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    paused_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MetaRow(SQLModel, table=True):

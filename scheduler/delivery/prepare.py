@@ -9,15 +9,13 @@ wait for their own turn (:mod:`scheduler.delivery.turns`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.values import Batch, Clock
-from scheduler.durations import Duration
-from scheduler.model import Alert, Milestone, Reminder
+from scheduler.model import Alert
 
 
 class Prepare:
@@ -38,29 +36,9 @@ def alert_for(row: DeliveryRow, now: datetime) -> Alert:
     """The alert a claimed delivery sends now, from its stored snapshot."""
     return Alert(
         delivery_id=row.id,
-        reminder=reminder_from_snapshot(row.snapshot, row.channel),
+        reminder=row.snapshot.reminder(row.channel),
         channel=row.channel,
         attempt=row.attempts,
         late=row.late,
         sent_at=now,
-    )
-
-
-def reminder_from_snapshot(snapshot: Mapping[str, Any], channel: str) -> Reminder:
-    """Rebuild the reminder a delivery was planned from, without the config."""
-    milestone = Milestone(
-        id=snapshot["milestone_id"],
-        title=snapshot["title"],
-        timezone=snapshot.get("timezone", "UTC"),
-        description=snapshot.get("description", ""),
-        tags=tuple(snapshot.get("tags", ())),
-        links=tuple(snapshot.get("links", ())),
-    )
-    zone = milestone.zone
-    return Reminder(
-        milestone=milestone,
-        occurrence=datetime.fromisoformat(snapshot["occurrence"]).astimezone(zone),
-        offset=Duration.parse(snapshot["offset"]),
-        due_at=datetime.fromisoformat(snapshot["due_at"]).astimezone(zone),
-        channels=(channel,),
     )

@@ -23,6 +23,7 @@ from scheduler.model import (
     Secret,
 )
 from scheduler.planning import plan
+from scheduler.snapshot import Snapshot
 
 T = TypeVar("T")
 NOW = datetime(2019, 7, 26, 12, 0, tzinfo=UTC)
@@ -95,6 +96,18 @@ def row(
         sent_at=due if status is DeliveryStatus.SENT else None,
         created_at=due,
         updated_at=due,
+        snapshot=Snapshot(
+            milestone_id=milestone,
+            title=milestone,
+            timezone="UTC",
+            description="",
+            tags=(),
+            links=(),
+            occurrence=due.isoformat(),
+            offset="PT0S",
+            label="at the moment",
+            due_at=due.isoformat(),
+        ),
     )
 
 

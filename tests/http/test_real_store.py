@@ -13,6 +13,7 @@ from scheduler.reconcile import ReconcileActions
 from scheduler.store import AttemptRecord, Store
 from tests.http.fakes import TOKEN, FakeState
 from tests.support.deliveries import T0, planned
+from tests.support.store import record_dead, record_sent
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -25,8 +26,8 @@ async def test_api_over_the_real_store(store: Store) -> None:
     assert len(claimed) == 3
     first, second, _ = (r.id for r in rows)
     sent = AttemptRecord(attempt=1, started_at=now, finished_at=now, status_code=200, reason="ok")
-    store.mark_sent(first, worker="w1", now=now, attempt=sent)
-    store.mark_dead(second, worker="w1", now=now, reason="client_error")
+    record_sent(store, first, worker="w1", now=now, attempt=sent)
+    record_dead(store, second, worker="w1", now=now, reason="client_error")
 
     state = FakeState(store=store, api_token=TOKEN, clock=lambda: now)  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=create_app(state))

@@ -1,176 +1,17 @@
-"""The store on a SQLite file and on PostgreSQL: every operation, claims under contention."""
+"""The delivery queue on SQLite and PostgreSQL: claims, leases, guarded marks, contention."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
-from scheduler.errors import NotFoundError, StoreError, TminusError
+from scheduler.errors import NotFoundError, TminusError
 from scheduler.model import DeliveryStatus as S
-from scheduler.reconcile import PlannedDelivery, ReconcileActions, ReconcileReason
-from scheduler.store import AttemptRecord, Mark, Store
+from scheduler.store import Mark, Store
 from tests.support.deliveries import T0, many, planned
-
-LEASE = timedelta(seconds=30)
-
-
-def insert(
-    store: Store,
-    rows: Iterable[PlannedDelivery],
-    *,
-    status: S = S.SCHEDULED,
-    late: bool = False,
-    now: datetime = T0 - timedelta(days=1),
-) -> list[PlannedDelivery]:
-    rows = list(rows)
-    store.apply(ReconcileActions(insert=[(p, status, late) for p in rows]), now=now)
-    return rows
-
-
-def attempt(n: int = 1, code: int | None = 200, *, body: str = "ok", error: str | None = None):
-    return AttemptRecord(
-        attempt=n,
-        started_at=T0,
-        finished_at=T0 + timedelta(milliseconds=5),
-        status_code=code,
-        reason="ok" if code == 200 else "server_error",
-        error=error,
-        body=body,
-    )
-
-
-# -- opening -------------------------------------------------------------------------
-def test_sqlite_open_creates_directory_and_sets_pragmas(tmp_path: Path) -> None:
-    path = tmp_path / "a" / "b" / "t.db"
-    store = Store.open(f"sqlite:///{path}")
-    try:
-        store.upgrade()
-        assert path.exists()
-        assert store.is_sqlite
-        with store.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    finally:
-        store.close()
-
-
-def test_ping_raises_store_error_when_unreachable() -> None:
-    store = Store.open("postgresql://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2")
-    try:
-        with pytest.raises(StoreError) as info:
-            store.ping()
-        assert "hunter2" not in str(info.value)
-        assert not store.is_sqlite
-    finally:
-        store.close()
-
-
-def test_invalid_url_is_a_store_error() -> None:
-    with pytest.raises(StoreError):
-        Store.open("nonsense://")
-
-
-def test_ping_and_revision(store: Store) -> None:
-    store.ping()
-    assert store.current_revision() == Store.head_revision() is not None
-
-
-# -- meta ------------------------------------------------------------------------------
-def test_meta_roundtrip(store: Store) -> None:
-    assert store.get_meta("planned_through") is None
-    store.set_meta("planned_through", "2026-03-01T12:00:00+00:00")
-    store.set_meta("planned_through", "2026-03-02T12:00:00+00:00")
-    assert store.get_meta("planned_through") == "2026-03-02T12:00:00+00:00"
-
-
-# -- apply and reading ---------------------------------------------------------------
-def test_apply_inserts_with_snapshot_and_utc_instants(store: Store) -> None:
-    paris = timezone(timedelta(hours=1))
-    p = planned("treaty", at=T0.astimezone(paris), offset="1d", title="INF")
-    insert(store, [p], now=T0.astimezone(paris) - timedelta(days=2))
-    row = store.get_delivery(p.id)
-    assert row is not None
-    assert row.status is S.SCHEDULED
-    assert row.due_at == T0 - timedelta(days=1)
-    assert row.due_at.tzinfo is UTC
-    assert row.next_attempt_at == row.due_at
-    assert row.created_at == T0 - timedelta(days=2)
-    assert row.created_at.tzinfo is UTC
-    assert row.snapshot["title"] == "INF"
-    assert row.snapshot["offset"] == "P1D"
-    assert row.reminder_id == p.reminder_id
-    assert row.attempts == 0 and not row.late
-    assert store.get_delivery("msg_missing") is None
-
-
-def test_naive_datetimes_are_refused(store: Store) -> None:
-    with pytest.raises((ValueError, StoreError)):
-        store.pause_channel("hook", datetime(2026, 1, 1))
-
-
-def test_open_deliveries_filters_status_and_range(store: Store) -> None:
-    rows = insert(store, many(5))
-    claimed = store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
-    assert [r.id for r in claimed] == [rows[0].id]
-    assert store.mark_sent(rows[0].id, worker="w", now=T0, attempt=attempt())
-    everything = store.open_deliveries()
-    assert set(everything) == {p.id for p in rows[1:]}
-    ranged = store.open_deliveries(
-        due_from=T0 + timedelta(seconds=2), due_until=T0 + timedelta(seconds=4)
-    )
-    assert set(ranged) == {rows[2].id, rows[3].id}
-    assert ranged[rows[2].id].snapshot["milestone_id"] == "m000002"
-
-
-def test_apply_cancel_skip_late_refresh(store: Store) -> None:
-    a, b, c, d = insert(store, many(4))
-    moved = PlannedDelivery(
-        **{
-            **{f: getattr(d, f) for f in d.__dataclass_fields__},
-            "due_at": d.due_at + timedelta(hours=1),
-        }
-    )
-    renamed = planned("m000000", at=a.due_at, title="Renamed")
-    actions = ReconcileActions(
-        cancel=[b.id],
-        skip=[c.id],
-        late=[a.id],
-        refresh=[renamed, moved],
-        reasons={b.id: ReconcileReason.CHANNEL_REMOVED},
-    )
-    store.apply(actions, now=T0)
-    rows = {p.id: store.get_delivery(p.id) for p in (a, b, c, d)}
-    assert rows[a.id].late and rows[a.id].snapshot["title"] == "Renamed"
-    assert rows[b.id].status is S.CANCELLED and rows[b.id].reason == "channel_removed"
-    assert rows[b.id].next_attempt_at is None
-    assert rows[c.id].status is S.SKIPPED and rows[c.id].reason == "expired"
-    assert rows[d.id].due_at == d.due_at + timedelta(hours=1)
-    assert rows[d.id].next_attempt_at == d.due_at + timedelta(hours=1)
-
-
-def test_insert_keeps_finished_rows_and_revives_cancelled(store: Store) -> None:
-    sent, cancelled = insert(store, many(2))
-    store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
-    assert store.mark_sent(sent.id, worker="w", now=T0, attempt=attempt())
-    store.apply(ReconcileActions(cancel=[cancelled.id]), now=T0)
-    insert(store, [sent, cancelled], late=True, now=T0 + timedelta(minutes=1))
-    assert store.get_delivery(sent.id).status is S.SENT
-    revived = store.get_delivery(cancelled.id)
-    assert revived.status is S.SCHEDULED and revived.late
-    assert store.counts_by_status()[S.SCHEDULED] == 1
-
-
-def test_apply_skipped_insert_has_no_next_attempt(store: Store) -> None:
-    (p,) = insert(store, [planned()], status=S.SKIPPED, late=True)
-    row = store.get_delivery(p.id)
-    assert row.status is S.SKIPPED and row.next_attempt_at is None
-    assert store.next_wakeup() is None
-    assert store.claim_due(now=T0 + timedelta(days=1), worker="w", lease=LEASE, limit=10) == []
+from tests.support.store import LEASE, attempt, insert, record_dead, record_retry, record_sent
 
 
 # -- claims ---------------------------------------------------------------------------
@@ -182,7 +23,7 @@ def test_claim_due_takes_due_rows_soonest_first(store: Store) -> None:
     for r in claimed:
         assert r.status is S.SENDING and r.claimed_by == "w1" and r.attempts == 1
         assert r.lease_until == T0 + timedelta(seconds=2) + LEASE
-        assert r.snapshot["milestone_id"] == r.milestone_id
+        assert r.snapshot.milestone_id == r.milestone_id
     again = store.claim_due(now=T0 + timedelta(seconds=2), worker="w2", lease=LEASE, limit=10)
     assert [r.id for r in again] == [rows[2].id]
 
@@ -196,14 +37,14 @@ def test_expired_lease_is_taken_over_and_old_claimer_loses(store: Store) -> None
     later = T0 + LEASE + timedelta(seconds=1)
     (second,) = store.claim_due(now=later, worker="w2", lease=LEASE, limit=5)
     assert second.id == p.id and second.claimed_by == "w2" and second.attempts == 2
-    assert not store.mark_sent(p.id, worker="w1", now=later, attempt=attempt())
-    assert not store.schedule_retry(
-        p.id, worker="w1", now=later, next_attempt_at=later, attempt=attempt(code=500)
+    assert not record_sent(store, p.id, worker="w1", now=later, attempt=attempt())
+    assert not record_retry(
+        store, p.id, worker="w1", now=later, next_attempt_at=later, attempt=attempt(code=500)
     )
-    assert not store.mark_dead(p.id, worker="w1", now=later, reason="client_error")
+    assert not record_dead(store, p.id, worker="w1", now=later, reason="client_error")
     assert store.get_delivery(p.id).status is S.SENDING
-    assert store.mark_sent(p.id, worker="w2", now=later, attempt=attempt(2))
-    assert not store.mark_sent(p.id, worker="w2", now=later, attempt=attempt(2))
+    assert record_sent(store, p.id, worker="w2", now=later, attempt=attempt(2))
+    assert not record_sent(store, p.id, worker="w2", now=later, attempt=attempt(2))
     assert [a.worker for a in store.attempts(p.id)] == ["w2"]
 
 
@@ -241,10 +82,10 @@ def test_concurrent_claims_take_every_row_exactly_once(store: Store, store_url: 
 
 
 # -- marks ----------------------------------------------------------------------------
-def test_mark_sent_records_attempt(store: Store) -> None:
+def test_sent_mark_records_attempt(store: Store) -> None:
     (p,) = insert(store, [planned()])
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
-    assert store.mark_sent(p.id, worker="w", now=T0 + timedelta(seconds=1), attempt=attempt())
+    assert record_sent(store, p.id, worker="w", now=T0 + timedelta(seconds=1), attempt=attempt())
     row = store.get_delivery(p.id)
     assert row.status is S.SENT and row.sent_at == T0 + timedelta(seconds=1)
     assert row.last_status_code == 200 and row.last_error is None and row.lease_until is None
@@ -253,13 +94,18 @@ def test_mark_sent_records_attempt(store: Store) -> None:
     assert a.finished_at == T0 + timedelta(milliseconds=5)
 
 
-def test_schedule_retry_then_dead_with_bounded_body(store: Store) -> None:
+def test_retry_mark_then_dead_mark_with_bounded_body(store: Store) -> None:
     (p,) = insert(store, [planned()])
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     retry_at = T0 + timedelta(seconds=5)
     big = "x" * 10_000
-    assert store.schedule_retry(
-        p.id, worker="w", now=T0, next_attempt_at=retry_at, attempt=attempt(code=503, body=big)
+    assert record_retry(
+        store,
+        p.id,
+        worker="w",
+        now=T0,
+        next_attempt_at=retry_at,
+        attempt=attempt(code=503, body=big),
     )
     row = store.get_delivery(p.id)
     assert row.status is S.RETRYING and row.next_attempt_at == retry_at
@@ -271,7 +117,8 @@ def test_schedule_retry_then_dead_with_bounded_body(store: Store) -> None:
     )
     (again,) = store.claim_due(now=retry_at, worker="w", lease=LEASE, limit=1)
     assert again.attempts == 2
-    assert store.mark_dead(
+    assert record_dead(
+        store,
         p.id,
         worker="w",
         now=retry_at,
@@ -284,10 +131,10 @@ def test_schedule_retry_then_dead_with_bounded_body(store: Store) -> None:
     assert store.next_wakeup() is None
 
 
-def test_mark_dead_without_attempt(store: Store) -> None:
+def test_dead_mark_without_attempt(store: Store) -> None:
     (p,) = insert(store, [planned()])
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
-    assert store.mark_dead(p.id, worker="w", now=T0, reason="channel_removed", attempt=None)
+    assert record_dead(store, p.id, worker="w", now=T0, reason="channel_removed", attempt=None)
     assert store.attempts(p.id) == []
     assert store.get_delivery(p.id).reason == "channel_removed"
 
@@ -311,15 +158,16 @@ def test_supersede_kills_older_retrying_of_same_milestone_and_channel(store: Sto
     insert(store, [old, older_other_channel, new])
     claimed = store.claim_due(now=T0 - timedelta(hours=1), worker="w", lease=LEASE, limit=5)
     for r in claimed:
-        store.schedule_retry(
+        record_retry(
+            store,
             r.id,
             worker="w",
             now=T0,
             next_attempt_at=T0 + timedelta(hours=1),
             attempt=attempt(code=500),
         )
-    dead = store.supersede(milestone_id="m", channel="hook", before=new.due_at, now=T0)
-    assert dead == [old.id]
+    dead = store.supersede_all([("m", "hook", new.due_at)], now=T0)
+    assert [delivery_id for delivery_id, _channel in dead] == [old.id]
     assert store.get_delivery(old.id).reason == "superseded"
     assert store.get_delivery(older_other_channel.id).status is S.RETRYING
     assert store.get_delivery(new.id).status is S.SCHEDULED
@@ -337,7 +185,7 @@ def test_release_claims(store: Store) -> None:
     assert all(r.status is S.SCHEDULED and r.claimed_by is None for r in rows)
     # A row released after a failed attempt goes back as retrying.
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
-    store.schedule_retry(a.id, worker="w", now=T0, next_attempt_at=T0, attempt=attempt(code=500))
+    record_retry(store, a.id, worker="w", now=T0, next_attempt_at=T0, attempt=attempt(code=500))
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     assert store.release_claims(worker="w") == 1
     assert store.get_delivery(a.id).status is S.RETRYING
@@ -346,7 +194,7 @@ def test_release_claims(store: Store) -> None:
 def test_redeliver(store: Store) -> None:
     a, b = insert(store, many(2))
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
-    store.mark_dead(a.id, worker="w", now=T0, reason="client_error")
+    record_dead(store, a.id, worker="w", now=T0, reason="client_error")
     later = T0 + timedelta(days=3)
     row = store.redeliver(a.id, now=later)
     assert row.id == a.id and row.status is S.SCHEDULED and row.attempts == 0
@@ -359,55 +207,14 @@ def test_redeliver(store: Store) -> None:
     assert again.id in {a.id, b.id}
 
 
-# -- listings --------------------------------------------------------------------------
-def test_history_and_counts(store: Store) -> None:
-    rows = insert(store, many(4))
-    (other,) = insert(store, [planned("other", at=T0 + timedelta(seconds=10), channel="chat")])
-    store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
-    store.mark_sent(rows[0].id, worker="w", now=T0, attempt=attempt())
-    hist = store.history(limit=10)
-    assert [r.due_at for r in hist] == sorted((r.due_at for r in hist), reverse=True)
-    assert len(hist) == 5
-    assert [r.id for r in store.history(status="sent", limit=10)] == [rows[0].id]
-    assert [r.id for r in store.history(milestone="m000002", limit=10)] == [rows[2].id]
-    assert [r.id for r in store.history(limit=2, offset=3)] == [rows[1].id, rows[0].id]
-    assert [r.id for r in store.deliveries(status="scheduled", limit=1)] == [other.id]
-    counts = store.counts_by_status()
-    assert counts["sent"] == 1 and counts["scheduled"] == 4 and counts["dead"] == 0
-    assert store.counts_by_channel_status() == {
-        "hook": {"sent": 1, "scheduled": 3},
-        "chat": {"scheduled": 1},
-    }
-    assert hist[0].to_json()["status"] in {s.value for s in S}
-
-
-def test_history_rejects_unknown_status(store: Store) -> None:
-    with pytest.raises(ValueError):
-        store.history(status="bogus", limit=1)
-
-
-# -- channel state ---------------------------------------------------------------------
-def test_channel_state(store: Store) -> None:
-    assert store.channel_states() == {}
-    store.disable_channel("hook", fingerprint="abc", reason="410 Gone", now=T0)
-    store.pause_channel("chat", T0 + timedelta(seconds=30))
-    states = store.channel_states()
-    assert states["hook"].disabled and states["hook"].disabled_reason == "410 Gone"
-    assert states["hook"].disabled_at == T0
-    assert not states["chat"].disabled and states["chat"].paused_until == T0 + timedelta(seconds=30)
-    store.pause_channel("hook", T0)
-    store.enable_channel("hook")
-    states = store.channel_states()
-    assert not states["hook"].disabled and states["hook"].paused_until == T0
-
-
 # -- the daemon's batched and look-ahead paths ---------------------------------------
 def test_claim_ahead_takes_first_attempts_early_but_not_retries(store: Store) -> None:
     first, retry = insert(
         store, many(2, start=T0 + timedelta(milliseconds=500), step=timedelta(milliseconds=100))
     )
     (claimed,) = store.claim_due(now=T0 + timedelta(seconds=1), worker="w", lease=LEASE, limit=1)
-    store.schedule_retry(
+    record_retry(
+        store,
         claimed.id,
         worker="w",
         now=T0,
@@ -456,8 +263,13 @@ def test_supersede_all_reports_channels(store: Store) -> None:
     old_chat = planned("m", at=T0, offset="1d", channel="chat")
     insert(store, [old, old_chat])
     for r in store.claim_due(now=T0, worker="w", lease=LEASE, limit=5):
-        store.schedule_retry(
-            r.id, worker="w", now=T0, next_attempt_at=T0 + timedelta(hours=1), attempt=attempt()
+        record_retry(
+            store,
+            r.id,
+            worker="w",
+            now=T0,
+            next_attempt_at=T0 + timedelta(hours=1),
+            attempt=attempt(),
         )
     dead = store.supersede_all([("m", "hook", T0), ("m", "chat", T0)], now=T0)
     assert dead == sorted([(old.id, "hook"), (old_chat.id, "chat")])
@@ -469,8 +281,8 @@ def test_next_wakeup_counts_first_attempts_ahead(store: Store) -> None:
     assert store.next_wakeup(ahead=ahead) == first.due_at - ahead
     (claimed,) = store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     retry_at = T0 + timedelta(seconds=5)
-    store.schedule_retry(
-        claimed.id, worker="w", now=T0, next_attempt_at=retry_at, attempt=attempt(code=500)
+    record_retry(
+        store, claimed.id, worker="w", now=T0, next_attempt_at=retry_at, attempt=attempt(code=500)
     )
     # The retry is not taken ahead, so the wake-up is at its own time, not a second before.
     assert store.next_wakeup(ahead=ahead) == retry_at
