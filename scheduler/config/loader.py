@@ -65,6 +65,21 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     gc.disable()
     try:
         return _load(Path(path), os.environ if env is None else env)
+    except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
+        # A value no check foresaw: still a rejected config (a reload keeps the one in
+        # force and counts a failure), never a crash. The exception's text is left out:
+        # it may quote a secret (a URL's host).
+        raise ConfigError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    0,
+                    f"cannot validate this config ({type(exc).__name__}); "
+                    "please report it as a bug in tminus",
+                )
+            ]
+        ) from exc
     finally:
         if was_enabled:
             gc.enable()
