@@ -9,30 +9,36 @@ Choices worth knowing:
 * ``UID`` is ``<milestone id>@tminus``: stable across exports, so calendar apps
   update an event in place when its date moves.
 * ``DTSTART`` is the resolved instant in the milestone's zone, with the
-  VTIMEZONE it needs (UTC milestones are written with ``Z``).
+  VTIMEZONE it needs (UTC milestones are written with ``Z``). A date-only
+  milestone (an ``at`` date, or ``after`` one with an offset in whole days or
+  months, and no time in its rule) is an all-day ``VALUE=DATE`` event: calendar
+  apps show a 00:00 event as a one-minute meeting.
 * ``until`` as a date means the whole of that day: ``DTEND`` is the next day's
-  00:00. A datetime ``until`` is used as it is.
+  00:00 (for an all-day event, that date). A datetime ``until`` is used as it is.
 * A reminder offset in days, hours, minutes or seconds becomes a relative
   ``TRIGGER`` (``-P7D``: seven nominal days before the start, as tminus counts
   them). Months and years cannot be an iCalendar DURATION, so such a reminder
   becomes an absolute ``TRIGGER;VALUE=DATE-TIME`` in UTC, computed for the
   first occurrence only.
-* ``RRULE`` is passed through; business-day rolling cannot be expressed in
-  iCalendar, so a rolled recurring milestone shows its unrolled dates there.
-  The config loader only accepts rules icalendar can read; a rule that still
-  cannot be written (a hand-built Config) is left out with a ``COMMENT`` saying
-  so, rather than failing the whole calendar.
+* A recurring milestone without ``roll`` exports its ``RRULE`` from its nominal
+  start (see :mod:`scheduler.recurrence_ics`), so that a standard expander
+  yields exactly the planner's occurrences. Business-day rolling cannot be
+  expressed in a rule, so a rolled recurring milestone exports the planner's
+  own occurrences as ``RDATE``s within a horizon around ``now``. The config
+  loader only accepts rules icalendar can read; a rule that still cannot be
+  written (a hand-built Config) is left out with a ``COMMENT`` saying so,
+  rather than failing the whole calendar.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event, vRecur
+from icalendar import Alarm, Calendar, Event
 
 from scheduler import __version__
 from scheduler.durations import Duration
+from scheduler.ics_dates import EventDates, event_dates, is_all_day
 from scheduler.model import Config, Milestone, MilestoneStatus
 from scheduler.planning import Resolved, resolve
 from scheduler.timekeeping import midnight, to_zone
@@ -56,22 +62,24 @@ def to_ics(config: Config, *, now: datetime, resolved: dict[str, Resolved] | Non
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "tminus")
     stamp = now.astimezone(UTC)
+    by_id = {m.id: m for m in config.milestones}
     for m in config.milestones:
-        cal.add_component(_event(resolved[m.id], stamp))
+        dates = event_dates(resolved[m.id], now=now, all_day=is_all_day(m, by_id))
+        cal.add_component(_event(resolved[m.id], dates, stamp))
     cal.add_missing_timezones(first_date=TZ_FIRST, last_date=TZ_LAST)
     data: bytes = cal.to_ical()
     return data
 
 
-def _event(r: Resolved, stamp: datetime) -> Event:
+def _event(r: Resolved, dates: EventDates, stamp: datetime) -> Event:
     m = r.milestone
     event = Event()
     event.add("uid", f"{m.id}@{UID_DOMAIN}")
     event.add("dtstamp", stamp)
-    event.add("dtstart", r.at)
+    event.add("dtstart", dates.start)
     end = _end(m, r.at)
     if end is not None:
-        event.add("dtend", end)
+        event.add("dtend", end.date() if dates.all_day else end)
     event.add("summary", m.title)
     if m.description:
         event.add("description", m.description)
@@ -79,12 +87,14 @@ def _event(r: Resolved, stamp: datetime) -> Event:
         event.add("categories", list(m.tags))
     if m.links:
         event.add("url", m.links[0])
-    if m.rrule:
-        recur = _recur(m.rrule)
-        if recur is None:
-            event.add("comment", "recurrence not exported: the rrule is not valid RFC 5545")
-        else:
-            event.add("rrule", recur)
+    if dates.rrule is not None:
+        event.add("rrule", dates.rrule)
+    if dates.rdates:
+        event.add("rdate", dates.rdates)
+    if dates.exdates:
+        event.add("exdate", dates.exdates)
+    if dates.comment:
+        event.add("comment", dates.comment)
     if m.status is MilestoneStatus.CANCELLED:
         event.add("status", "CANCELLED")
     elif m.status is MilestoneStatus.DONE:
@@ -93,21 +103,6 @@ def _event(r: Resolved, stamp: datetime) -> Event:
         for offset in m.remind:
             event.add_component(_alarm(offset, r.at, m))
     return event
-
-
-_RRULE_PREFIX = re.compile(r"^\s*RRULE\s*:\s*", re.IGNORECASE)
-
-
-def _recur(text: str) -> vRecur | None:
-    """The rule as an iCalendar RECUR value, or ``None`` when it cannot be one."""
-    rule = _RRULE_PREFIX.sub("", text.strip())
-    if not rule or any(c in rule for c in "\r\n:"):
-        return None
-    try:
-        recur: vRecur = vRecur.from_ical(rule)
-    except (ValueError, TypeError):
-        return None
-    return recur
 
 
 def _end(m: Milestone, start: datetime) -> datetime | None:

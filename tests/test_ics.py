@@ -70,12 +70,14 @@ def test_event_fields() -> None:
     ev = events()["us-notice@tminus"]
     assert ev["SUMMARY"] == "U.S. gives notice of withdrawal"
     assert ev["DESCRIPTION"] == "Six months' notice, Article XV."
-    assert ev.decoded("DTSTART") == datetime(2019, 2, 2, tzinfo=ZoneInfo(BRU))
+    # a date-only milestone is an all-day event (this asserted a 00:00 DATE-TIME: the bug)
+    assert ev.decoded("DTSTART") == date(2019, 2, 2)
+    assert ev["DTSTART"].params["VALUE"] == "DATE"
     assert ev.decoded("DTSTAMP") == NOW
     assert ev["CATEGORIES"].cats == ["inf", "usa"]
     assert "DTEND" not in ev
     we = events()["withdrawal-effective@tminus"]
-    assert we.decoded("DTSTART").isoformat() == "2019-08-02T00:00:00+02:00"
+    assert we.decoded("DTSTART") == date(2019, 8, 2)  # a date + 6 months: a date too
     assert str(we["URL"]) == "https://example.org/inf"
 
 

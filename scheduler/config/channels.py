@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from scheduler.config.checker import Checker, DocPath
 from scheduler.config.interpolate import InterpolationError, interpolate
+from scheduler.config.urls import channel_url_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.model import (
     DEFAULT_GROUP_WINDOW,
@@ -43,6 +43,8 @@ CHANNEL_KEYS = frozenset(
 )
 RETRY_KEYS = frozenset({"max_attempts", "initial", "max_delay"})
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# What an HTTP client can send as a header value: printable ASCII and tabs.
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
 
 
 def check_channels(
@@ -78,11 +80,9 @@ def _check_channel(
     )
     url = _secret_value(checker, body, path, "url", required=True)
     secret = _secret_value(checker, body, path, "secret", required=False)
-    if url is not None:
-        scheme = urlsplit(url).scheme.lower()
-        if scheme not in ("http", "https") or not urlsplit(url).netloc:
-            field = "url_file" if "url_file" in body else "url"
-            checker.fail((*path, field), "url must be an http:// or https:// URL")
+    if url is not None and (problem := channel_url_problem(url)) is not None:
+        checker.fail((*path, "url_file" if "url_file" in body else "url"), problem)
+        url = None
     if secret is not None:
         field = "secret_file" if "secret_file" in body else "secret"
         if kind_ is not None and kind_ != ChannelType.WEBHOOK:
@@ -193,10 +193,20 @@ def _headers(checker: Checker, value: Any, path: DocPath) -> MappingProxyType[st
     if section is None:
         return None
     out: dict[str, str] = {}
+    seen: dict[str, str] = {}  # lowercased -> as written: names are case-insensitive
     for name, item in section.items():
         if not _HEADER_NAME.match(name):
-            checker.fail((*path, name), f"invalid header name '{name}'", on_key=True)
+            checker.fail((*path, name), f"invalid header name '{name[:80]}'", on_key=True)
             continue
+        if name.lower() in seen:
+            checker.fail(
+                (*path, name),
+                f"header '{name}' is given twice (as '{seen[name.lower()]}'): "
+                "header names are case-insensitive",
+                on_key=True,
+            )
+            continue
+        seen[name.lower()] = name
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             checker.numbers = True
             item = str(item)
@@ -212,6 +222,13 @@ def _headers(checker: Checker, value: Any, path: DocPath) -> MappingProxyType[st
             continue
         if "\n" in text or "\r" in text:
             checker.fail((*path, name), "header value must be a single line")
+            continue
+        if not _HEADER_VALUE.match(text):
+            checker.fail(
+                (*path, name),
+                "header value must be printable ASCII (no control characters or "
+                "non-ASCII letters: percent- or base64-encode them)",
+            )
             continue
         out[name] = Secret(text)  # headers often carry tokens
     return MappingProxyType(out)

@@ -35,6 +35,21 @@ def yaml11_differs(text: str) -> bool:
     return ":" in text and text[:1] in "+-0123456789" and bool(_SEXAGESIMAL.match(text))
 
 
+# Every span a config holds (offsets, reminders, timeouts, windows) stays within this,
+# and every date within MIN_YEAR..MAX_YEAR (see scheduler.config.fields): so a date
+# plus or minus any span stays inside Python's calendar (years 1-9999) with room to
+# spare for zones, rolling and DST, and no arithmetic downstream can overflow.
+MAX_DURATION_YEARS = 500
+_YEAR_DAYS = 365.2425
+
+
+def _within_reach(span: Duration) -> bool:
+    """True when the span is finite and at most :data:`MAX_DURATION_YEARS` long."""
+    years = abs(span.months) / 12 + abs(span.days) / _YEAR_DAYS
+    years += abs(span.seconds) / (_YEAR_DAYS * 86400)
+    return years <= MAX_DURATION_YEARS  # False for NaN and infinity too
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One problem at a document path; ``on_key`` points at the key rather than its value.
@@ -178,8 +193,11 @@ class Checker:
         if cached is None:  # the same few spellings recur thousands of times: parse once
             try:
                 cached = Duration.parse(value)
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:
                 cached = str(exc)
+            else:
+                if not _within_reach(cached):
+                    cached = f"{str(value)[:40]!r} is too long: at most {MAX_DURATION_YEARS} years"
             self._durations[key] = cached
         if isinstance(cached, str):
             self.fail(path, f"{what}: {cached}")

@@ -11,6 +11,9 @@ import difflib
 
 from scheduler.config.checker import DocPath, Issue
 from scheduler.config.schema import FileConfig
+from scheduler.config.values import MAX_YEAR, MIN_YEAR
+from scheduler.durations import Duration
+from scheduler.model import Milestone
 
 FileIssue = tuple[str, Issue]
 
@@ -23,6 +26,7 @@ def cross_check(files: list[FileConfig]) -> list[FileIssue]:
     out += _notify_targets(files)
     out += _after_targets(files)
     out += _after_cycles(files)
+    out += _after_reach(files)
     return out
 
 
@@ -122,6 +126,47 @@ def _after_cycles(files: list[FileConfig]) -> list[FileIssue]:
         names = " -> ".join([*ordered, ordered[0]])
         out.append((file, Issue((*path, "after"), f"after cycle: {names}")))
     return out
+
+
+def _after_reach(files: list[FileConfig]) -> list[FileIssue]:
+    """A chain of offsets that carries a milestone outside the years a config may hold.
+
+    Each date and each offset is bounded on its own, but a chain of ``after`` adds
+    them up. Years are reckoned roughly (a year as 365.2425 days): the bounds leave
+    centuries of room, so only the order of magnitude matters.
+    """
+    found: dict[str, tuple[Milestone, str, DocPath]] = {}
+    for fc in files:
+        for milestone, path in fc.milestones:
+            found.setdefault(milestone.id, (milestone, fc.file, path))
+    years: dict[str, float] = {}
+    out: list[FileIssue] = []
+    for start in found:
+        chain: list[str] = []
+        node: str | None = start
+        while node is not None and node in found and node not in years and node not in chain:
+            chain.append(node)
+            node = found[node][0].after
+        if node is not None and node not in years:
+            continue  # an unknown target or a cycle: reported elsewhere
+        for mid in reversed(chain):
+            milestone, file, path = found[mid]
+            if milestone.at is not None:
+                years[mid] = milestone.at.year
+                continue
+            year = years[milestone.after or ""] + _years(milestone.offset)
+            years[mid] = min(max(year, MIN_YEAR), MAX_YEAR)  # report each overflow once
+            if not MIN_YEAR <= year <= MAX_YEAR:
+                message = (
+                    f"offset: with 'after', this milestone falls in the year {int(year)}, "
+                    f"out of range: dates must stay in the years {MIN_YEAR}-{MAX_YEAR}"
+                )
+                out.append((file, Issue((*path, "offset"), message)))
+    return out
+
+
+def _years(span: Duration) -> float:
+    return span.months / 12 + span.days / 365.2425 + span.seconds / (365.2425 * 86400)
 
 
 def _hint(name: str, options: set[str], what: str) -> str:

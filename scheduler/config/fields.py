@@ -8,7 +8,15 @@ from datetime import date, datetime
 from typing import Any
 
 from scheduler.config.checker import Checker, DocPath
-from scheduler.config.values import check_zone, parse_date, parse_moment, parse_weekday
+from scheduler.config.values import (
+    MAX_YEAR,
+    MIN_YEAR,
+    check_zone,
+    parse_date,
+    parse_moment,
+    parse_weekday,
+    year_range_hint,
+)
 from scheduler.durations import Duration
 
 
@@ -31,10 +39,14 @@ def moment(checker: Checker, value: Any, path: DocPath, what: str) -> date | dat
         if value is None:
             return None
     try:
-        return parse_moment(value)
+        parsed = parse_moment(value)
     except ValueError as exc:
         checker.fail(path, f"{what}: {exc}")
         return None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        checker.fail(path, f"{what}: {year_range_hint(parsed.year)}")
+        return None
+    return parsed
 
 
 def remind_list(checker: Checker, value: Any, path: DocPath) -> tuple[Duration, ...] | None:

@@ -11,7 +11,9 @@ into ``FILE:LINE:COL``.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +61,24 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     """
     # Building hundreds of thousands of small objects triggers the cyclic garbage
     # collector again and again to no avail (nothing here forms cycles): pause it.
-    with gc_paused():
-        return _load(Path(path), os.environ if env is None else env)
+    try:
+        with gc_paused():
+            return _load(Path(path), os.environ if env is None else env)
+    except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
+        # A value no check foresaw: still a rejected config (a reload keeps the one in
+        # force and counts a failure), never a crash. The exception's text is left out:
+        # it may quote a secret (a URL's host).
+        raise ConfigError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    0,
+                    f"cannot validate this config ({type(exc).__name__}); "
+                    "please report it as a bug in tminus",
+                )
+            ]
+        ) from exc
 
 
 def _load(target: Path, environ: Mapping[str, str]) -> Config:
@@ -98,22 +116,70 @@ def _load(target: Path, environ: Mapping[str, str]) -> Config:
 
 
 def _discover(target: Path) -> tuple[list[_Source], list[Problem]]:
+    """The files to read, and a located problem for each entry that cannot be one.
+
+    A dangling symbolic link, a link loop or a special file (a FIFO would block the
+    read) is an error naming the entry, never skipped: a config that silently loses
+    a file would drop its milestones, and a reload would accept that.
+    """
     shown = str(target)
     if target.is_dir():
         try:
-            names = sorted(
+            entries = sorted(
                 p
                 for p in target.iterdir()
-                if p.suffix in YAML_SUFFIXES and not p.name.startswith(".") and p.is_file()
+                if p.suffix in YAML_SUFFIXES and not p.name.startswith(".")
             )
         except OSError as exc:
             return [], [Problem(shown, 0, 0, f"cannot read the directory: {exc.strerror}")]
-        if not names:
+        sources: list[_Source] = []
+        problems: list[Problem] = []
+        for entry in entries:
+            why = _unusable(entry)
+            if why is None:
+                sources.append(_Source(entry, str(entry)))
+            elif why != _IS_DIRECTORY:
+                problems.append(Problem(str(entry), 0, 0, why))
+        if not sources and not problems:
             return [], [Problem(shown, 0, 0, "no *.yaml or *.yml files in this directory")]
-        return [_Source(p, str(p)) for p in names], []
-    if not target.exists():
+        return sources, problems
+    why = _unusable(target)
+    if why == _MISSING:
         return [], [Problem(shown, 0, 0, "no such file or directory")]
+    if why is not None:
+        return [], [Problem(shown, 0, 0, why)]
     return [_Source(target, shown)], []
+
+
+_MISSING = "no such file or directory"
+_IS_DIRECTORY = "a directory"
+
+
+def _unusable(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a config file, or ``None`` when it can.
+
+    A directory whose name ends in ``.yaml`` is not a config file and is passed
+    over (the reason :data:`_IS_DIRECTORY`), as it always was.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if not path.is_symlink():
+            return _MISSING if exc.errno == errno.ENOENT else f"cannot read: {exc.strerror}"
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop: the link never reaches a file"
+        try:
+            points_to = os.readlink(path)
+        except OSError:
+            points_to = "?"
+        if exc.errno == errno.ENOENT:
+            return f"broken symbolic link: it points to {points_to}, which does not exist"
+        return f"cannot follow the symbolic link to {points_to}: {exc.strerror}"
+    if stat.S_ISDIR(mode):
+        return _IS_DIRECTORY
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, socket or device cannot be a config file)"
+    return None
 
 
 def _read_and_parse(source: _Source) -> Any:

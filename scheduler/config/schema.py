@@ -29,7 +29,9 @@ from scheduler.config.fields import (
     weekend_set,
     zone_name,
 )
-from scheduler.config.values import SLUG, SLUG_HINT, check_rrule, kind
+from scheduler.config.rrules import check_rrule
+from scheduler.config.urls import link_problem
+from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.durations import Duration
 from scheduler.model import (
     DEFAULT_CATCH_UP,
@@ -233,6 +235,10 @@ def _milestone(
         )
     tags = optional_strings(checker, body, path, "tags")
     links = optional_strings(checker, body, path, "links")
+    if isinstance(body.get("links"), list) and len(links) == len(body["links"]):
+        for i, link in enumerate(links):
+            if (problem := link_problem(link)) is not None:
+                checker.fail((*path, "links", i), problem)
     rrule = None
     if body.get("rrule") is not None:
         text = checker.string(body["rrule"], (*path, "rrule"), "rrule")

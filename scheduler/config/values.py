@@ -1,5 +1,7 @@
 """Parsers for the scalar values a config holds: moments, dates, zones, slugs, weekdays.
 
+Recurrence rules have their own module, :mod:`scheduler.config.rrules`.
+
 Each takes what YAML gave (usually a string: the loaders keep timestamps as text,
 so that an impossible date is a located error rather than a crash) and returns
 the value or raises ``ValueError`` with a message fit for a user.
@@ -12,8 +14,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
-
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 SLUG_HINT = "lowercase letters, digits, '-', '_' and '.', starting with a letter or digit"
 
@@ -24,6 +24,14 @@ _MOMENT = re.compile(
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MOMENT_HINT = "use YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] or either with an offset such as +02:00 or Z"
+
+# Dates a config may hold (see scheduler.config.checker.MAX_DURATION_YEARS for why).
+MIN_YEAR, MAX_YEAR = 1000, 9000
+
+
+def year_range_hint(year: int) -> str:
+    return f"the year {year} is out of range: use a date in the years {MIN_YEAR}-{MAX_YEAR}"
+
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _WEEKDAY_ALIASES = {
@@ -86,9 +94,10 @@ def check_zone(name: str) -> str:
     """An IANA zone name that this machine knows (``Europe/Brussels``, ``UTC``)."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
+        shown = name if len(name) <= 80 else name[:77] + "..."
         raise ValueError(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Brussels or UTC"
+            f"unknown time zone {shown!r}: use an IANA name such as Europe/Brussels or UTC"
         ) from None
     return name
 
@@ -102,59 +111,6 @@ def parse_weekday(value: object) -> int:
             return WEEKDAYS[key]
     shown = repr(value) if isinstance(value, str) else _kind(value)
     raise ValueError(f"expected a weekday (mon, tue, wed, thu, fri, sat, sun), got {shown}")
-
-
-_UNTIL_UTC = re.compile(r"(UNTIL=\d{8}T\d{6})Z", re.IGNORECASE)
-
-
-_RRULE_PREFIX = re.compile(r"^\s*RRULE\s*:\s*", re.IGNORECASE)
-
-
-@lru_cache(maxsize=4096)
-def check_rrule(text: str) -> str:
-    """An RFC 5545 recurrence rule (``FREQ=YEARLY``, ``RRULE:FREQ=MONTHLY;BYDAY=1MO``).
-
-    Returns the rule without an ``RRULE:`` prefix, as planning and the iCalendar
-    export both take it. One rule only: a second line (another RRULE, an EXDATE)
-    would be dropped or mangled downstream, so it is refused here.
-    """
-    if "\n" in text.strip() or "\r" in text.strip():
-        raise ValueError(
-            "rrule must be one line with one RRULE (such as FREQ=WEEKLY;BYDAY=MO); "
-            "EXDATE, RDATE and several rules are not supported"
-        )
-    rule = _RRULE_PREFIX.sub("", text.strip())
-    if "DTSTART" in rule.upper():
-        raise ValueError("rrule must not contain DTSTART: the milestone's date is the start")
-    if ":" in rule:
-        raise ValueError(
-            f"invalid rrule {text!r}: only one RRULE's parts are allowed "
-            "(such as FREQ=WEEKLY;BYDAY=MO); EXDATE and RDATE are not supported"
-        )
-    if re.search(r"FREQ=(SECONDLY|MINUTELY)", rule, re.IGNORECASE):
-        # Every reminder of every occurrence is a row and a message: a rule that fires
-        # every second or minute would flood both. Deadlines recur hourly at the most.
-        raise ValueError(
-            f"invalid rrule {text!r}: FREQ=SECONDLY and FREQ=MINUTELY are not supported "
-            "(use HOURLY or slower)"
-        )
-    if "BYEASTER" in rule.upper():
-        raise ValueError(f"invalid rrule {text!r}: BYEASTER is not part of RFC 5545")
-    try:
-        # RFC 5545 writes UNTIL in UTC (…Z); the planner turns it into the milestone's
-        # wall time, since dateutil refuses UTC next to a naive start. Check it the same way.
-        rrulestr(_UNTIL_UTC.sub(r"\1", rule), dtstart=datetime(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"invalid rrule {text!r}: {exc}") from None
-    # The calendar export parses the rule with icalendar, stricter than dateutil on
-    # some values (UNTIL=2023-01-01): refuse here what it would refuse there.
-    from icalendar import vRecur  # imported only for configs that use rrule
-
-    try:
-        vRecur.from_ical(rule)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"invalid rrule {text!r}: {exc}") from None
-    return rule
 
 
 def _kind(value: object) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from scheduler.config.values import check_rrule
+from scheduler.config.rrules import check_rrule
 from scheduler.ics import to_ics
 from scheduler.planning import plan
 from tests.config.helpers import errors, load, write
