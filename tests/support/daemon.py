@@ -132,8 +132,8 @@ class DaemonProcess:
             if counts != last_counts:
                 last_counts, last_change = counts, time.monotonic()
             if counts[0] == counts[1]:
-                seen = watcher_reloads is not None
-                if seen and len(self._watcher_reloads()) >= watcher_reloads:
+                expected = watcher_reloads
+                if expected is not None and len(self._watcher_reloads()) >= expected:
                     return
                 if time.monotonic() - last_change >= quiet:
                     return
