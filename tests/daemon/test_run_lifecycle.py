@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
-import time
-from collections import Counter
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,24 +13,28 @@ from tests.daemon.conftest import PLACEHOLDER, SECRET, webhook_config, write_con
 from tests.support.daemon import iso_in
 from tests.support.receiver import Receiver, Response
 from tests.support.secrets import assert_no_secret
+from tests.support.waiting import wait_past
 
 pytestmark = pytest.mark.slow
 
 
 def test_restart_across_due_time_sends_late_or_skips(receiver: Receiver, make_daemon) -> None:
     d = make_daemon(webhook_config(receiver.url, PLACEHOLDER)).start()
+    due = iso_in(2.5)
     d.reload_with(
         webhook_config(
             receiver.url,
             [
-                {"id": "recent", "title": "Caught up", "at": iso_in(2.5), "catch_up": "1h"},
-                {"id": "stale", "title": "Too old", "at": iso_in(2.5), "catch_up": "1s"},
+                {"id": "recent", "title": "Caught up", "at": due, "catch_up": "1h"},
+                {"id": "stale", "title": "Too old", "at": due, "catch_up": "1s"},
                 {"id": "future", "title": "Later", "at": iso_in(3600)},
             ],
         )
     )
     assert d.stop() == 0
-    time.sleep(5.5)  # both reminders fall due while the daemon is down
+    # Both reminders fall due while the daemon is down, and by the restart they are
+    # overdue by more than the stale one's catch-up (1 s) and the late grace (1 s).
+    wait_past(due, by=timedelta(seconds=2.5))
     assert receiver.requests == []
     d.start()
     (req,) = receiver.wait_for(1, timeout=15)
@@ -42,7 +45,8 @@ def test_restart_across_due_time_sends_late_or_skips(receiver: Receiver, make_da
     rows = {h["milestone_id"]: h for h in d.history()}
     assert rows["stale"]["status"] == "skipped"
     assert rows["future"]["status"] == "scheduled"
-    time.sleep(0.5)
+    # A graceful stop lets every delivery in flight finish: after it, nothing more comes.
+    assert d.stop() == 0
     assert len(receiver.requests) == 1
 
 
@@ -61,7 +65,8 @@ def test_old_milestones_send_nothing(receiver: Receiver, make_daemon) -> None:
             ],
         )
     ).start()
-    time.sleep(1.0)
+    # Ready means the first reconcile ran; an empty store after it means nothing to send.
+    d.wait_log("reconciled")
     assert d.stop() == 0
     assert receiver.requests == []
     assert d.history() == []
@@ -80,13 +85,7 @@ def test_kill_9_mid_burst_loses_nothing(make_daemon) -> None:
         before = len(receiver.requests)
         assert before < 300, "the burst finished before the kill; the test proves nothing"
         d.start()
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            ids = {r.headers["webhook-id"] for r in receiver.requests}
-            if len(ids) >= 300:
-                break
-            time.sleep(0.1)
-        received = Counter(r.headers["webhook-id"] for r in receiver.requests)
+        received = receiver.wait_ids(300, timeout=40)
         assert len(received) == 300, f"lost {300 - len(received)} deliveries"
         by_id = {r.headers["webhook-id"]: r.json()["milestone"]["id"] for r in receiver.requests}
         assert sorted(by_id.values()) == sorted(m["id"] for m in milestones)
@@ -126,12 +125,15 @@ def test_sighup_with_broken_config_keeps_the_old_one(receiver: Receiver, make_da
 
 def test_moved_milestone_cancels_old_reminders(receiver: Receiver, make_daemon) -> None:
     d = make_daemon(webhook_config(receiver.url, PLACEHOLDER)).start()
-    d.reload_with(webhook_config(receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(5)}]))
+    old_due = iso_in(5)
+    d.reload_with(webhook_config(receiver.url, [{"id": "m", "title": "Moving", "at": old_due}]))
     moved = webhook_config(receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(3600)}])
     before = len([e for e in d.events() if e.get("event") == "config reloaded"])
     write_config(d.config, moved)  # the file watcher reloads without a signal
     d.wait_log("config reloaded", count=before + 1, timeout=10)
-    time.sleep(5.5)
+    # No event follows a reminder that is rightly not sent: wait until its old moment
+    # is past (a wrongly kept one goes out at that moment), then check nothing came.
+    wait_past(old_due, by=timedelta(seconds=1))
     assert receiver.requests == []
     statuses = sorted(h["status"] for h in d.history())
     assert statuses == ["cancelled", "scheduled"]
@@ -152,9 +154,11 @@ def test_reload_cancels_a_delivery_claimed_ahead_of_its_time(
         webhook_config(receiver.url, [{"id": "m", "title": "Moving", "at": iso_in(3600)}])
     )
     d.wait_statuses({"cancelled": 1, "scheduled": 1}, timeout=15)
-    time.sleep(0.5)
-    assert receiver.requests == []
+    # The claim was cancelled instead of sent at its moment; a graceful stop then lets
+    # anything in flight finish, so nothing can arrive after it.
+    d.wait_log("delivery cancelled")
     assert d.stop() == 0
+    assert receiver.requests == []
 
 
 def test_a_symlinked_config_is_watched(receiver: Receiver, make_daemon, tmp_path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from tests.support.chat_limits import slack_problems
 from tests.support.daemon import iso_in
 from tests.support.receiver import Received, Receiver, Response
 from tests.support.secrets import assert_no_secret
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -77,12 +77,12 @@ def test_burst_of_200_is_a_few_paced_posts(slack: tuple[Receiver, SlackLike], ma
             ],
         )
     )
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        sent = [h for h in d.history("--status", "sent")]
-        if len(sent) == 200:
-            break
-        time.sleep(0.25)
+    wait_until(
+        lambda: len(d.history("--status", "sent")) == 200,
+        timeout=40,
+        interval=0.25,
+        message="200 deliveries not all sent",
+    )
     assert len(d.history("--status", "sent")) == 200
     posts = receiver.requests
     assert behaviour.rejected == [], "Slack would have rejected a payload"

@@ -98,17 +98,26 @@ class DaemonProcess:
 
     def reload_with(self, config: dict[str, Any], *, timeout: float = 15) -> None:
         """Write a new config, send SIGHUP and wait until it is in force."""
-        before = len([e for e in self.events() if e.get("event") == "config reloaded"])
+        before = len(self._events_named("config reloaded"))
+        watched = len(self._watcher_reloads())
         tmp = self.config.with_suffix(".tmp")
         tmp.write_text(yaml.safe_dump(config, sort_keys=False))
         tmp.replace(self.config)
         self.signal(signal.SIGHUP)
         self.wait_log("config reloaded", count=before + 1, timeout=timeout)
-        self.wait_reloads_settled(timeout=timeout)
+        self.wait_reloads_settled(watcher_reloads=watched + 1, timeout=timeout)
 
-    def wait_reloads_settled(self, *, quiet: float = 0.6, timeout: float = 15) -> None:
-        """Wait until every reload started (by SIGHUP or the file watcher, which reacts
-        up to ~0.4 s after a write) has finished, and none started for ``quiet`` seconds."""
+    def wait_reloads_settled(
+        self, *, watcher_reloads: int | None = None, quiet: float = 0.6, timeout: float = 15
+    ) -> None:
+        """Wait until every reload started (by SIGHUP or the file watcher) has finished.
+
+        The write of a config file makes the file watcher reload too, up to ~0.4 s later:
+        once ``watcher_reloads`` reloads by the watcher have started (and, like all the
+        others, finished), nothing more is coming. The watcher may not have been
+        watching yet (a write right after the start), so that reload is not sure to
+        come: then no reload starting for ``quiet`` seconds is taken as settled.
+        """
         finished = {
             "config reloaded",
             "config rejected: the previous config stays in force",
@@ -122,10 +131,21 @@ class DaemonProcess:
             counts = (events.count("reloading config"), sum(e in finished for e in events))
             if counts != last_counts:
                 last_counts, last_change = counts, time.monotonic()
-            elif counts[0] == counts[1] and time.monotonic() - last_change >= quiet:
-                return
+            if counts[0] == counts[1]:
+                expected = watcher_reloads
+                if expected is not None and len(self._watcher_reloads()) >= expected:
+                    return
+                if time.monotonic() - last_change >= quiet:
+                    return
             time.sleep(0.05)
         raise AssertionError(f"reloads did not settle within {timeout}s:\n{self.log()}")
+
+    def _events_named(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.events() if e.get("event") == event]
+
+    def _watcher_reloads(self) -> list[dict[str, Any]]:
+        reloads = self._events_named("reloading config")
+        return [e for e in reloads if e.get("trigger") == "file changed"]
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -118,6 +118,23 @@ class Receiver:
                     )
                 self._cond.wait(left)
             return list(self.requests)
+
+    def webhook_ids(self) -> Counter[str]:
+        """How many requests arrived under each ``webhook-id`` (a repeat counts twice)."""
+        with self._cond:
+            return Counter(r.headers["webhook-id"] for r in self.requests)
+
+    def wait_ids(self, count: int, timeout: float) -> Counter[str]:
+        """Block until ``count`` distinct ``webhook-id`` values arrived, or ``timeout``
+        passed; either way return the counts, for the caller's assertion to explain."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                ids = Counter(r.headers["webhook-id"] for r in self.requests)
+                left = deadline - time.monotonic()
+                if len(ids) >= count or left <= 0:
+                    return ids
+                self._cond.wait(left)
 
 
 @contextmanager
