@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.logs import JsonFormatter, Redactor, TextFormatter, configure, fields
+from scheduler.logs import JsonFormatter, Redactor, TextFormatter, configure, fields, redacting
 from tests.support.secrets import assert_no_secret
 
 HOOK = "https://hooks.example.org/services/T0SECRET/B0SECRET/tokentokentoken"
@@ -52,10 +52,18 @@ def _failure(message: str) -> Any:
         return sys.exc_info()
 
 
+class Secrets:
+    """What a redactor's owner says is secret now (the daemon's service, in production)."""
+
+    def __init__(self, *values: str) -> None:
+        self.values = list(values)
+
+    def __call__(self) -> list[str]:
+        return self.values
+
+
 def _redactor(*secrets: str) -> Redactor:
-    redactor = Redactor()
-    redactor.set_secrets(secrets)
-    return redactor
+    return Redactor(Secrets(*secrets))
 
 
 def test_fields_drop_missing_values() -> None:
@@ -142,10 +150,11 @@ def test_the_longest_secret_goes_first() -> None:
 
 
 def test_a_reload_replaces_the_secrets() -> None:
-    redactor = _redactor("old-secret-value")
+    source = Secrets("old-secret-value")
+    redactor = Redactor(source)
     text = Captured(TextFormatter(), redactor)
     assert text.log(logging.INFO, "old-secret-value").endswith(" ***")
-    redactor.set_secrets(["new-secret-value"])
+    source.values = ["new-secret-value"]
     assert text.log(logging.INFO, "old-secret-value new-secret-value").endswith(
         " old-secret-value ***"
     )
@@ -196,3 +205,17 @@ def test_configure_quiets_loggers_that_print_request_urls(
     logging.getLogger("httpx").info(f"HTTP Request: POST {HOOK}")
     logging.getLogger("apscheduler").info("job ran")
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_redacting_covers_the_root_handlers_for_its_block_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(fmt="text", level="info")
+    log = logging.getLogger("tminus.test")
+    with redacting(Secrets(HOOK)):
+        log.info(f"posting to {HOOK}")
+        assert capsys.readouterr().err.rstrip("\n").endswith(" posting to ***")
+    log.info(f"posting to {HOOK}")  # the block ended: nothing is filtered any more
+    assert capsys.readouterr().err.rstrip("\n").endswith(f" posting to {HOOK}")
+    assert logging.getLogger().handlers[0].filters == []
