@@ -193,6 +193,26 @@ def countdown(occurrence: datetime, now: datetime) -> str:
     return f"in {format_span(span)}" if seconds > 0 else f"{format_span(span)} ago"
 
 
+def short_span(span: timedelta) -> str:
+    """``150d``, ``1d12h``, ``2h5m``, ``40m``, ``10s``: :func:`format_span` in compact units.
+
+    For countdown labels (``T-150d``) whose span is not a configured offset.
+    """
+    total = abs(span.total_seconds())
+    if total < 59.5:
+        return f"{round(total)}s"
+    minutes = round(total / 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts: list[str] = []
+    for n, unit in ((days, "d"), (hours, "h"), (mins, "m")):
+        if n and len(parts) < 2:
+            parts.append(f"{n}{unit}")
+        elif parts:
+            break
+    return "".join(parts)
+
+
 def coarse_countdown(span: timedelta) -> str:
     """``in 3 days``, ``2 hours ago``, ``in less than a minute``: the largest unit only.
 

@@ -88,6 +88,20 @@ def test_check_ok_counts() -> None:
     }
 
 
+def test_check_counts_one_of_each_in_the_singular(tmp_path: Path) -> None:
+    one = tmp_path / "one.yaml"
+    one.write_text(
+        "version: 1\n"
+        "defaults: {remind: ['0'], notify: [audit]}\n"
+        "channels: {audit: {type: webhook, url: 'https://hooks.example.org/x'}}\n"
+        "milestones: [{id: only, title: Only one, at: 2099-01-01}]\n"
+    )
+    done = tminus("check", "-c", str(one))
+    assert done.stdout == "OK: 1 milestone, 1 reminder, 1 channel\n", done.stderr
+    sim = tminus("simulate", "-c", str(one), "--from", "2098-12-31", "--until", "2099-01-02")
+    assert sim.stderr.startswith("1 reminder, 1 delivery from "), sim.stderr
+
+
 def test_check_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BROKEN)

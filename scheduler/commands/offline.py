@@ -39,6 +39,7 @@ from scheduler.model import Config, MilestoneStatus, Reminder
 from scheduler.planning import Resolved, plan, resolve
 from scheduler.planning import explain as explain_milestone
 from scheduler.render import fallback_text
+from scheduler.render.words import counted
 from scheduler.settings import Settings
 from scheduler.timekeeping import compact_span, format_instant, format_utc_minute, to_zone
 
@@ -163,7 +164,8 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _emit_json({"ok": True, "milestones": n, "reminders": reminders, "channels": k})
     else:
-        print(f"OK: {n} milestones, {reminders} reminders, {k} channels")
+        summary = [counted(n, "milestone"), counted(reminders, "reminder"), counted(k, "channel")]
+        print(f"OK: {', '.join(summary)}")
     return 0
 
 
@@ -230,8 +232,7 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
     deliveries = sum(len(r.channels) for r in reminders)
     # The summary goes to stderr so that stdout stays one line per alert for pipes.
     print(
-        f"{len(reminders)} reminder{'s' if len(reminders) != 1 else ''}, "
-        f"{deliveries} deliver{'ies' if deliveries != 1 else 'y'} "
+        f"{counted(len(reminders), 'reminder')}, {counted(deliveries, 'delivery', 'deliveries')} "
         f"from {format_instant(start)} until {format_instant(end)}",
         file=sys.stderr,
     )
