@@ -129,6 +129,19 @@ def utc_iso_micro(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def iso_exact(moment: datetime) -> str:
+    """``2019-08-02T00:00:00+02:00``, ``…T20:15:11.960+02:00``: the instant exactly, in its zone.
+
+    Whole seconds are written as such; a sub-second part to the millisecond when
+    that is exact, else to the microsecond. Nothing the daemon scheduled is rounded.
+    """
+    if not moment.microsecond:
+        return moment.isoformat(timespec="seconds")
+    if not moment.microsecond % 1000:
+        return moment.isoformat(timespec="milliseconds")
+    return moment.isoformat(timespec="microseconds")
+
+
 def utc_iso_millis(moment: datetime) -> str:
     """``2019-08-01T22:00:00.123Z``: the instant in UTC to the millisecond, for log lines."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
