@@ -126,6 +126,28 @@ def _reminder_json(reminder: Reminder) -> dict[str, Any]:
     }
 
 
+def _simulated_json(reminder: Reminder, bodies: dict[tuple[str, str], Any]) -> dict[str, Any]:
+    """One simulated alert: the reminder, and per channel the exact body it would get."""
+    r = reminder
+    found = [bodies[(r.id, name)] for name in r.channels if (r.id, name) in bodies]
+    return {
+        **_reminder_json(r),
+        "reminder_id": r.id,
+        "text": fallback_text(r),
+        "deliveries": [
+            {
+                "channel": b.channel,
+                "type": b.type,
+                "delivery_id": b.delivery_id,
+                "content_type": b.content_type,
+                "alerts_in_request": b.alerts,
+                "body": b.body,
+            }
+            for b in found
+        ],
+    }
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
@@ -211,21 +233,10 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
     with gc_paused():
         reminders = plan(config, start, end, resolved=resolved)
     if args.json:
-        _emit_json(
-            [
-                {
-                    "due_at": r.due_at.isoformat(),
-                    "milestone": r.milestone.id,
-                    "label": r.label,
-                    "channels": list(r.channels),
-                    "type": _alert_type(r),
-                    "text": fallback_text(r),
-                    "reminder_id": r.id,
-                    "occurrence": r.occurrence.isoformat(),
-                }
-                for r in reminders
-            ]
-        )
+        from scheduler.commands.bodies import channel_bodies  # notifiers: only for --json
+
+        bodies = channel_bodies(config, reminders)
+        _emit_json([_simulated_json(r, bodies) for r in reminders])
         return 0
     for r in reminders:
         print(f"{format_instant(r.due_at)}  [{', '.join(r.channels)}]  {fallback_text(r)}")
