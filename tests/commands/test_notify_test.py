@@ -144,7 +144,7 @@ def test_moment_only_sample_tells_one_story(
     tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Issue 13: a header "🏁 X", a body "Reached in 150 days" and a fallback "Now: X".
-    far = (datetime.now(UTC) + timedelta(days=150)).date().isoformat()
+    far = (datetime.now(UTC) + timedelta(days=150, minutes=10)).isoformat(timespec="seconds")
     path = tmp_path / "moment.yaml"
     path.write_text(
         f"""\
@@ -153,7 +153,7 @@ defaults: {{remind: ["0"], notify: [newsroom]}}
 channels:
   newsroom: {{type: slack, url: "{receiver.url}{SLACK_PATH}"}}
 milestones:
-  - {{id: far, title: Far deadline, at: {far}}}
+  - {{id: far, title: Far deadline, at: "{far}"}}
 """,
         encoding="utf-8",
     )
