@@ -283,6 +283,7 @@ class Reason(enum.StrEnum):
     RATE_LIMITED = "rate_limited"  # 429
     TIMEOUT = "timeout"
     NETWORK = "network"  # connection refused, reset, DNS
+    TLS = "tls"  # the TLS handshake failed: a certificate not trusted, a protocol mismatch
     CLIENT_ERROR = "client_error"  # other 4xx: dead at once
     GONE = "gone"  # 410 / channel_is_archived / no_service: channel disabled
     REDIRECT = "redirect"  # 3xx is a failure: redirects are not followed

@@ -129,6 +129,19 @@ def utc_iso_micro(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def iso_exact(moment: datetime) -> str:
+    """``2019-08-02T00:00:00+02:00``, ``…T20:15:11.960+02:00``: the instant exactly, in its zone.
+
+    Whole seconds are written as such; a sub-second part to the millisecond when
+    that is exact, else to the microsecond. Nothing the daemon scheduled is rounded.
+    """
+    if not moment.microsecond:
+        return moment.isoformat(timespec="seconds")
+    if not moment.microsecond % 1000:
+        return moment.isoformat(timespec="milliseconds")
+    return moment.isoformat(timespec="microseconds")
+
+
 def utc_iso_millis(moment: datetime) -> str:
     """``2019-08-01T22:00:00.123Z``: the instant in UTC to the millisecond, for log lines."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -191,6 +204,26 @@ def countdown(occurrence: datetime, now: datetime) -> str:
     if abs(seconds) < NOW_WITHIN_SECONDS:
         return "now"
     return f"in {format_span(span)}" if seconds > 0 else f"{format_span(span)} ago"
+
+
+def short_span(span: timedelta) -> str:
+    """``150d``, ``1d12h``, ``2h5m``, ``40m``, ``10s``: :func:`format_span` in compact units.
+
+    For countdown labels (``T-150d``) whose span is not a configured offset.
+    """
+    total = abs(span.total_seconds())
+    if total < 59.5:
+        return f"{round(total)}s"
+    minutes = round(total / 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts: list[str] = []
+    for n, unit in ((days, "d"), (hours, "h"), (mins, "m")):
+        if n and len(parts) < 2:
+            parts.append(f"{n}{unit}")
+        elif parts:
+            break
+    return "".join(parts)
 
 
 def coarse_countdown(span: timedelta) -> str:

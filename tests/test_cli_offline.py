@@ -88,6 +88,20 @@ def test_check_ok_counts() -> None:
     }
 
 
+def test_check_counts_one_of_each_in_the_singular(tmp_path: Path) -> None:
+    one = tmp_path / "one.yaml"
+    one.write_text(
+        "version: 1\n"
+        "defaults: {remind: ['0'], notify: [audit]}\n"
+        "channels: {audit: {type: webhook, url: 'https://hooks.example.org/x'}}\n"
+        "milestones: [{id: only, title: Only one, at: 2099-01-01}]\n"
+    )
+    done = tminus("check", "-c", str(one))
+    assert done.stdout == "OK: 1 milestone, 1 reminder, 1 channel\n", done.stderr
+    sim = tminus("simulate", "-c", str(one), "--from", "2098-12-31", "--until", "2099-01-02")
+    assert sim.stderr.startswith("1 reminder, 1 delivery from "), sim.stderr
+
+
 def test_check_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BROKEN)
@@ -271,3 +285,30 @@ def test_export_ics_file_and_stdout(tmp_path: Path) -> None:
     piped = tminus("export-ics", "-c", INF)
     assert piped.returncode == 0
     assert piped.stdout.startswith("BEGIN:VCALENDAR")
+
+
+def test_simulate_json_gives_each_channel_its_exact_body() -> None:
+    # Issue 13: per alert, each channel and the exact body it would receive.
+    js = tminus("simulate", "-c", INF, "--from", "2019-07-26", "--until", "2019-08-03", "--json")
+    assert js.returncode == 0, js.stderr
+    alerts = json.loads(js.stdout)
+    assert alerts
+    for alert in alerts:
+        assert alert["title"] and alert["occurrence"] and alert["offset"]
+        deliveries = {d["channel"]: d for d in alert["deliveries"]}
+        assert set(deliveries) == set(alert["channels"])
+        for d in deliveries.values():
+            assert d["content_type"] == "application/json"
+            body = json.loads(d["body"])
+            if d["type"] == "webhook":
+                assert body["type"] == alert["type"]
+                assert body["delivery_id"] == d["delivery_id"]
+                assert body["milestone"]["id"] == alert["milestone"]
+                assert body["reminder"]["due_at"] == alert["due_at"]
+                assert body["sent_at"].startswith(alert["due_at"][:19])
+                assert body["late"] is False and body["attempt"] == 1
+            elif d["type"] == "slack":
+                assert alert["text"] in body["text"]
+                assert body["blocks"][0]["type"] == "header"
+    last = alerts[-1]
+    assert last["text"].startswith("Now: INF Treaty withdrawal takes effect")

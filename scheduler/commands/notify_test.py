@@ -5,6 +5,10 @@ one), as the daemon would render it, but with a delivery id of its own
 (``msg_test_…``): a receiver that deduplicates on ``webhook-id`` must not
 mistake the test for the real reminder and drop the real one later. With
 nothing upcoming, a built-in INF Treaty sample a week ahead is sent.
+
+The sample is sent now and worded for now, in every part of the message alike:
+an "at the moment" reminder of a milestone 150 days away reads "In 150 days"
+and ``T-150d: …``, never "Now" (:mod:`scheduler.render.words`).
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ def _send_and_report(args: argparse.Namespace, config: Config, channel: Channel)
         late=False,
         sent_at=now,
     )
+    text = fallback_text(reminder, sent_at=alert.sent_at)
     outcome = asyncio.run(send_sample(channel, alert))
     status = outcome.status_code if outcome.status_code is not None else "-"
     if args.json:
@@ -112,12 +117,12 @@ def _send_and_report(args: argparse.Namespace, config: Config, channel: Channel)
             "retry_after": outcome.retry_after,
             "disable_channel": outcome.disable_channel,
             "delivery_id": alert.delivery_id,
-            "text": fallback_text(reminder),
+            "text": text,
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         print(f"{channel.name}: {status} {outcome.reason.value} {outcome.body}".rstrip())
         if outcome.detail:
             print(f"  {outcome.detail}")
-        print(f"  message: {fallback_text(reminder)} (id {alert.delivery_id})")
+        print(f"  message: {text} (id {alert.delivery_id})")
     return 0 if outcome.ok else 1

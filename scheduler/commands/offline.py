@@ -39,6 +39,7 @@ from scheduler.model import Config, MilestoneStatus, Reminder
 from scheduler.planning import Resolved, plan, resolve
 from scheduler.planning import explain as explain_milestone
 from scheduler.render import fallback_text
+from scheduler.render.words import counted
 from scheduler.settings import Settings
 from scheduler.timekeeping import compact_span, format_instant, format_utc_minute, to_zone
 
@@ -125,6 +126,28 @@ def _reminder_json(reminder: Reminder) -> dict[str, Any]:
     }
 
 
+def _simulated_json(reminder: Reminder, bodies: dict[tuple[str, str], Any]) -> dict[str, Any]:
+    """One simulated alert: the reminder, and per channel the exact body it would get."""
+    r = reminder
+    found = [bodies[(r.id, name)] for name in r.channels if (r.id, name) in bodies]
+    return {
+        **_reminder_json(r),
+        "reminder_id": r.id,
+        "text": fallback_text(r),
+        "deliveries": [
+            {
+                "channel": b.channel,
+                "type": b.type,
+                "delivery_id": b.delivery_id,
+                "content_type": b.content_type,
+                "alerts_in_request": b.alerts,
+                "body": b.body,
+            }
+            for b in found
+        ],
+    }
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
@@ -163,7 +186,8 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _emit_json({"ok": True, "milestones": n, "reminders": reminders, "channels": k})
     else:
-        print(f"OK: {n} milestones, {reminders} reminders, {k} channels")
+        summary = [counted(n, "milestone"), counted(reminders, "reminder"), counted(k, "channel")]
+        print(f"OK: {', '.join(summary)}")
     return 0
 
 
@@ -209,29 +233,17 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
     with gc_paused():
         reminders = plan(config, start, end, resolved=resolved)
     if args.json:
-        _emit_json(
-            [
-                {
-                    "due_at": r.due_at.isoformat(),
-                    "milestone": r.milestone.id,
-                    "label": r.label,
-                    "channels": list(r.channels),
-                    "type": _alert_type(r),
-                    "text": fallback_text(r),
-                    "reminder_id": r.id,
-                    "occurrence": r.occurrence.isoformat(),
-                }
-                for r in reminders
-            ]
-        )
+        from scheduler.commands.bodies import channel_bodies  # notifiers: only for --json
+
+        bodies = channel_bodies(config, reminders)
+        _emit_json([_simulated_json(r, bodies) for r in reminders])
         return 0
     for r in reminders:
         print(f"{format_instant(r.due_at)}  [{', '.join(r.channels)}]  {fallback_text(r)}")
     deliveries = sum(len(r.channels) for r in reminders)
     # The summary goes to stderr so that stdout stays one line per alert for pipes.
     print(
-        f"{len(reminders)} reminder{'s' if len(reminders) != 1 else ''}, "
-        f"{deliveries} deliver{'ies' if deliveries != 1 else 'y'} "
+        f"{counted(len(reminders), 'reminder')}, {counted(deliveries, 'delivery', 'deliveries')} "
         f"from {format_instant(start)} until {format_instant(end)}",
         file=sys.stderr,
     )

@@ -2,7 +2,9 @@
 
 tminus's API takes no large input, so anything big is refused before a route
 runs: query strings over 4 KiB get 414, bodies over 64 KiB get 413 (from the
-``content-length`` header at once, or while a chunked body streams in).
+``content-length`` header at once; a chunked body, which declares no length, is
+read here up to the limit before the route runs, so a route that never reads
+its body cannot make the server take in megabytes).
 """
 
 from __future__ import annotations
@@ -67,7 +69,10 @@ class RequestLimits:
         if len(scope.get("raw_path") or scope["path"].encode()) > self.max_path:
             await _refuse(send, 414, f"path longer than {self.max_path} bytes")
             return
+        streamed = False
         for name, value in scope.get("headers", []):
+            if name == b"transfer-encoding":
+                streamed = True
             if name == b"content-length":
                 try:
                     declared = int(value)
@@ -77,7 +82,32 @@ class RequestLimits:
                 if declared > self.max_body:
                     await _refuse(send, 413, f"body larger than {self.max_body} bytes")
                     return
+        if streamed:
+            # A chunked body declares no length, and a route that never reads its body
+            # would let the server take in all of it: read it here, at most max_body.
+            buffered = await self._read_bounded(receive)
+            if buffered is None:
+                await _refuse(send, 413, f"body larger than {self.max_body} bytes")
+                return
+            await self.app(scope, _replay(buffered, receive), send)
+            return
+        await self._bounded(scope, receive, send)
 
+    async def _read_bounded(self, receive: Receive) -> Message | None:
+        """The whole body as one message, or None once it passes ``max_body``."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return message
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
+                return None
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    async def _bounded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app, refusing a body that grows past ``max_body`` as it is read."""
         received = 0
         started = False
 
@@ -101,3 +131,13 @@ class RequestLimits:
         except _TooLarge:
             if not started:
                 await _refuse(send, 413, f"body larger than {self.max_body} bytes")
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``first`` once, then whatever the server sends next."""
+    pending = [first]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay

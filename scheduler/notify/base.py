@@ -21,6 +21,7 @@ from typing import Protocol
 import httpx
 
 from scheduler import __version__
+from scheduler.logs import REDACTED
 from scheduler.logs import scrub as scrub_text
 from scheduler.model import Alert, Channel, Outcome, Reason
 from scheduler.notify.classify import AnswerRule, classify_error, classify_response, timed_out
@@ -31,6 +32,8 @@ USER_AGENT = f"tminus/{__version__}"
 # Bytes of a receiver's answer read at most: enough for any error body worth
 # keeping, and a receiver cannot make us buffer megabytes.
 READ_MAX = 16 * 1024
+# The shortest beginning of a secret redacted where an answer was cut off.
+PARTIAL_MIN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,22 @@ class ChannelKind:
 
     notifier: NotifierFactory
     answers: AnswerRule
+
+
+def scrub_answer(text: str, secrets: Sequence[str], *, cut: bool) -> str:
+    """A receiver's answer with every secret replaced by ``***``, before anything keeps it.
+
+    Scrubbed whole, before the excerpt an :class:`Outcome` keeps is cut from it, so a
+    secret straddling the excerpt's end is not kept half. When the answer itself was
+    cut at :data:`READ_MAX` (``cut``), a secret's beginning at its very end is redacted too.
+    """
+    text = scrub_text(text, secrets)
+    if cut:
+        for secret in secrets:
+            for size in range(len(secret) - 1, PARTIAL_MIN - 1, -1):
+                if text.endswith(secret[:size]):
+                    return text[:-size] + REDACTED
+    return text
 
 
 def scrub(outcome: Outcome, channel: Channel) -> Outcome:
@@ -127,9 +146,10 @@ async def post(
                     raw += chunk
                     if len(raw) >= READ_MAX:
                         break
+                text = bytes(raw[:READ_MAX]).decode("utf-8", "replace")
                 outcome = classify_response(
                     response.status_code,
-                    bytes(raw[:READ_MAX]).decode("utf-8", "replace"),
+                    scrub_answer(text, channel.secrets(), cut=len(raw) >= READ_MAX),
                     response.headers,
                     now=time.time(),
                     rule=answers,

@@ -11,8 +11,18 @@ answer                     retryable  reason            notes
 410                        no         gone              disables the channel
 other 4xx                  no         client_error
 timeout                    yes        timeout
+certificate not trusted    no         tls               self-signed, expired, wrong host
+other TLS failure          yes        tls               handshake cut short, protocol
 connection error           yes        network
 =========================  =========  ================  ===================
+
+A certificate that does not verify is a configuration problem on one side or
+the other (a self-signed or expired certificate, a URL naming the wrong host):
+retrying every few seconds for hours will not fix it, and as Alertmanager and
+Healthchecks users expect of a bad URL or key, the delivery goes ``dead`` at
+once with the verifier's own words (``TLS: certificate verify failed
+(self-signed certificate)``), so the first look at ``history`` says what to fix.
+Other TLS failures (a handshake reset or cut short) can pass, and retry.
 
 A channel whose receiver says more than its status (Slack's ``ok`` and error
 words, Discord's JSON errors) supplies an :data:`AnswerRule` from its own module
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
@@ -189,11 +200,40 @@ def classify_error(exc: httpx.HTTPError) -> Outcome:
         )  # fmt: skip
     if isinstance(exc, httpx.TooManyRedirects):
         return Outcome(False, False, Reason.REDIRECT, detail=f"{kind}: redirects are not followed")
+    tls = _tls_failure(exc)
+    if tls is not None:
+        return tls
     words = _os_error_words(exc)
     return Outcome(
         False, True, Reason.NETWORK,
         detail=f"{kind}: {words}" if words else f"{kind}: the connection failed",
     )  # fmt: skip
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions under it, each once."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _tls_failure(exc: BaseException) -> Outcome | None:
+    """A failed TLS handshake, named as such (its errno, 1, is not "Operation not permitted")."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            why = cause.verify_message or "the certificate is not trusted"
+            return Outcome(
+                False, False, Reason.TLS,
+                detail=f"TLS: certificate verify failed ({why})",
+            )  # fmt: skip
+        if isinstance(cause, ssl.SSLError):
+            # The library's reason code (WRONG_VERSION_NUMBER, …): never a host or URL.
+            why = (cause.reason or type(cause).__name__).replace("_", " ").lower()
+            return Outcome(False, True, Reason.TLS, detail=f"TLS: handshake failed ({why})")
+    return None
 
 
 def _os_error_words(exc: BaseException) -> str:

@@ -10,6 +10,10 @@ from __future__ import annotations
 ELLIPSIS = "…"
 
 SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Slack mrkdwn has no escape for ``*``: inside ``*…*`` a user's asterisk
+# (``*.example.com``) would end the bold early, so it is shown as the asterisk
+# operator (U+2217), which looks the same and formats nothing.
+SLACK_BOLD_ESCAPES = SLACK_ESCAPES | str.maketrans({"*": "\u2217"})
 # Discord markdown that could restyle or hide user text; mentions are handled by
 # allowed_mentions, not by escaping.
 DISCORD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\*_~`|>[]"})
@@ -57,6 +61,16 @@ def fit(raw: str, limit: int, table: dict[int, str] | None = None) -> str:
 
 def fit_slack(raw: str, limit: int) -> str:
     return fit(raw, limit, SLACK_ESCAPES)
+
+
+def fit_slack_bold(raw: str, limit: int) -> str:
+    """``raw`` escaped for the inside of Slack's ``*…*`` and cut to ``limit``."""
+    return fit(raw, limit, SLACK_BOLD_ESCAPES)
+
+
+def slack_bold(raw: str) -> str:
+    """``*raw*``: bold in Slack mrkdwn, with ``raw`` unable to end the bold early."""
+    return "*" + raw.translate(SLACK_BOLD_ESCAPES) + "*"
 
 
 def fit_discord(raw: str, limit: int) -> str:

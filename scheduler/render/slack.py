@@ -6,7 +6,8 @@ together become one message listing them soonest first, one section each, and
 are split into several messages only when Slack's limits require it.
 
 All user text is escaped (``&``, ``<``, ``>``) so that a title such as
-``<!channel>`` is shown, not obeyed, and cut with ``…`` to Slack's limits.
+``<!channel>`` is shown, not obeyed, and cut with ``…`` to Slack's limits; text
+inside ``*…*`` also has its ``*`` shown as ``∗`` so it cannot end the bold.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from scheduler.model import Alert
 from scheduler.render.chunk import ChatLayout, Payload, chat_payloads
-from scheduler.render.limits import clip, fit_slack, slack_escape, ulen
+from scheduler.render.limits import clip, fit_slack, fit_slack_bold, slack_bold, slack_escape, ulen
 from scheduler.render.view import AlertView
 
 # Slack's documented Block Kit limits.
@@ -53,7 +54,7 @@ def _link(url: str) -> str:
 
 
 def _status_line(v: AlertView) -> str:
-    return f"*{slack_escape(v.status)}* · {slack_escape(v.when)}"
+    return f"{slack_bold(v.status)} · {slack_escape(v.when)}"
 
 
 def _single(v: AlertView) -> Payload:
@@ -90,7 +91,7 @@ def _single(v: AlertView) -> Payload:
 
 def _group_entry(v: AlertView) -> str:
     lines = [
-        f"{v.icon} *{fit_slack(v.title, GROUP_TITLE_MAX)}*",
+        f"{v.icon} *{fit_slack_bold(v.title, GROUP_TITLE_MAX)}*",
         f"{_status_line(v)} · {slack_escape(v.label)}",
     ]
     if v.late_line:

@@ -1,28 +1,23 @@
 """What a message says about one alert, before any channel's markup is applied.
 
 Slack and Discord show the same facts in different syntax; computing them once
-here keeps the two channels (and the fallback text) telling the same story.
+here keeps the two channels (and the fallback text) telling the same story. The
+words about time (icon, status, countdown, fallback) come from
+:func:`scheduler.render.words.wording`, the one wording source.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scheduler.model import Alert
-from scheduler.render.text import fallback_text, in_zone, one_line
-from scheduler.timekeeping import countdown, elapsed, format_span, format_when
+from scheduler.render.text import in_zone, one_line
+from scheduler.render.words import Kind, wording
+from scheduler.timekeeping import elapsed, format_span, format_when
 
-
-class Kind(enum.StrEnum):
-    BEFORE = "before"  # a reminder ahead of the moment
-    REACHED = "reached"  # offset 0: the moment itself
-    AFTER = "after"  # a follow-up after the moment (negative offset)
-
-
-ICONS = {Kind.BEFORE: "⏳", Kind.REACHED: "🏁", Kind.AFTER: "⌛"}
+__all__ = ["AlertView", "Kind", "late_by", "soonest_first", "view"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +30,7 @@ class AlertView:
     title: str
     when: str  # "Fri 2 Aug 2019 00:00 CEST"
     status: str  # "In 7 days", "Reached now", "Reached 2 hours ago", "2 hours ago"
+    countdown: str  # "T-7d", "Now", "T+2h"
     late_by: timedelta | None
     late_line: str  # "Late by 2 hours: this reminder was due Thu 1 Aug 2019 22:00 CEST", or ""
     label: str  # "7 days before"
@@ -62,36 +58,27 @@ def view(alert: Alert) -> AlertView:
     reminder = alert.reminder
     milestone = reminder.milestone
     occurrence = in_zone(reminder.occurrence, reminder)
-    if reminder.offset.is_zero:
-        kind = Kind.REACHED
-    elif reminder.offset.is_negative:
-        kind = Kind.AFTER
-    else:
-        kind = Kind.BEFORE
-    left = countdown(occurrence, alert.sent_at)
-    if kind is Kind.REACHED:
-        status = "Reached now" if left == "now" else f"Reached {left}"
-    else:
-        status = left[:1].upper() + left[1:]
     lateness = late_by(alert)
+    words = wording(reminder, alert.sent_at, late_by=lateness)
     late_line = ""
     if lateness is not None:
         due = format_when(in_zone(reminder.due_at, reminder))
         late_line = f"Late by {format_span(lateness)}: this reminder was due {due}"
     return AlertView(
         alert=alert,
-        kind=kind,
-        icon=ICONS[kind],
+        kind=words.kind,
+        icon=words.icon,
         title=one_line(milestone.title),
         when=format_when(occurrence),
-        status=status,
+        status=words.status,
+        countdown=words.countdown,
         late_by=lateness,
         late_line=late_line,
         label=reminder.label,
         description=milestone.description.strip(),
         tags=milestone.tags,
         links=milestone.links,
-        fallback=fallback_text(reminder, late_by=lateness),
+        fallback=words.fallback,
         timestamp=occurrence,
     )
 

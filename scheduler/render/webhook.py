@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.model import Alert, AlertType
+from scheduler.timekeeping import iso_exact
 
 
 def alert_type(alert: Alert) -> AlertType:
@@ -15,8 +16,9 @@ def alert_type(alert: Alert) -> AlertType:
 def webhook_body(alert: Alert) -> dict[str, Any]:
     """The JSON body for one delivery; every instant is shown in the milestone's zone.
 
-    ``at`` and ``due_at`` are to the second, ``sent_at`` to the millisecond, all
-    ISO 8601 with the zone's offset, as in SPEC's example.
+    ``at`` and ``due_at`` are the exact instants the daemon scheduled (a sub-second
+    part only when they have one), ``sent_at`` to the millisecond, all ISO 8601
+    with the zone's offset, as in SPEC's example.
     """
     reminder = alert.reminder
     milestone = reminder.milestone
@@ -27,7 +29,7 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
         "milestone": {
             "id": milestone.id,
             "title": milestone.title,
-            "at": reminder.occurrence.astimezone(zone).isoformat(timespec="seconds"),
+            "at": iso_exact(reminder.occurrence.astimezone(zone)),
             "timezone": milestone.timezone,
             "description": milestone.description,
             "tags": list(milestone.tags),
@@ -36,7 +38,7 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
         "reminder": {
             "offset": reminder.offset.iso(),
             "label": reminder.label,
-            "due_at": reminder.due_at.astimezone(zone).isoformat(timespec="seconds"),
+            "due_at": iso_exact(reminder.due_at.astimezone(zone)),
         },
         "sent_at": alert.sent_at.astimezone(zone).isoformat(timespec="milliseconds"),
         "late": alert.late,

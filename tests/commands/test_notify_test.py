@@ -138,3 +138,30 @@ def test_unknown_channel_lists_the_known_ones(
     err = capsys.readouterr().err
     assert "no channel named 'nope'" in err and "audit, newsroom" in err
     assert receiver.requests == []
+
+
+def test_moment_only_sample_tells_one_story(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 13: a header "🏁 X", a body "Reached in 150 days" and a fallback "Now: X".
+    far = (datetime.now(UTC) + timedelta(days=150, minutes=10)).isoformat(timespec="seconds")
+    path = tmp_path / "moment.yaml"
+    path.write_text(
+        f"""\
+version: 1
+defaults: {{remind: ["0"], notify: [newsroom]}}
+channels:
+  newsroom: {{type: slack, url: "{receiver.url}{SLACK_PATH}"}}
+milestones:
+  - {{id: far, title: Far deadline, at: "{far}"}}
+""",
+        encoding="utf-8",
+    )
+    assert main(["notify-test", "newsroom", "-c", str(path)]) == 0
+    out = capsys.readouterr().out
+    message = receiver.requests[0].json()
+    header = message["blocks"][0]["text"]["text"]
+    status = message["blocks"][1]["text"]["text"].split(" · ")[0]
+    assert (header, status) == ("⏳ Far deadline", "*In 150 days*")
+    assert message["text"].startswith("T-150d: Far deadline")
+    assert "message: T-150d: Far deadline" in out

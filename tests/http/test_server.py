@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import socket
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -43,3 +46,55 @@ async def test_busy_port_is_an_error_not_an_exit() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(OSError, match=f"127.0.0.1:{port}"):
             await serve(create_app(FakeState()), "127.0.0.1", port)
+
+
+async def test_chunked_body_without_length_is_bounded_on_the_stream() -> None:
+    # Issue 13: a chunked POST to a route that never reads its body took 12 MB.
+
+    handle = await serve(
+        create_app(FakeState(store=seeded_store(), api_token=TOKEN)), "127.0.0.1", 0
+    )
+    await handle.started()
+    reader, writer = await asyncio.open_connection("127.0.0.1", handle.port)
+    writer.write(
+        b"POST /api/deliveries/msg_dead1/redeliver HTTP/1.1\r\nhost: x\r\n"
+        b"transfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n"
+    )
+    chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
+    answer = asyncio.create_task(reader.read(200))
+    sent = 0
+    try:
+        for _ in range(12 * 16):  # 12 MB
+            if answer.done():
+                break
+            writer.write(chunk)
+            await asyncio.wait_for(writer.drain(), 5)
+            sent += 64 * 1024
+    except (ConnectionError, TimeoutError):
+        pass
+    head = await asyncio.wait_for(answer, 5)
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+    await handle.stop()
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert sent < 12 * 1024 * 1024  # the server stopped reading long before 12 MB
+
+
+async def test_small_chunked_body_still_reaches_the_route() -> None:
+    state = FakeState(store=seeded_store(), api_token=TOKEN)
+    handle = await serve(create_app(state), "127.0.0.1", 0)
+    await handle.started()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"by": "ana",'
+        yield b' "note": "seen"}'
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{handle.port}") as client:
+        r = await client.post(
+            "/api/deliveries/msg_dead1/redeliver",
+            content=body(),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+    await handle.stop()
+    assert r.status_code == 202

@@ -75,3 +75,51 @@ async def test_failing_sends_leak_nothing(caplog: pytest.LogCaptureFixture) -> N
     assert caplog.records, "the notifiers log each answer at DEBUG"
     for text in [caplog.text, records, *map(dump, outcomes)]:
         assert_no_secret(text, secrets)
+
+
+TOKEN = "header-secret-token-0123456789"
+
+
+def _pieces(secret: str, shortest: int = 5) -> list[str]:
+    return [secret[:n] for n in range(shortest, len(secret) + 1)]
+
+
+@pytest.mark.parametrize(
+    "padding",
+    [
+        # " Authorization: Bearer " is 23 characters: the token begins 15 before the cut
+        500 - 23 - 15,  # the end of the 500-character excerpt an outcome keeps
+        16 * 1024 - 23 - 15,  # the 16 KiB the notifier reads of an answer at most
+    ],
+)
+async def test_a_header_secret_cut_in_half_is_still_scrubbed(padding: int) -> None:
+    body = "x" * padding + f" Authorization: Bearer {TOKEN} " + "y" * 20_000
+    with running_receiver(Response(400, body)) as receiver:
+        channel = Channel(
+            name="audit",
+            type=ChannelType.WEBHOOK,
+            url=Secret(receiver.url + "/hook"),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        async with httpx.AsyncClient() as client:
+            outcome = await send_one(make_notifier(channel, client), make_alert())
+    assert outcome.reason.value == "client_error"
+    shown = dump(outcome)
+    assert not [p for p in _pieces(TOKEN) if p in shown.replace("x", "").replace("y", "")]
+
+
+async def test_a_url_path_scrubs_itself_not_the_words_like_it() -> None:
+    # Issue 13: a URL path of 8+ characters was a secret as a bare word, and
+    # "redirected" became "***ed".
+    def moved(req: Received) -> Response:
+        return Response(301, f"redirected from {req.path}", {"Location": "/elsewhere"})
+
+    with running_receiver(moved) as receiver:
+        channel = Channel(
+            name="mover", type=ChannelType.WEBHOOK, url=Secret(receiver.url + "/redirect")
+        )
+        async with httpx.AsyncClient() as client:
+            outcome = await send_one(make_notifier(channel, client), make_alert())
+    assert outcome.reason.value == "redirect"
+    assert outcome.body == "redirected from ***"
+    assert "redirected; redirects are not followed" in outcome.detail

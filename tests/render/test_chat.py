@@ -62,7 +62,9 @@ def test_slack_golden_reached_late_in_new_york() -> None:
     alert = make_alert(offset="0", zone="America/New_York", late_by=timedelta(minutes=40))
     [(_, payload)] = slack_payloads([alert])
     assert payload["text"] == (
-        "Now: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 EDT (late by 40 minutes)"
+        # Issue 13: 40 minutes after the moment the fallback no longer says "Now"
+        # while the body says "Reached 40 minutes ago".
+        "T+40m: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 EDT (late by 40 minutes)"
     )
     assert payload["blocks"][0]["text"]["text"] == "🏁 INF Treaty withdrawal takes effect"
     assert payload["blocks"][1]["text"]["text"] == (
@@ -111,7 +113,8 @@ def test_discord_golden_late_reached() -> None:
     [(_, payload)] = discord_payloads([alert])
     embed = payload["embeds"][0]
     assert payload["content"] == (
-        "Now: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 IST "
+        # Issue 13: "T+2h5m", as the body's "Reached 2 hours 5 minutes ago" (was "Now").
+        "T+2h5m: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 IST "
         "(late by 2 hours 5 minutes)"
     )
     assert embed["title"] == "🏁 INF Treaty withdrawal takes effect"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from scheduler.render import alert_type, webhook_body
 from tests.support.alerts import make_alert
@@ -71,3 +73,27 @@ def test_hostile_title_is_carried_verbatim_and_serializes() -> None:
     body = webhook_body(make_alert(title=title))
     assert body["milestone"]["title"] == title
     assert json.loads(json.dumps(body))["milestone"]["title"] == title
+
+
+@pytest.mark.parametrize(
+    ("at", "offset", "milestone_at", "due_at"),
+    [
+        # Issue 13: due 20:15:11.96, the body said 20:15:11.
+        ((2019, 8, 2, 20, 15, 21, 960000), "10s", "2019-08-02T20:15:21.960+02:00",
+         "2019-08-02T20:15:11.960+02:00"),
+        ((2019, 8, 2, 20, 15, 21, 123456), "0", "2019-08-02T20:15:21.123456+02:00",
+         "2019-08-02T20:15:21.123456+02:00"),
+        ((2019, 8, 2, 20, 15, 21), "1h", "2019-08-02T20:15:21+02:00",
+         "2019-08-02T19:15:21+02:00"),
+    ],
+)  # fmt: skip
+def test_instants_are_exact(
+    at: tuple[int, ...], offset: str, milestone_at: str, due_at: str
+) -> None:
+    body = webhook_body(make_alert(at=at, offset=offset))
+    assert body["milestone"]["at"] == milestone_at
+    assert body["reminder"]["due_at"] == due_at
+    assert (
+        datetime.fromisoformat(body["reminder"]["due_at"])
+        == make_alert(at=at, offset=offset).reminder.due_at
+    )

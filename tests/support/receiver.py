@@ -8,6 +8,7 @@ answers come from a programmable script (a queue of responses, then a default).
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -44,7 +45,9 @@ Responder = Callable[[Received], Response]
 class Receiver:
     """Loopback HTTP server; ``url`` is where to post, ``requests`` what arrived."""
 
-    def __init__(self, default: Response | Responder | None = None) -> None:
+    def __init__(
+        self, default: Response | Responder | None = None, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.requests: list[Received] = []
         self.script: deque[Response] = deque()
         self.default: Response | Responder = default or Response(200, b"ok")
@@ -90,13 +93,16 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._scheme = "https" if tls else "http"
+        if tls is not None:  # a failed handshake is an OSError in accept: the server skips it
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def start(self) -> Receiver:
         self._thread.start()
@@ -138,8 +144,10 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(default: Response | Responder | None = None) -> Iterator[Receiver]:
-    receiver = Receiver(default).start()
+def running_receiver(
+    default: Response | Responder | None = None, *, tls: ssl.SSLContext | None = None
+) -> Iterator[Receiver]:
+    receiver = Receiver(default, tls=tls).start()
     try:
         yield receiver
     finally:
