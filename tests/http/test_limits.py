@@ -1,7 +1,6 @@
-"""The request size bounds on their own, around a route that reads its body.
-
-The API's routes take no body, so only a route that reads one shows the bound on a
-body streamed in chunks (no ``content-length`` to refuse it by).
+"""The request size bounds on their own, around a route that reads its body and one
+that does not: a body streamed in chunks (no ``content-length`` to refuse it by) is
+bounded on the stream either way.
 """
 
 from __future__ import annotations
@@ -66,6 +65,10 @@ async def test_a_declared_length_over_the_limit_is_413_at_once(client: httpx.Asy
     assert r.json() == {"detail": f"body larger than {MAX_BODY_BYTES} bytes"}
 
 
-async def test_a_body_never_read_is_never_bounded(client: httpx.AsyncClient) -> None:
+async def test_a_streamed_body_is_bounded_even_where_the_route_never_reads_it(
+    client: httpx.AsyncClient,
+) -> None:
     r = await client.post("/ignore", content=_chunks(MAX_BODY_BYTES * 2))
-    assert (r.status_code, r.json()) == (200, {"read": False})
+    assert r.status_code == 413
+    small = await client.post("/ignore", content=_chunks(1024))
+    assert (small.status_code, small.json()) == (200, {"read": False})
