@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -25,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from scheduler.db import engine as engines
-from scheduler.db import queue, reads
+from scheduler.db import health, queue, reads
 from scheduler.db.bulk import apply_actions
 from scheduler.db.queue import Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
@@ -56,6 +57,10 @@ class Store:
         # Lease renewal and outcome batches of this process take turns rather than
         # waiting on each other's row locks (they are ordered by id either way).
         self._queue_writes = threading.Lock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        memory = database in (None, "", ":memory:") or "mode=memory" in str(database)
+        self._sqlite_file = None if memory else Path(str(database)).expanduser()
+        self._file_identity: health.FileIdentity | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -96,6 +101,28 @@ class Store:
         """Raise :class:`StoreError` unless the database answers."""
         with self._read() as conn:
             conn.exec_driver_sql("SELECT 1").scalar_one()
+
+    def probe(self, *, now: datetime) -> health.StoreFinding | None:
+        """Can the store read and write? None if so, else why not (see
+        :mod:`scheduler.db.health`). The first probe pins the SQLite file's identity:
+        later ones report it deleted or replaced."""
+        if self._sqlite_file is not None:
+            if self._file_identity is None:
+                self._file_identity = health.file_identity(self._sqlite_file)
+            found = health.check_file(self._sqlite_file, self._file_identity)
+            if found is not None:
+                return found
+        try:
+            with (
+                self._errors(),
+                self._engine.connect().execution_options(**{engines.WRITE_OPTION: True}) as conn,
+                health.short_lock_wait(conn),
+                conn.begin(),
+            ):
+                health.write_heartbeat(conn, now)
+        except StoreError as exc:
+            return health.classify(exc)
+        return None
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager
