@@ -11,7 +11,8 @@ is only the alarm clock. It holds a handful of jobs, never one per reminder:
 * ``sweep`` — every :data:`SWEEP_EVERY`, a cheap claim that picks up work other
   replicas scheduled and claims whose lease expired after a crash;
 * ``leases`` — renews the lease of deliveries in flight;
-* ``heartbeat`` — proves to ``/healthz`` that the loop and the scheduler run.
+* ``heartbeat`` — proves to ``/healthz`` that the loop and the scheduler run, and
+  starts the store probe (:mod:`scheduler.health`) that ``/readyz`` and claims heed.
 
 A delivery is claimed in one atomic statement, sent, and recorded ``sent`` only
 after the receiver's 2xx. A crash between send and record leaves the claim to
@@ -45,6 +46,7 @@ from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import TminusError
+from scheduler.health import StoreHealth
 from scheduler.logs import fields, redacting
 from scheduler.metrics import Metrics
 from scheduler.notify.registry import make_notifier
@@ -83,6 +85,8 @@ class Daemon:
         self.policy = policy or DeliveryPolicy.from_env()
         self.metrics = Metrics()
         self.service: Service | None = None
+        self.health: StoreHealth | None = None
+        self._exit_code = 0
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._executor: ThreadPoolExecutor | None = None
@@ -139,6 +143,13 @@ class Daemon:
                 clock=self.clock,
                 concurrency=self.policy.concurrency,
             )
+            health = self.health = StoreHealth(
+                store=store,
+                db=self.db,
+                clock=self.clock,
+                on_recovered=lambda: dispatcher.kick(),
+                on_fatal=lambda _finding: self._fail(service, dispatcher),
+            )
             dispatcher = Dispatcher(
                 store=store,
                 db=self.db,
@@ -147,6 +158,7 @@ class Daemon:
                 clock=self.clock,
                 pipeline=pipeline,
                 policy=self.policy,
+                may_claim=lambda: health.healthy,
             )
             service = self.service = Service(
                 settings=self.settings,
@@ -158,10 +170,11 @@ class Daemon:
                 dispatcher=dispatcher,
                 policy=self.policy,
                 make_notifier=partial(make_notifier, client=client),
+                store_problem=health.reason,
             )
             with redacting(service.secrets):
                 await self._serve(service, dispatcher, pipeline, config)
-        return 0
+        return self._exit_code
 
     async def _serve(
         self, service: Service, dispatcher: Dispatcher, pipeline: Pipeline, config: Any
@@ -180,6 +193,8 @@ class Daemon:
         lease_every = self.policy.lease.total_seconds() / 3
         scheduler.add_job(dispatcher.renew_leases, "interval", seconds=lease_every)
         scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
+        assert self.health is not None
+        await self.health.check()  # pins the SQLite file's identity
         service.set_ready_reason(None)
 
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -210,6 +225,11 @@ class Daemon:
         await http.stop()
         log.info("stopped")
 
+    def _fail(self, service: Service, dispatcher: Dispatcher) -> None:
+        """Stop with exit code 1 (the store was lost; the health module logged why)."""
+        self._exit_code = 1
+        self.request_stop(service, dispatcher)
+
     def request_stop(self, service: Service, dispatcher: Dispatcher) -> None:
         service.stop()
         dispatcher.stopping = True
@@ -236,3 +256,5 @@ class Daemon:
     async def _beat(self) -> None:
         if self.service is not None:
             self.service.beat()
+        if self.health is not None:
+            self.health.poke()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -46,8 +46,12 @@ class Dispatcher:
         clock: Clock,
         pipeline: Pipeline,
         policy: DeliveryPolicy,
+        may_claim: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
+        # False while the store cannot work (``scheduler.health``): nothing is claimed,
+        # and the timer is not re-armed; the store's recovery kicks the dispatcher.
+        self.may_claim = may_claim
         self.db = db
         self.metrics = metrics
         self.worker = worker
@@ -101,6 +105,8 @@ class Dispatcher:
     async def dispatch(self) -> None:
         """Claim every due delivery, hand it to the pipeline, re-arm the timer."""
         while not self.stopping:
+            if not self.may_claim():
+                return
             now = self.clock()
             rows = await self.db(
                 self._store.claim_due,

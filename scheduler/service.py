@@ -76,6 +76,7 @@ class Service:
         dispatcher: Dispatcher,
         policy: DeliveryPolicy,
         make_notifier: Callable[[Channel], Notifier],
+        store_problem: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -86,6 +87,7 @@ class Service:
         self._dispatcher = dispatcher
         self._policy = policy
         self._make_notifier = make_notifier
+        self._store_problem = store_problem
         self.config_in_force: Config | None = None
         self._ready_reason: str | None = "loading the config"
         self._heartbeat = time.monotonic()
@@ -109,8 +111,9 @@ class Service:
         return self.clock()
 
     def ready_reason(self) -> str | None:
-        """Why the daemon is not ready; the HTTP app pings the database itself."""
-        return self._ready_reason
+        """Why the daemon is not ready: loading or stopping, else the last store probe's
+        finding (``scheduler.health``); the HTTP app also pings the database itself."""
+        return self._ready_reason or self._store_problem()
 
     def set_ready_reason(self, reason: str | None) -> None:
         self._ready_reason = reason

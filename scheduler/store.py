@@ -13,17 +13,20 @@ kind of SQL (all in :mod:`scheduler.db`):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from scheduler.db import engine as engines
-from scheduler.db import queue, reads
+from scheduler.db import health, queue, reads
 from scheduler.db.bulk import apply_actions
 from scheduler.db.queue import Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
@@ -33,12 +36,31 @@ from scheduler.reconcile import ReconcileActions
 
 __all__ = ["AttemptRecord", "AttemptRow", "ChannelState", "DeliveryRow", "Mark", "Store"]
 
+T = TypeVar("T")
+# SQLSTATEs of a transaction the server rolled back so that another could go on: a
+# deadlock (40P01) or a serialisation failure (40001). Running it again is correct.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+WRITE_ATTEMPTS = 4
+RETRY_PAUSE = 0.05  # seconds, doubled after each failed attempt
+
+
+def _retryable(exc: BaseException) -> bool:
+    orig = getattr(exc.__cause__, "orig", None)
+    return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
 
 class Store:
     """Durable deliveries, attempts, channel state and metadata behind named operations."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # Lease renewal and outcome batches of this process take turns rather than
+        # waiting on each other's row locks (they are ordered by id either way).
+        self._queue_writes = threading.Lock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        memory = database in (None, "", ":memory:") or "mode=memory" in str(database)
+        self._sqlite_file = None if memory else Path(str(database)).expanduser()
+        self._file_identity: health.FileIdentity | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -80,6 +102,28 @@ class Store:
         with self._read() as conn:
             conn.exec_driver_sql("SELECT 1").scalar_one()
 
+    def probe(self, *, now: datetime) -> health.StoreFinding | None:
+        """Can the store read and write? None if so, else why not (see
+        :mod:`scheduler.db.health`). The first probe pins the SQLite file's identity:
+        later ones report it deleted or replaced."""
+        if self._sqlite_file is not None:
+            if self._file_identity is None:
+                self._file_identity = health.file_identity(self._sqlite_file)
+            found = health.check_file(self._sqlite_file, self._file_identity)
+            if found is not None:
+                return found
+        try:
+            with (
+                self._errors(),
+                self._engine.connect().execution_options(**{engines.WRITE_OPTION: True}) as conn,
+                health.short_lock_wait(conn),
+                conn.begin(),
+            ):
+                health.write_heartbeat(conn, now)
+        except StoreError as exc:
+            return health.classify(exc)
+        return None
+
     # -- transactions ------------------------------------------------------------------
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -109,14 +153,28 @@ class Store:
         ):
             yield conn
 
+    def _transact(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction; run it again (a few times, after a
+        short pause) when the server rolled it back as deadlocked or not serialisable."""
+        pause = RETRY_PAUSE
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self._write() as conn:
+                    return work(conn)
+            except StoreError as exc:
+                if attempt == WRITE_ATTEMPTS or not _retryable(exc):
+                    raise
+            time.sleep(pause)
+            pause *= 2
+        raise AssertionError("unreachable")
+
     def _upsert(self, table: Any, key: str, values: dict[str, Any]) -> None:
         dialect = sqlite if self.is_sqlite else postgresql
         stmt = dialect.insert(table).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[key], set_={k: v for k, v in values.items() if k != key}
         )
-        with self._write() as conn:
-            conn.execute(stmt)
+        self._transact(lambda conn: conn.execute(stmt))
 
     # -- the queue: claims and guarded state changes -------------------------------------
     def claim_due(
@@ -142,10 +200,11 @@ class Store:
         daemon can send them from memory at the exact moment; retries and expired
         leases are only taken once their time has come.
         """
-        with self._write() as conn:
-            return queue.claim_due(
+        return self._transact(
+            lambda conn: queue.claim_due(
                 conn, now=now, worker=worker, lease=lease, limit=limit, ahead=ahead
             )
+        )
 
     def record(self, marks: Sequence[Mark]) -> list[bool]:
         """Every state change of claimed deliveries: one guarded batch, one transaction.
@@ -157,8 +216,8 @@ class Store:
         True where the mark held, False where the claim was lost. (River's
         ``JobSetStateIfRunningMany``.)
         """
-        with self._write() as conn:
-            return queue.record(conn, marks)
+        with self._queue_writes:
+            return self._transact(lambda conn: queue.record(conn, marks))
 
     def supersede_all(
         self, items: Sequence[tuple[str, str, datetime]], *, now: datetime
@@ -168,25 +227,24 @@ class Store:
 
         Returns (delivery id, channel) of every delivery that became dead, sorted.
         """
-        with self._write() as conn:
-            return queue.supersede_all(conn, items, now=now)
+        return self._transact(lambda conn: queue.supersede_all(conn, items, now=now))
 
     def extend_leases(self, ids: Sequence[str], *, worker: str, lease_until: datetime) -> None:
         """Keep long sends claimed: push the lease of ``worker``'s rows to ``lease_until``."""
         if not ids:
             return
-        with self._write() as conn:
-            queue.extend_leases(conn, ids, worker=worker, lease_until=lease_until)
+        with self._queue_writes:
+            self._transact(
+                lambda conn: queue.extend_leases(conn, ids, worker=worker, lease_until=lease_until)
+            )
 
     def release_claims(self, *, worker: str | None = None) -> int:
         """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many."""
-        with self._write() as conn:
-            return queue.release_claims(conn, worker=worker)
+        return self._transact(lambda conn: queue.release_claims(conn, worker=worker))
 
     def redeliver(self, delivery_id: str, *, now: datetime) -> DeliveryRow:
         """Queue a finished (dead, sent, skipped, cancelled) delivery again, same id, now."""
-        with self._write() as conn:
-            changed = queue.redeliver(conn, delivery_id, now=now)
+        changed = self._transact(lambda conn: queue.redeliver(conn, delivery_id, now=now))
         row = self.get_delivery(delivery_id)
         if row is None:
             raise NotFoundError(f"no delivery {delivery_id!r}")
@@ -254,8 +312,7 @@ class Store:
     # -- reconciliation ------------------------------------------------------------------
     def apply(self, actions: ReconcileActions, *, now: datetime) -> None:
         """Apply a reconciliation in one transaction (bulk inserts, cancels, skips, refreshes)."""
-        with self._write() as conn:
-            apply_actions(conn, actions, now=now)
+        self._transact(lambda conn: apply_actions(conn, actions, now=now))
 
     # -- meta and channel state ----------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -186,5 +186,6 @@ def _finish(
     if not ids:
         return
     allowed = "'scheduled', 'retrying'" if to == S.CANCELLED else "'scheduled'"
-    rows = [(to.value, actions.reasons.get(i, default).value, at, i) for i in ids]
+    # By id, the order every multi-row write of the queue locks rows in.
+    rows = [(to.value, actions.reasons.get(i, default).value, at, i) for i in sorted(ids)]
     w.many(w.sql(_FINISH, allowed=allowed), rows)

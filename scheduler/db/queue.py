@@ -6,6 +6,12 @@ transaction (:class:`scheduler.store.Store` opens it). A claim is a single
 processes never take the same row. Every outcome goes through :func:`record`, whose
 marks only change a row still ``sending`` under the caller's claim, so a replica
 whose lease expired cannot overwrite the one that took over.
+
+Lock order: every statement that changes several rows locks them in one global order,
+by id (on PostgreSQL a ``SELECT … ORDER BY id FOR UPDATE`` first, then the change), so
+lease renewal, outcome batches, supersedes and releases never hold a row another one
+of them waits for while waiting for one it holds (a deadlock). Claims take only rows
+nobody has locked (``SKIP LOCKED``), so they never wait at all.
 """
 
 from __future__ import annotations
@@ -82,8 +88,30 @@ def claim_due(
 
 
 def record(conn: Connection, marks: Sequence[Mark]) -> list[bool]:
-    """Apply ``marks`` in order; each result is False where that claim was lost."""
-    return [_apply_mark(conn, mark) for mark in marks]
+    """Apply ``marks``, rows in id order (marks of one row in their given order); each
+    result, in the order of ``marks``, is False where that claim was lost."""
+    _lock_in_order(conn, sorted({m.delivery_id for m in marks}))
+    held = [False] * len(marks)
+    for k in sorted(range(len(marks)), key=lambda k: marks[k].delivery_id):
+        held[k] = _apply_mark(conn, marks[k])
+    return held
+
+
+def _lock_in_order(conn: Connection, ids: Sequence[str], *guard: Any) -> list[str]:
+    """On PostgreSQL, lock the rows among ``ids`` (sorted) that pass ``guard``, by id;
+    returns the ids locked. SQLite's write lock already serialises writers: all of ``ids``."""
+    if conn.dialect.name == "sqlite":
+        return list(ids)
+    locked: list[str] = []
+    for start in range(0, len(ids), _CHUNK):
+        pick = (
+            select(D.c.id)
+            .where(D.c.id.in_(list(ids[start : start + _CHUNK])), *guard)
+            .order_by(D.c.id)
+            .with_for_update()
+        )
+        locked.extend(conn.execute(pick).scalars())
+    return locked
 
 
 def _apply_mark(conn: Connection, mark: Mark) -> bool:
@@ -136,24 +164,52 @@ def supersede_all(
     conn: Connection, items: Sequence[tuple[str, str, datetime]], *, now: datetime
 ) -> list[tuple[str, str]]:
     """Retrying rows of each (milestone, channel) due before ``before`` become dead."""
-    out: list[tuple[str, str]] = []
+    found: set[str] = set()
     for milestone_id, channel, before in items:
-        ids = conn.execute(_supersede_stmt(milestone_id, channel, before, now)).scalars()
-        out.extend((str(i), channel) for i in ids)
+        pick = select(D.c.id).where(
+            D.c.milestone_id == milestone_id,
+            D.c.channel == channel,
+            D.c.due_at < before,
+            D.c.status == S.RETRYING,
+        )
+        found.update(conn.execute(pick).scalars())
+    ids = _lock_in_order(conn, sorted(found), D.c.status == S.RETRYING)
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(ids), _CHUNK):
+        stmt = (
+            update(D)
+            .where(D.c.id.in_(ids[start : start + _CHUNK]), D.c.status == S.RETRYING)
+            .values(
+                status=S.DEAD.value,
+                reason="superseded",
+                next_attempt_at=None,
+                claimed_by=None,
+                updated_at=now,
+            )
+            .returning(D.c.id, D.c.channel)
+        )
+        out.extend((str(i), str(channel)) for i, channel in conn.execute(stmt).all())
     return sorted(out)
 
 
 def release_claims(conn: Connection, *, worker: str | None) -> int:
     """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many."""
-    stmt = update(D).where(D.c.status == S.SENDING)
+    mine = [D.c.status == S.SENDING]
     if worker is not None:
-        stmt = stmt.where(D.c.claimed_by == worker)
-    stmt = stmt.values(
-        status=case((D.c.attempts > 1, S.RETRYING.value), else_=S.SCHEDULED.value),
-        claimed_by=None,
-        lease_until=None,
-        next_attempt_at=D.c.due_at,  # already due: taken again at the next claim
-    ).returning(D.c.id)
+        mine.append(D.c.claimed_by == worker)
+    if conn.dialect.name != "sqlite":
+        conn.execute(select(D.c.id).where(*mine).order_by(D.c.id).with_for_update()).all()
+    stmt = (
+        update(D)
+        .where(*mine)
+        .values(
+            status=case((D.c.attempts > 1, S.RETRYING.value), else_=S.SCHEDULED.value),
+            claimed_by=None,
+            lease_until=None,
+            next_attempt_at=D.c.due_at,  # already due: taken again at the next claim
+        )
+        .returning(D.c.id)
+    )
     return len(conn.execute(stmt).all())
 
 
@@ -161,16 +217,16 @@ def extend_leases(
     conn: Connection, ids: Sequence[str], *, worker: str, lease_until: datetime
 ) -> None:
     """Push the lease of ``worker``'s rows among ``ids`` to ``lease_until``."""
-    for start in range(0, len(ids), _CHUNK):
-        conn.execute(
-            update(D)
-            .where(
-                D.c.id.in_(list(ids[start : start + _CHUNK])),
-                D.c.status == S.SENDING,
-                D.c.claimed_by == worker,
+    mine = (D.c.status == S.SENDING, D.c.claimed_by == worker)
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = _lock_in_order(conn, ordered[start : start + _CHUNK], *mine)
+        if chunk:
+            conn.execute(
+                update(D)
+                .where(D.c.id.in_(chunk), *mine)
+                .values(lease_until=lease_until, next_attempt_at=lease_until)
             )
-            .values(lease_until=lease_until, next_attempt_at=lease_until)
-        )
 
 
 def redeliver(conn: Connection, delivery_id: str, *, now: datetime) -> bool:
@@ -224,23 +280,3 @@ def _mark_values(mark: Mark) -> dict[str, Any]:
             "attempts": D.c.attempts - 1,
         }
     return {"status": S.DEAD.value, "next_attempt_at": None, "reason": mark.reason}
-
-
-def _supersede_stmt(milestone_id: str, channel: str, before: datetime, now: datetime) -> Any:
-    return (
-        update(D)
-        .where(
-            D.c.milestone_id == milestone_id,
-            D.c.channel == channel,
-            D.c.due_at < before,
-            D.c.status == S.RETRYING,
-        )
-        .values(
-            status=S.DEAD.value,
-            reason="superseded",
-            next_attempt_at=None,
-            claimed_by=None,
-            updated_at=now,
-        )
-        .returning(D.c.id)
-    )

@@ -1,0 +1,83 @@
+"""The store's health probe: it reads and writes, and it notices a lost SQLite file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from scheduler.db import health
+from scheduler.db.health import StoreProblem
+from scheduler.store import Store
+from tests.support.deliveries import T0
+
+
+def test_a_healthy_store_passes_and_writes_its_heartbeat(store: Store) -> None:
+    assert store.probe(now=T0) is None
+    assert store.get_meta(health.HEARTBEAT_KEY) == T0.isoformat()
+
+
+def _sqlite_file(store: Store) -> Path:
+    if not store.is_sqlite:
+        pytest.skip("a SQLite file")
+    return Path(str(store.engine.url.database))
+
+
+def test_a_lock_held_elsewhere_is_reported_within_the_short_wait(store: Store) -> None:
+    if store.is_sqlite:
+        other = sqlite3.connect(_sqlite_file(store), isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            found = store.probe(now=T0)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    else:
+        store.set_meta(health.HEARTBEAT_KEY, "x")
+        with store.engine.connect() as other, other.begin():
+            other.execute(text("SELECT * FROM meta WHERE key = 'heartbeat' FOR UPDATE"))
+            found = store.probe(now=T0)
+    assert found is not None and found.problem is StoreProblem.LOCKED and not found.fatal
+    assert store.probe(now=T0) is None  # released: healthy again
+
+
+def test_a_deleted_or_replaced_file_is_fatal(store: Store) -> None:
+    path = _sqlite_file(store)
+    assert store.probe(now=T0) is None  # pins the file
+    copy = path.with_name("copy.db")
+    shutil.copyfile(path, copy)
+    copy.replace(path)
+    found = store.probe(now=T0)
+    assert found is not None and found.fatal and "replaced" in found.detail
+    path.unlink()
+    found = store.probe(now=T0)
+    assert found is not None and found.problem is StoreProblem.FILE_GONE
+    assert "deleted" in found.detail
+
+
+def test_no_room_left_is_a_full_disk(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    _sqlite_file(store)
+    real = os.statvfs
+
+    class Full:
+        def __init__(self, path: str) -> None:
+            self.f_frsize = real(path).f_frsize
+            self.f_bavail = 0
+
+    monkeypatch.setattr(health.os, "statvfs", Full)
+    found = store.probe(now=T0)
+    assert found is not None and found.problem is StoreProblem.DISK_FULL
+
+
+def test_a_write_the_driver_refuses_is_classified() -> None:
+    assert health.classify(Exception("database or disk is full")).problem is StoreProblem.DISK_FULL
+    assert health.classify(Exception("database is locked")).problem is StoreProblem.LOCKED
+    locked = health.classify(Exception("canceling statement due to lock timeout"))
+    assert locked.problem is StoreProblem.LOCKED
+    other = health.classify(Exception("attempt to write a readonly database"))
+    assert other.problem is StoreProblem.WRITE_FAILED
+    assert str(other) == "database_write_failed: attempt to write a readonly database"
