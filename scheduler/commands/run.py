@@ -16,13 +16,13 @@ BUILTIN_EXAMPLE_MARKER = ".builtin-example"
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     configure(fmt=settings.log_format, level=settings.log_level)
-    _say_if_builtin_example(Path(settings.config))
+    say_if_builtin_example(Path(settings.config))
     from scheduler.daemon import Daemon
 
     return asyncio.run(Daemon(settings).run())
 
 
-def _say_if_builtin_example(config: Path) -> None:
+def say_if_builtin_example(config: Path) -> None:
     """The image's own config sends nothing: say so, so nobody waits for reminders."""
     if (config / BUILTIN_EXAMPLE_MARKER).is_file():
         logging.getLogger("tminus.daemon").warning(
