@@ -60,7 +60,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     esac
   done
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     "${pkgs[@]}" uidmap containernetworking-plugins >/dev/null
 fi
 
@@ -246,17 +246,17 @@ else
 fi
 
 # -- build the Dockerfile ------------------------------------------------------------------
+# Only the base is cached. This buildah (Debian 12) mishandles the runtime stage's
+# `RUN --mount=type=bind,from=builder` when layers are cached: it reuses an install of
+# the previous wheel, or mounts an empty /wheels. So every build starts from the base,
+# with no intermediate layers, and the previous image is pruned afterwards.
 say "building $IMAGE from the Dockerfile (--format docker keeps the HEALTHCHECK)"
 t0=$(date +%s)
-previous="$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
-pm build --format docker --network host "${ULIMITS[@]}" \
+pm build --format docker --no-cache --layers=false --network host "${ULIMITS[@]}" \
   --build-arg "PYTHON_IMAGE=$BASE" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >"$WORK/build.log" 2>&1 \
   || { tail -30 "$WORK/build.log"; die "podman build failed"; }
 say "built in $(($(date +%s) - t0)) s"
-# The previous build's image, now untagged (the builder stage's layers stay as a cache).
-if [ -n "$previous" ] && [ "$previous" != "$(pm image inspect --format '{{.Id}}' "$IMAGE")" ]; then
-  pm rmi "$previous" >/dev/null 2>&1 || true
-fi
+pm image prune -f >/dev/null 2>&1 || true # the builder stage and the previous image
 
 # -- the receiver and the config directory --------------------------------------------------
 RECORD="$WORK/received.jsonl"
