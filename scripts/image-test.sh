@@ -95,106 +95,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A loopback receiver (the host's own 127.0.0.1; the containers share the host network),
-# and the small queries the checks make, in one helper.
+# and the small queries the checks make, in one helper (plain Python, no dependencies).
 # podman's own complaints (without systemd, every run and stop says it cannot set up the
 # healthcheck timer; `podman healthcheck run` works regardless), shown only on failure.
 PODMAN_ERR="$WORK/podman.stderr"
-HELPER="$WORK/helper.py"
-cat >"$HELPER" <<'PY'
-"""Helper of scripts/image-test.sh: a loopback webhook receiver and small queries."""
-import json, sys, threading, time, urllib.error, urllib.request
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-
-def receive(port_file, record, lifetime):
-    """Answer every POST 200 and append it to ``record``; stop after ``lifetime`` s."""
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            try:
-                milestone = json.loads(body)["milestone"]["id"]
-            except (ValueError, KeyError, TypeError):
-                milestone = None
-            line = {"path": self.path, "id": self.headers.get("webhook-id"),
-                    "milestone": milestone, "at": time.time()}
-            with lock, open(record, "a") as out:
-                out.write(json.dumps(line) + "\n")
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    with open(port_file + ".tmp", "w") as out:
-        out.write(str(server.server_address[1]))
-    import os
-    os.rename(port_file + ".tmp", port_file)
-    threading.Timer(float(lifetime), server.shutdown).start()
-    server.serve_forever()
-
-
-def received(record, path):
-    """JSON {milestone id: times received} of the POSTs to ``path``."""
-    try:
-        lines = [json.loads(l) for l in open(record) if l.strip()]
-    except FileNotFoundError:
-        lines = []
-    print(json.dumps(Counter(l["milestone"] for l in lines if l["path"] == path)))
-
-
-def status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=3) as r:
-            print(r.status)
-    except urllib.error.HTTPError as exc:
-        print(exc.code)
-    except OSError:
-        print(0)
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        sys.stdout.write(r.read().decode())
-
-
-def log_has(path, event, *pairs):
-    """Exit 0 if a JSON log line has this event and these key=value fields."""
-    want = dict(p.split("=", 1) for p in pairs)
-    for line in open(path, errors="replace"):
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if doc.get("event", "").startswith(event) and all(str(doc.get(k)) == v for k, v in want.items()):
-            sys.exit(0)
-    sys.exit(1)
-
-
-def json_lines(path):
-    """Exit 0 if the log is one JSON object per line (the image's TMINUS_LOG_FORMAT=json)."""
-    lines = [l for l in open(path, errors="replace") if l.strip()]
-    sys.exit(0 if lines and all(l.lstrip().startswith("{") and json.loads(l) for l in lines) else 1)
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        print(s.getsockname()[1])
-
-
-def iso_in(seconds):
-    from datetime import datetime, timedelta, timezone
-    print((datetime.now(timezone.utc) + timedelta(seconds=float(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
-globals()[sys.argv[1].replace("-", "_")](*sys.argv[2:])
-PY
+HELPER="$ROOT/scripts/image_test_helper.py"
 helper() { python3 "$HELPER" "$@"; }
 
 # wait_for SECONDS COMMAND...: until the command succeeds, at most SECONDS.
@@ -267,8 +172,8 @@ HOOK="http://127.0.0.1:$(cat "$WORK/receiver.port")"
 
 CONFIG="$WORK/config"
 mkdir -p "$CONFIG"
-# write_config DIR PATH ID... [extra YAML]: one webhook channel to the receiver's PATH,
-# each ID a milestone due DUE; written beside and renamed, as an editor does.
+# write_config DIR PATH DUE EXTRA ID...: one webhook channel to the receiver's PATH, each
+# ID a milestone due DUE, then the EXTRA YAML; written beside and renamed, as an editor does.
 write_config() {
   local dir="$1" path="$2" due="$3" extra="$4"
   shift 4
