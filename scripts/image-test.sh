@@ -10,13 +10,15 @@
 #   delivered to a loopback receiver; SIGHUP reloads an edited config; `podman stop`
 #   exits 0 within the grace period; a new container on the same volume keeps the SQLite
 #   history and sends nothing again; two replicas on the machine's PostgreSQL (the
-#   compose `ha` profile) deliver each reminder once across both.
+#   compose `ha` profile) deliver each reminder once across both; and the image's own
+#   config sends nothing and says so at start.
 #
 # Usage (as root; installs podman, buildah, runc and debootstrap with apt if missing):
 #   bash scripts/image-test.sh
 # Environment: IMAGE_TEST_STATE (podman storage and cache, default
 # /var/lib/tminus-image-test), IMAGE_TEST_REBUILD_BASE=1 (bootstrap the base again),
-# IMAGE_TEST_PG (PostgreSQL server URL, default postgresql://postgres@127.0.0.1:5432).
+# IMAGE_TEST_PG (PostgreSQL server URL, default postgresql://postgres@127.0.0.1:5432),
+# IMAGE_TEST_MIRROR (Debian mirror for debootstrap, default http://deb.debian.org/debian).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
