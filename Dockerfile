@@ -2,7 +2,7 @@
 # tminus: deadline and milestone notifier (SPEC "Docker").
 #   docker build -t tminus .
 #   docker run -p 8080:8080 -v tminus-data:/data -v "$PWD/config:/config:ro" tminus
-# scripts/smoke-image.sh reproduces this image without a Docker engine.
+# scripts/image-test.sh builds and runs this image with podman and checks it behaves.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -40,8 +40,9 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     python -m venv /opt/tminus \
     && /opt/tminus/bin/pip install --no-cache-dir --no-index --find-links=/wheels /wheels/tminus-*.whl
 
-# An example config; mount your own directory of *.yaml files over /config (read-only).
-COPY config/milestones.yaml /config/milestones.yaml
+# The built-in config sends nothing (no channels) and says so at start; mount your own
+# directory of *.yaml files over /config (read-only).
+COPY config/image/ /config/
 
 VOLUME /data
 WORKDIR /data
