@@ -238,8 +238,9 @@ def main() -> None:
                 ):
                     break  # everything planned has arrived
                 time.sleep(0.5)
-            rss.append(proc.rss_kib())
-            fds.append(proc.fds())
+            if daemon.proc.poll() is None:
+                rss.append(proc.rss_kib())
+                fds.append(proc.fds())
             exit_code = daemon.stop(timeout=60)
         finally:
             daemon.close()

@@ -68,6 +68,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: no request arrived
+                    self.close_connection = True
+                    return
                 rec = Received(
                     "POST",
                     self.path,
