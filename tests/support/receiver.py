@@ -42,6 +42,13 @@ class Response:
 Responder = Callable[[Received], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen backlog of 128 instead of 5: a burst of connections (a daemon catching
+    up after a crash) is queued, not reset, as a production server would."""
+
+    request_queue_size = 128
+
+
 class Receiver:
     """Loopback HTTP server; ``url`` is where to post, ``requests`` what arrived."""
 
@@ -61,6 +68,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: no request arrived
+                    self.close_connection = True
+                    return
                 rec = Received(
                     "POST",
                     self.path,
@@ -92,7 +102,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._scheme = "https" if tls else "http"
         if tls is not None:  # a failed handshake is an OSError in accept: the server skips it
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
