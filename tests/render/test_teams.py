@@ -120,3 +120,11 @@ def test_fit_bytes_counts_json_escapes() -> None:
     cut = fit_bytes("\x01" * 100, 20)
     assert len(json.dumps(cut, ensure_ascii=False).encode()) - 2 <= 20 and cut.endswith("…")
     assert len(fit_bytes("💥" * 100, 41).encode()) <= 41
+
+
+def test_docs_show_the_golden_card() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "messages.md").read_text(encoding="utf-8")
+    section = docs.split("## Microsoft Teams", 1)[1]
+    shown = section.split("```json\n", 1)[1].split("\n```", 1)[0]
+    golden_text = (GOLDEN / "teams_seven_days_before.json").read_text(encoding="utf-8")
+    assert json.loads(shown) == json.loads(golden_text)
