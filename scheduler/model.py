@@ -26,6 +26,7 @@ DEFAULT_TIMEOUT = timedelta(seconds=15)
 DEFAULT_GROUP_WINDOW = timedelta(seconds=2)
 DEFAULT_SLACK_RATE_LIMIT = 1.0  # Slack: "about one message per second" per webhook
 DEFAULT_DISCORD_RATE_LIMIT = 0.5  # Discord: 30 messages a minute per channel
+DEFAULT_TEAMS_RATE_LIMIT = 4.0  # Teams webhooks: 4 requests per second
 ZERO = Duration()
 # Shorter configured values are not redacted: replacing every "json" or "1" in a log
 # line would hide more than it protects.
@@ -55,6 +56,7 @@ class ChannelType(enum.StrEnum):
     SLACK = "slack"
     WEBHOOK = "webhook"
     DISCORD = "discord"
+    TEAMS = "teams"
 
 
 class MilestoneStatus(enum.StrEnum):
@@ -134,6 +136,8 @@ class Channel:
             return DEFAULT_SLACK_RATE_LIMIT
         if self.type is ChannelType.DISCORD:
             return DEFAULT_DISCORD_RATE_LIMIT
+        if self.type is ChannelType.TEAMS:
+            return DEFAULT_TEAMS_RATE_LIMIT
         return None
 
     def secrets(self) -> tuple[str, ...]:

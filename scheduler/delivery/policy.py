@@ -32,7 +32,7 @@ MAX_PAUSE = timedelta(minutes=5)
 UNPACED_RATE = 1e6  # requests per second: no pacing, but a 429 can still pause the channel
 # Chat channels combine reminders due within their group window into one post, one
 # request at a time and in order; webhooks send each delivery on its own, concurrently.
-GROUPED_TYPES = frozenset({ChannelType.SLACK, ChannelType.DISCORD})
+GROUPED_TYPES = frozenset({ChannelType.SLACK, ChannelType.DISCORD, ChannelType.TEAMS})
 
 LEASE_ENV = "TMINUS_LEASE_SECONDS"
 LOOKAHEAD_ENV = "TMINUS_LOOKAHEAD_SECONDS"
@@ -70,6 +70,12 @@ def bucket_for(channel: Channel) -> TokenBucket:
     rate = channel.effective_rate_limit
     if rate is None:
         return TokenBucket(UNPACED_RATE, int(UNPACED_RATE), time.monotonic)
-    # Short bursts are fine (Slack: "about one per second"); Discord allows 5 per 2 s.
-    burst = 5 if channel.type is ChannelType.DISCORD else max(1, int(rate * 3))
+    # Short bursts are fine (Slack: "about one per second"); Discord allows 5 per 2 s;
+    # Teams counts requests per second, so its burst is one second's worth.
+    if channel.type is ChannelType.DISCORD:
+        burst = 5
+    elif channel.type is ChannelType.TEAMS:
+        burst = max(1, int(rate))
+    else:
+        burst = max(1, int(rate * 3))
     return TokenBucket(rate, burst, time.monotonic)

@@ -17,6 +17,7 @@ from scheduler.notify.base import ChannelKind, Notifier
 from scheduler.notify.classify import AnswerRule
 from scheduler.notify.discord import DISCORD
 from scheduler.notify.slack import SLACK
+from scheduler.notify.teams import TEAMS
 from scheduler.notify.webhook import WEBHOOK
 
 KINDS: Mapping[ChannelType, ChannelKind] = MappingProxyType(
@@ -24,6 +25,7 @@ KINDS: Mapping[ChannelType, ChannelKind] = MappingProxyType(
         ChannelType.WEBHOOK: WEBHOOK,
         ChannelType.SLACK: SLACK,
         ChannelType.DISCORD: DISCORD,
+        ChannelType.TEAMS: TEAMS,
     }
 )
 
