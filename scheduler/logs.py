@@ -44,26 +44,36 @@ class Redactor(logging.Filter):
     def __init__(self, source: Callable[[], Iterable[str]]) -> None:
         super().__init__()
         self._source = source
+        self._seen: Iterable[str] | None = None
+        self._ordered: tuple[str, ...] = ()
+
+    def _secrets(self) -> tuple[str, ...]:
+        """The source's secrets, longest first; ordered again only when the source
+        hands out a new collection (a reload), not on every log line."""
+        current = self._source()
+        if current is not self._seen:
+            self._seen, self._ordered = current, ordered_secrets(current)
+        return self._ordered
 
     def scrub(self, text: str) -> str:
-        return scrub(text, self._source())
+        return _replace(text, self._secrets())
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = ordered_secrets(self._source())
+        secrets = self._secrets()
         if not secrets:
             return True
-        record.msg = scrub(record.getMessage(), secrets)
+        record.msg = _replace(record.getMessage(), secrets)
         record.args = None
         extra = getattr(record, _FIELDS, None)
         if extra:
             setattr(
                 record,
                 _FIELDS,
-                {k: scrub(v, secrets) if isinstance(v, str) else v for k, v in extra.items()},
+                {k: _replace(v, secrets) if isinstance(v, str) else v for k, v in extra.items()},
             )
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = scrub(text, secrets)
+            record.exc_text = _replace(text, secrets)
             record.exc_info = None
         return True
 
@@ -76,7 +86,11 @@ def ordered_secrets(secrets: Iterable[str]) -> tuple[str, ...]:
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every one of ``secrets`` replaced by ``***``."""
-    for secret in ordered_secrets(secrets):
+    return _replace(text, ordered_secrets(secrets))
+
+
+def _replace(text: str, ordered: tuple[str, ...]) -> str:
+    for secret in ordered:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
