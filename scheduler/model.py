@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from scheduler.durations import Duration
@@ -75,6 +75,7 @@ class Roll(enum.StrEnum):
 
 class DeliveryStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
+    HELD = "held"  # due outside its channel's quiet hours: sent at the next opening
     SENDING = "sending"
     RETRYING = "retrying"
     SENT = "sent"
@@ -90,6 +91,27 @@ class DeliveryStatus(enum.StrEnum):
 _FINAL_STATUSES = frozenset(
     {DeliveryStatus.SENT, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED}
 )
+
+
+class AlertKind(enum.StrEnum):
+    """What a delivery carries. Reminders, escalations and digest fires are planned
+    ahead from the config (reconciliation owns their rows); acknowledgement and
+    moved-deadline notices are events, inserted when they happen and never cancelled
+    by a reconcile."""
+
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    DIGEST = "digest"
+    ACKNOWLEDGED = "acknowledged"
+    MOVED = "moved"
+
+    @property
+    def planned(self) -> bool:
+        """Whether the plan decides this delivery's fate (an event notice is not planned)."""
+        return self in _PLANNED_KINDS
+
+
+_PLANNED_KINDS = frozenset({AlertKind.REMINDER, AlertKind.ESCALATION, AlertKind.DIGEST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,10 +254,20 @@ class Config:
         return None
 
 
-def reminder_id(milestone_id: str, occurrence: datetime, offset: Duration) -> str:
-    """Stable identity of a reminder: (milestone id, occurrence instant, offset)."""
+def reminder_id(
+    milestone_id: str,
+    occurrence: datetime,
+    offset: Duration,
+    kind: AlertKind = AlertKind.REMINDER,
+) -> str:
+    """Stable identity of a reminder: (milestone id, occurrence instant, offset), and the
+    kind for anything but a plain reminder (an escalation at ``1d`` is not the ``1d``
+    reminder). Plain reminders keep the ids they always had."""
     instant = utc_iso_micro(occurrence)
-    digest = hashlib.sha256(f"{milestone_id}\x1f{instant}\x1f{offset.iso()}".encode()).hexdigest()
+    parts = f"{milestone_id}\x1f{instant}\x1f{offset.iso()}"
+    if kind is not AlertKind.REMINDER:
+        parts += f"\x1f{kind.value}"
+    digest = hashlib.sha256(parts.encode()).hexdigest()
     return f"rem_{digest[:24]}"
 
 
@@ -254,10 +286,15 @@ class Reminder:
     offset: Duration
     due_at: datetime  # aware, in the milestone's zone
     channels: tuple[str, ...]
+    kind: AlertKind = AlertKind.REMINDER
+    # What a kind other than a reminder carries (JSON values): an escalation's
+    # ``{"at": "P1D", "level": 1}``, a moved notice's old and new instants, a digest's
+    # listed milestones. Stored in the snapshot; rendered by each channel.
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def id(self) -> str:
-        return reminder_id(self.milestone.id, self.occurrence, self.offset)
+        return reminder_id(self.milestone.id, self.occurrence, self.offset, self.kind)
 
     @property
     def label(self) -> str:
@@ -309,4 +346,11 @@ class Outcome:
     detail: str = ""  # human meaning, e.g. Slack's "channel_is_archived: the channel was archived"
 
 
-AlertType = Literal["reminder.due", "milestone.reached"]
+AlertType = Literal[
+    "reminder.due",
+    "milestone.reached",
+    "milestone.escalated",
+    "milestone.acknowledged",
+    "milestone.moved",
+    "digest",
+]

@@ -40,7 +40,7 @@ from scheduler.snapshot import Snapshot
 # timer that fires it may run a few milliseconds after the due instant.
 LATE_GRACE = timedelta(seconds=1)
 
-_OPEN = frozenset({DeliveryStatus.SCHEDULED, DeliveryStatus.RETRYING})
+_OPEN = frozenset({DeliveryStatus.SCHEDULED, DeliveryStatus.HELD, DeliveryStatus.RETRYING})
 
 
 class ReconcileReason(enum.StrEnum):
@@ -121,7 +121,7 @@ def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
         if texts is None:
             texts = offset_texts[r.offset] = (r.offset.iso(), r.offset.label())
         offset_iso, label = texts
-        rid = reminder_id(m.id, r.occurrence, r.offset)
+        rid = reminder_id(m.id, r.occurrence, r.offset, r.kind)
         snapshot = Snapshot.of(r, offset_iso=offset_iso, label=label)
         due = r.due_at.astimezone(UTC)
         occurrence = r.occurrence.astimezone(UTC)
@@ -178,6 +178,8 @@ def reconcile(
 
     for row in stored.values():
         if row.id in seen or DeliveryStatus(row.status) not in _OPEN:
+            continue
+        if not row.snapshot.kind.planned:  # an event notice: not the plan's to cancel
             continue
         if window_start <= row.due_at < window_end:
             actions.cancel.append(row.id)

@@ -13,13 +13,15 @@ and durations.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from scheduler.durations import Duration
-from scheduler.model import Milestone, Reminder
+from scheduler.model import AlertKind, Milestone, Reminder
 
 # The keys of the milestone's part, also stored on its own milestone row.
 MILESTONE_KEYS = ("milestone_id", "title", "timezone", "description", "tags", "links")
@@ -45,6 +47,9 @@ class Snapshot:
     offset: str
     label: str
     due_at: str
+    kind: AlertKind = AlertKind.REMINDER
+    # The kind's own JSON values (see ``Reminder.extra``); empty for a reminder.
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def of(
@@ -63,11 +68,17 @@ class Snapshot:
             offset=reminder.offset.iso() if offset_iso is None else offset_iso,
             label=reminder.label if label is None else label,
             due_at=reminder.due_at.isoformat(),
+            kind=reminder.kind,
+            extra=_json_values(reminder.extra),
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The stored JSON object (``at`` repeats ``occurrence``, as rows always had it)."""
-        return {
+        """The stored JSON object (``at`` repeats ``occurrence``, as rows always had it).
+
+        ``kind`` and ``extra`` are written only for kinds other than a plain reminder,
+        so reminder rows keep the form they always had (and compare equal to it).
+        """
+        out: dict[str, Any] = {
             **self.milestone_json(),
             "at": self.occurrence,
             "occurrence": self.occurrence,
@@ -75,6 +86,11 @@ class Snapshot:
             "label": self.label,
             "due_at": self.due_at,
         }
+        if self.kind is not AlertKind.REMINDER:
+            out["kind"] = self.kind.value
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
 
     def milestone_json(self) -> dict[str, Any]:
         """The milestone's part of :meth:`to_json` (the milestone row's snapshot)."""
@@ -102,6 +118,8 @@ class Snapshot:
             offset=data["offset"],
             label=data.get("label", ""),
             due_at=data["due_at"],
+            kind=AlertKind(data.get("kind", AlertKind.REMINDER)),
+            extra=_json_values(data.get("extra") or {}),
         )
 
     def reminder(self, channel: str) -> Reminder:
@@ -122,4 +140,14 @@ class Snapshot:
             offset=Duration.parse(self.offset),
             due_at=datetime.fromisoformat(self.due_at).astimezone(zone),
             channels=(channel,),
+            kind=self.kind,
+            extra=self.extra,
         )
+
+
+def _json_values(extra: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``extra`` as it reads back from the store (tuples as lists), read-only, so a
+    planned and a stored snapshot compare equal exactly when their JSON does."""
+    if not extra:
+        return MappingProxyType({})
+    return MappingProxyType(json.loads(json.dumps(dict(extra))))

@@ -185,7 +185,7 @@ def _finish(
     """Move open rows to a final status, each with its reconciliation reason."""
     if not ids:
         return
-    allowed = "'scheduled', 'retrying'" if to == S.CANCELLED else "'scheduled'"
+    allowed = "'scheduled', 'held', 'retrying'" if to == S.CANCELLED else "'scheduled', 'held'"
     # By id, the order every multi-row write of the queue locks rows in.
     rows = [(to.value, actions.reasons.get(i, default).value, at, i) for i in sorted(ids)]
     w.many(w.sql(_FINISH, allowed=allowed), rows)

@@ -19,7 +19,7 @@ from scheduler.snapshot import Snapshot
 
 D = DELIVERIES
 S = DeliveryStatus
-OPEN_STATUSES = (S.SCHEDULED, S.RETRYING, S.SENDING)
+OPEN_STATUSES = (S.SCHEDULED, S.HELD, S.RETRYING, S.SENDING)
 # "NOT IN final" rather than "IN open": the same rows, but no index on status can serve
 # it, so SQLite's planner takes the next_attempt_at index and its order (no sort).
 FINAL_STATUSES = (S.SENT, S.DEAD, S.SKIPPED, S.CANCELLED)

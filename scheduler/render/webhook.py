@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.model import Alert, AlertType
+from scheduler.model import Alert, AlertKind, AlertType
 from scheduler.timekeeping import iso_exact
+
+_TYPE_OF_KIND: dict[AlertKind, AlertType] = {
+    AlertKind.ESCALATION: "milestone.escalated",
+    AlertKind.ACKNOWLEDGED: "milestone.acknowledged",
+    AlertKind.MOVED: "milestone.moved",
+    AlertKind.DIGEST: "digest",
+}
 
 
 def alert_type(alert: Alert) -> AlertType:
-    """``milestone.reached`` at offset 0, else ``reminder.due``."""
+    """A reminder: ``milestone.reached`` at offset 0, else ``reminder.due``; any other
+    kind its own type (SPEC "Generic webhook")."""
+    kind = alert.reminder.kind
+    if kind is not AlertKind.REMINDER:
+        return _TYPE_OF_KIND[kind]
     return "milestone.reached" if alert.reminder.offset.is_zero else "reminder.due"
 
 
@@ -18,12 +29,13 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
 
     ``at`` and ``due_at`` are the exact instants the daemon scheduled (a sub-second
     part only when they have one), ``sent_at`` to the millisecond, all ISO 8601
-    with the zone's offset, as in SPEC's example.
+    with the zone's offset, as in SPEC's example. The keys of ``reminder.extra`` are
+    added at the top level.
     """
     reminder = alert.reminder
     milestone = reminder.milestone
     zone = milestone.zone
-    return {
+    body: dict[str, Any] = {
         "type": alert_type(alert),
         "delivery_id": alert.delivery_id,
         "milestone": {
@@ -44,3 +56,6 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
         "late": alert.late,
         "attempt": alert.attempt,
     }
+    # A kind other than a reminder adds its own top-level keys (``"escalation": {…}``).
+    body.update(reminder.extra)
+    return body
