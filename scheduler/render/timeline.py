@@ -147,6 +147,7 @@ class _Drawing:
             fill=INK,
         )
         self._axis(HEADING_H, rows_bottom)
+        self._today(HEADING_H, rows_bottom)
         if not layout.rows:
             _el(
                 self.root,
@@ -161,7 +162,6 @@ class _Drawing:
         for index, row in enumerate(layout.rows):
             self._row(row, rows_top + index * ROW_H)
         self._arrows(arrows)
-        self._today(HEADING_H, rows_bottom)
         if layout.hidden:
             _el(
                 self.root,
@@ -218,7 +218,6 @@ class _Drawing:
     def _row(self, row: Row, top: float) -> None:
         group = _el(self.root, "g", data_row=row.key)
         lane_y = top + 25.0
-        first = row.occurrences[0]
         when = _short_date(_next_or_last(row.occurrences, self.layout.now), self.layout.now)
         if len(row.occurrences) > 1 and not row.grouped:
             when += f" (+{len(row.occurrences) - 1})"
@@ -226,8 +225,22 @@ class _Drawing:
             f" · {when}" if not row.grouped else (f" (+{row.hidden} more)" if row.hidden else "")
         )
         label = _fits(row.label, LANE - len(suffix) * FONT * CHAR, FONT) + suffix
-        title = _el(group, "text", label, x=MARGIN, y=top + 13.0, font_size=FONT, fill=INK)
-        _el(title, "title", row.label if not row.grouped else first.milestone.title)
+        # A white halo (stroke painted under the glyphs) keeps the title readable
+        # where the today line, the grid or an arrow passes behind it.
+        title = _el(
+            group,
+            "text",
+            label,
+            x=MARGIN,
+            y=top + 13.0,
+            font_size=FONT,
+            fill=INK,
+            stroke="#ffffff",
+            stroke_width=3.0,
+            paint_order="stroke",
+        )
+        members = dict.fromkeys(o.milestone.title for o in row.occurrences)
+        _el(title, "title", "\n".join(members) if row.grouped else row.label)
         _el(group, "line", x1=MARGIN, x2=WIDTH - MARGIN, y1=lane_y, y2=lane_y, stroke=GRID)
         for occurrence in row.occurrences:
             self._ladder(group, occurrence, lane_y)
