@@ -33,6 +33,7 @@ log = logging.getLogger("tminus.http")
 
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 24
+UNAVAILABLE = " (delivery states unavailable)"
 
 SVG_HEADERS = {
     # Nothing in the picture loads or runs anything; opened on its own it stays inert.
@@ -58,11 +59,12 @@ async def render(state: AppState, instants: Instants, months: int) -> str | None
     heading = f"Next {months} month{'s' if months != 1 else ''}"
     states: Mapping[str, StoredState] = {}
     store = state.store
-    try:
-        if store is None:
-            raise LookupError("the database is not open yet")
-        states = await state.db(store.deliveries_by_id, layout.delivery_ids())
-    except Exception as exc:
-        log.warning("timeline: store unavailable", extra=fields(error=type(exc).__name__))
-        heading += " (delivery states unavailable)"
+    if store is None:
+        heading += UNAVAILABLE
+    else:
+        try:
+            states = await state.db(store.deliveries_by_id, layout.delivery_ids())
+        except Exception as exc:
+            log.warning("timeline: store unavailable", extra=fields(error=type(exc).__name__))
+            heading += UNAVAILABLE
     return await run_in_threadpool(lambda: timeline_svg(layout, states, heading=heading))

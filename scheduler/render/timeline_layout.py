@@ -143,6 +143,10 @@ def occurrences_in(
     :data:`MAX_OCCURRENCES`), soonest first."""
     found: list[Occurrence] = []
     for r in resolved.values():
+        if r.milestone.rrule is None:  # the common case, without a generator
+            if start <= r.at <= end:
+                found.append(Occurrence(r.milestone, r.at, _base_of(r, r.at, resolved)))
+            continue
         for at in itertools.islice(occurrences(r, start, end), MAX_OCCURRENCES):
             found.append(Occurrence(r.milestone, at, _base_of(r, at, resolved)))
     found.sort(key=lambda o: (o.at.timestamp(), o.milestone.id))
