@@ -142,3 +142,13 @@ async def test_the_openapi_document_lists_it() -> None:
 def test_now_is_inside_the_default_window() -> None:
     start, end = window_ahead(NOW, 6)
     assert start < NOW < end and end - NOW > timedelta(days=180)
+
+
+async def test_no_channel_secret_reaches_the_picture() -> None:
+    state = FakeState()
+    response = await _get(state, "/timeline.svg?months=24")
+    assert state.loaded is not None
+    secrets = [s for c in state.loaded.channels.values() for s in c.secrets()]
+    assert secrets
+    for secret in secrets:
+        assert secret not in response.text
