@@ -306,32 +306,57 @@ class _Drawing:
         _el(marker, "title", f"{occurrence.milestone.title} — {format_when(occurrence.at)}{note}")
 
     def _arrows(self, group: ET.Element) -> None:
+        """An arrow from each drawn ``after`` base to its dependent; a base outside
+        the window gives a dashed arrow in from that edge of the picture."""
         for row in self.layout.rows:
             for o in row.occurrences:
-                if o.base is None:
-                    continue
-                start = self.diamonds.get((o.base[0], o.base[1].timestamp()))
                 end = self.diamonds.get((o.milestone.id, o.at.timestamp()))
-                if start is None or end is None or start == end:
+                if o.base is None or end is None:
                     continue
-                (x1, y1), (x2, y2) = start, end
-                bend = max(abs(x2 - x1) / 2, 14.0)
-                direction = 1.0 if x2 >= x1 else -1.0
-                tip = x2 - direction * 7.0
-                path = (
-                    f"M{_n(x1)},{_n(y1 + 6.0)} C{_n(x1)},{_n(y2)} "
-                    f"{_n(tip - direction * bend)},{_n(y2)} {_n(tip)},{_n(y2)}"
-                )
-                _el(group, "path", d=path, data_after=f"{o.base[0]}->{o.milestone.id}")
-                head = direction * 5.0
-                _el(
-                    group,
-                    "polygon",
-                    fill=ARROW,
-                    stroke="none",
-                    points=f"{_n(tip + head * 0.4)},{_n(y2)} {_n(tip - head)},{_n(y2 - 3.5)} "
-                    f"{_n(tip - head)},{_n(y2 + 3.5)}",
-                )
+                base_id, base_at = o.base
+                start = self.diamonds.get((base_id, base_at.timestamp()))
+                link = f"{base_id}->{o.milestone.id}"
+                if start is not None and start != end:
+                    self._arrow(group, start, end, link, dashed=False)
+                elif start is None and not self.layout.contains(base_at):
+                    edge = MARGIN if base_at < self.layout.start else WIDTH - MARGIN
+                    path = self._arrow(group, (edge, end[1]), end, link, dashed=True)
+                    _el(path, "title", f"after {base_id}, {format_when(base_at)}")
+
+    def _arrow(
+        self,
+        group: ET.Element,
+        start: tuple[float, float],
+        end: tuple[float, float],
+        link: str,
+        *,
+        dashed: bool,
+    ) -> ET.Element:
+        (x1, y1), (x2, y2) = start, end
+        bend = max(abs(x2 - x1) / 2, 14.0)
+        direction = 1.0 if x2 >= x1 else -1.0
+        tip = x2 - direction * 7.0
+        # From a diamond: leave downwards from under it; from an edge: leave sideways.
+        y1 += 0.0 if dashed else 6.0
+        c1 = (x1 + direction * bend, y1) if dashed else (x1, y2)
+        path = _el(
+            group,
+            "path",
+            d=f"M{_n(x1)},{_n(y1)} C{_n(c1[0])},{_n(c1[1])} "
+            f"{_n(tip - direction * bend)},{_n(y2)} {_n(tip)},{_n(y2)}",
+            data_after=link,
+            **({"stroke_dasharray": "3 3"} if dashed else {}),
+        )
+        head = direction * 5.0
+        _el(
+            group,
+            "polygon",
+            fill=ARROW,
+            stroke="none",
+            points=f"{_n(tip + head * 0.4)},{_n(y2)} {_n(tip - head)},{_n(y2 - 3.5)} "
+            f"{_n(tip - head)},{_n(y2 + 3.5)}",
+        )
+        return path
 
     def _legend(self, top: float) -> float:
         """The colour key, wrapped to the width; returns the picture's height."""

@@ -126,12 +126,29 @@ def test_after_chain_is_an_arrow_and_today_a_line() -> None:
     assert "today" in _texts(today)
 
 
-def test_no_arrow_when_the_base_is_out_of_view() -> None:
+def test_a_base_before_the_window_is_a_dashed_arrow_from_the_edge() -> None:
     config = _inf()
     moved = dataclasses.replace(config.milestones[0], at=datetime(2018, 1, 1))
     far_offset = dataclasses.replace(config.milestones[1], offset=D("18 months"))
     root = _draw(dataclasses.replace(config, milestones=(moved, far_offset)))
-    assert [p.get("data-after") for p in root.iter(f"{{{NS['svg']}}}path")] == []
+    (arrow,) = root.iter(f"{{{NS['svg']}}}path")
+    assert arrow.get("data-after") == "us-notice->withdrawal"
+    assert arrow.get("stroke-dasharray")
+    assert arrow.get("d", "").startswith("M8,")  # from the left edge
+    tip = arrow.find(f"{{{NS['svg']}}}title")
+    assert tip is not None and tip.text == "after us-notice, Mon 1 Jan 2018 00:00 UTC"
+
+
+def test_a_base_hidden_by_the_row_cap_draws_no_arrow() -> None:
+    base = Milestone(id="base", title="Base", at=NOW + timedelta(days=1), tags=("a",))
+    others = tuple(
+        Milestone(id=f"m{i}", title=f"M{i}", at=NOW, tags=(f"t{i}",)) for i in range(tl.MAX_ROWS)
+    )
+    dep = Milestone(id="dep", title="Dep", after="base", offset=D("1d"), tags=("t0",))
+    root = _draw(Config(milestones=(*others, base, dep), channels={}))
+    rows = [g.get("data-row") for g in root.iter(f"{{{NS['svg']}}}g") if g.get("data-row")]
+    assert "tag:a" not in rows and "tag:t0" in rows
+    assert list(root.iter(f"{{{NS['svg']}}}path")) == []
 
 
 @pytest.mark.parametrize("title", HOSTILE)
