@@ -134,8 +134,8 @@ class _Drawing:
         rows_bottom = rows_top + ROW_H * max(len(layout.rows), 1)
         extra = (LEGEND_H if layout.hidden else 0.0) + 4.0
         legend_top = rows_bottom + extra
+        _el(self.root, "title", self.heading)  # first: the picture's accessible name
         background = _el(self.root, "rect", width=WIDTH, fill="#ffffff")
-        _el(self.root, "title", self.heading)
         _el(
             self.root,
             "text",

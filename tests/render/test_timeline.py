@@ -200,3 +200,13 @@ def test_inactive_milestone_is_a_hollow_marker_without_ticks() -> None:
 def test_an_empty_window_says_so() -> None:
     root = _draw(Config(milestones=(), channels={}))
     assert "no milestones in this window" in _texts(root)
+
+
+def test_the_picture_is_named_first_and_scales() -> None:
+    root = _draw(_inf())
+    first = root[0]
+    assert first.tag == f"{{{NS['svg']}}}title" and first.text == "Next 6 months"
+    assert root.get("role") == "img"
+    _, _, width, height = (float(v) for v in root.get("viewBox", "").split())
+    assert (width, height) == (float(root.get("width", 0)), float(root.get("height", 0)))
+    assert 390 <= width <= 800
