@@ -47,38 +47,19 @@ GRID = "#e3e3e3"
 TODAY = "#d81b60"
 ARROW = "#546e7a"
 MARKER = "#1f1f1f"
+# In legend order: the first five are always in the legend, the others when drawn.
 COLOURS: Mapping[TickState, str] = {
     TickState.SENT: "#2e7d32",
     TickState.DUE: "#1565c0",
     TickState.HELD: "#f9a825",
-    TickState.CANCELLED: "#9e9e9e",
     TickState.ACKNOWLEDGED: "#7b1fa2",
+    TickState.CANCELLED: "#9e9e9e",
     TickState.RETRYING: "#ef6c00",
     TickState.DEAD: "#c62828",
     TickState.SKIPPED: "#8d6e63",
     TickState.NOT_RECORDED: "#b0bec5",
 }
-# Always in the legend; the others only when they are drawn.
-CORE_STATES = (
-    TickState.SENT,
-    TickState.DUE,
-    TickState.HELD,
-    TickState.CANCELLED,
-    TickState.ACKNOWLEDGED,
-)
-
-LEGEND_ORDER = (
-    TickState.SENT,
-    TickState.DUE,
-    TickState.HELD,
-    TickState.ACKNOWLEDGED,
-    TickState.CANCELLED,
-    TickState.RETRYING,
-    TickState.DEAD,
-    TickState.SKIPPED,
-    TickState.NOT_RECORDED,
-)
-
+CORE_STATES = tuple(COLOURS)[:5]
 DeliveryStates = Mapping[str, StoredState]
 
 
@@ -360,7 +341,7 @@ class _Drawing:
 
     def _legend(self, top: float) -> float:
         """The colour key, wrapped to the width; returns the picture's height."""
-        shown = [s for s in LEGEND_ORDER if s in CORE_STATES or s in self.used]
+        shown = [s for s in COLOURS if s in CORE_STATES or s in self.used]
         items: list[tuple[str, str, bool]] = [(COLOURS[s], s.value, True) for s in shown]
         items += [(MARKER, "milestone", False), (TODAY, "today", True)]
         group = _el(self.root, "g", font_size=SMALL, fill=INK, data_legend="1")
