@@ -14,6 +14,7 @@ a diamond, its reminders as ticks, ``after`` chains as arrows between diamonds.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -61,23 +62,32 @@ COLOURS: Mapping[TickState, str] = {
 }
 CORE_STATES = tuple(COLOURS)[:5]
 DeliveryStates = Mapping[str, StoredState]
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _n(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
 
+def _xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot carry (control characters, lone
+    surrogates) shown as U+FFFD: ElementTree escapes markup but writes those as they
+    are, and one would make the whole picture unreadable."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str | float) -> ET.Element:
+    """A child element; ``font_size=12.0`` becomes ``font-size="12"``."""
     element = ET.SubElement(
         parent,
         tag,
         {
-            k.rstrip("_").replace("_", "-"): _n(v) if isinstance(v, float) else str(v)
+            k.replace("_", "-"): _n(v) if isinstance(v, float) else _xml_text(str(v))
             for k, v in attrs.items()
         },
     )
     if text is not None:
-        element.text = text
+        element.text = _xml_text(text)
     return element
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.durations import Duration
 from scheduler.model import Config, Milestone, MilestoneStatus
@@ -210,3 +212,19 @@ def test_the_picture_is_named_first_and_scales() -> None:
     _, _, width, height = (float(v) for v in root.get("viewBox", "").split())
     assert (width, height) == (float(root.get("width", 0)), float(root.get("height", 0)))
     assert 390 <= width <= 800
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=st.text(min_size=1, max_size=80))
+def test_any_title_gives_a_picture_that_parses(title: str) -> None:
+    config = _inf()
+    odd = dataclasses.replace(config.milestones[0], title=title)
+    root = _draw(dataclasses.replace(config, milestones=(odd, *config.milestones[1:])))
+    shown = "".join(
+        c
+        if c in "\t\n\r" or " " <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff"
+        else "\ufffd"
+        for c in title
+    )
+    # XML parsers read a carriage return in text as a line feed.
+    assert shown.replace("\r\n", "\n").replace("\r", "\n") in _titles(root)
