@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -350,9 +351,23 @@ def _month_marks(
         index += step
 
 
+def text_width(text: str) -> int:
+    """Width in average Latin characters: East Asian wide and full-width characters
+    (CJK, most emoji) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def truncate(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, the last being "…" when it was cut."""
+    """``text`` on one line, cut to ``limit`` (:func:`text_width`), ending in "…" when cut."""
     if limit < 1:
         return ""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    if text_width(flat) <= limit:
+        return flat
+    kept, used = [], 1  # room for the "…"
+    for c in flat:
+        used += text_width(c)
+        if used > limit:
+            break
+        kept.append(c)
+    return "".join(kept).rstrip() + "…"
