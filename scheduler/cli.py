@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="how a milestone's date was computed")
     p.add_argument("milestone", metavar="MILESTONE")
     config_opt(p)
+    p.add_argument(
+        "--svg", metavar="FILE", help="also draw the milestone's after chain as SVG to FILE"
+    )
     json_opt(p)
 
     p = sub.add_parser("export-ics", help="RFC 5545 calendar of the milestones")

@@ -260,6 +260,11 @@ class Store:
         with self._read() as conn:
             return reads.get_delivery(conn, delivery_id)
 
+    def deliveries_by_id(self, ids: Sequence[str]) -> dict[str, DeliveryRow]:
+        """The stored deliveries among ``ids`` (unknown ids are left out), by id."""
+        with self._read() as conn:
+            return reads.deliveries_by_id(conn, ids)
+
     def open_deliveries(
         self, *, due_from: datetime | None = None, due_until: datetime | None = None
     ) -> dict[str, DeliveryRow]:

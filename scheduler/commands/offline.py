@@ -257,6 +257,8 @@ def explain(args: argparse.Namespace, settings: Settings) -> int:
     now = datetime.now(UTC)
     e = explain_milestone(config, args.milestone, now=now, resolved=resolved)
     m = e.milestone
+    if args.svg:
+        _write_chain_svg(args.svg, config, resolved, m.id, now)
     if args.json:
         _emit_json(
             {
@@ -291,6 +293,24 @@ def explain(args: argparse.Namespace, settings: Settings) -> int:
     elif m.status not in _INACTIVE:
         print("reminders: none")
     return 0
+
+
+def _write_chain_svg(
+    target: str, config: Config, resolved: dict[str, Resolved], milestone_id: str, now: datetime
+) -> None:
+    """Draw the milestone with its ``after`` ancestors and dependents, as the status
+    page's timeline draws them (no database here: ticks are due or not recorded)."""
+    from scheduler.render.timeline import timeline_svg
+    from scheduler.render.timeline_layout import chain_occurrences, lay_out, window_around
+
+    occs = chain_occurrences(resolved, milestone_id, now)
+    start, end = window_around(occs, now)
+    layout = lay_out(occs, start=start, end=end, now=now, zone=ZoneInfo(config.timezone))
+    svg = timeline_svg(layout, {}, heading=f"{milestone_id} and its after chain")
+    try:
+        Path(target).write_text(svg, encoding="utf-8")
+    except OSError as exc:
+        raise TminusError(f"cannot write {target}: {exc.strerror}") from exc
 
 
 # -- export-ics ------------------------------------------------------------------------

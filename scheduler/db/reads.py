@@ -78,6 +78,16 @@ def get_delivery(conn: Connection, delivery_id: str) -> DeliveryRow | None:
     return rows[0] if rows else None
 
 
+def deliveries_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, DeliveryRow]:
+    """The stored deliveries among ``ids`` (primary-key lookups, a chunk at a time)."""
+    wanted = list(dict.fromkeys(ids))
+    out: dict[str, DeliveryRow] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        out.update({row.id: row for row in fetch(conn, select_rows().where(D.c.id.in_(chunk)))})
+    return out
+
+
 def open_deliveries(
     conn: Connection, *, due_from: datetime | None, due_until: datetime | None
 ) -> dict[str, DeliveryRow]:

@@ -11,12 +11,12 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler import __version__
-from scheduler.http import page, schemas
+from scheduler.http import page, schemas, timeline
 from scheduler.http.api import build_router
 from scheduler.http.instants import Instants
 from scheduler.http.limits import RequestLimits
@@ -108,6 +108,24 @@ def create_app(state: AppState) -> FastAPI:
             media_type="text/calendar; charset=utf-8",
             headers={"content-disposition": 'inline; filename="tminus.ics"'},
         )
+
+    @app.get(
+        "/timeline.svg",
+        response_class=Response,
+        tags=["ops"],
+        responses={
+            200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+            503: {"model": schemas.Unavailable},
+        },
+    )
+    async def timeline_svg(
+        months: int = Query(timeline.DEFAULT_MONTHS, ge=1, le=timeline.MAX_MONTHS),
+    ) -> Response:
+        """The coming months as a picture: milestones, reminder ladders, ``after`` arrows."""
+        svg = await timeline.render(state, instants, months)
+        if svg is None:
+            return _unavailable("no config loaded yet")
+        return Response(svg, media_type="image/svg+xml", headers=timeline.SVG_HEADERS)
 
     @app.get("/", response_class=HTMLResponse, tags=["ops"])
     async def status_page() -> HTMLResponse:

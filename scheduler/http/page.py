@@ -156,6 +156,7 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #8883;vertica
 tr.dead td{background:var(--badbg);color:var(--bad)}
 .st{font-weight:600;text-transform:uppercase;font-size:.75rem;letter-spacing:.03em}
 .st-sent{color:var(--ok)}.st-dead{color:var(--bad)}
+.timeline{margin:0}.timeline img{display:block;width:100%;max-width:40rem;height:auto}
 code{overflow-wrap:anywhere}.banner code{white-space:nowrap}
 @media (prefers-color-scheme:dark){:root{--badbg:#4a1512;--bad:#ffb4ab;--ok:#7fd99a}}
 """
@@ -187,7 +188,7 @@ def _csp_hash(source: str) -> str:
 
 CONTENT_SECURITY_POLICY = (
     f"default-src 'none'; style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)}; "
-    "img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 
@@ -269,6 +270,12 @@ def render(view: PageView) -> str:
         parts.append(
             f'<div class="banner alert">{n} dead {"letter" if n == 1 else "letters"}: '
             "see below; <code>tminus redeliver ID</code> queues one again.</div>"
+        )
+    if view.milestones:
+        parts.append(
+            '<h2>Timeline</h2><figure class="timeline"><a href="timeline.svg">'
+            '<img src="timeline.svg" width="400" alt="The next six months: each milestone '
+            'with its reminders, sent and due, and today"></a></figure>'
         )
     parts.append("<h2>Milestones</h2>")
     if view.milestones:

@@ -76,6 +76,9 @@ class StoreView(Protocol):
     def counts_by_status(self, /) -> Mapping[str, int]:
         """Number of stored deliveries per status value."""
 
+    def deliveries_by_id(self, ids: Sequence[str], /) -> Mapping[str, DeliveryRecord]:
+        """The stored deliveries among ``ids`` (unknown ids left out), by id."""
+
     def open_deliveries(
         self, *, due_from: datetime | None = None, due_until: datetime | None = None
     ) -> Mapping[str, DeliveryRecord]:

@@ -4,7 +4,7 @@ an in-memory store with the real row types."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -138,6 +138,11 @@ class FakeStore:
         for r in self.rows:
             counts[r.status.value] += 1
         return counts
+
+    def deliveries_by_id(self, ids: Sequence[str]) -> dict[str, DeliveryRow]:
+        self._check()
+        wanted = set(ids)
+        return {r.id: r for r in self.rows if r.id in wanted}
 
     def open_deliveries(
         self, *, due_from: datetime | None = None, due_until: datetime | None = None
