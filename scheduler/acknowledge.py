@@ -20,6 +20,7 @@ from types import MappingProxyType
 from scheduler.errors import NotFoundError, TminusError
 from scheduler.model import ZERO, AlertKind, DeliveryStatus, Reminder
 from scheduler.planning import Resolved, next_occurrences, occurrences
+from scheduler.timekeeping import localize
 
 MAX_BY_CHARS = 200
 MAX_NOTE_CHARS = 2000
@@ -114,11 +115,14 @@ def clean_text(value: str | None, *, field: str, limit: int) -> str:
 def choose_occurrence(r: Resolved, now: datetime, wanted: datetime | None = None) -> datetime:
     """The occurrence of ``r`` an acknowledgement names, in UTC.
 
-    ``wanted`` (an aware instant) must be one of the milestone's occurrences. Without
-    it: the next occurrence not yet past, else the latest one.
+    ``wanted`` (an instant; naive: wall time in the milestone's zone) must be one of
+    the milestone's occurrences. Without it: the next occurrence not yet past, else
+    the latest one.
     """
     m = r.milestone
     if wanted is not None:
+        if wanted.tzinfo is None:  # wall time in the milestone's zone, as in the config
+            wanted = localize(wanted, m.zone)
         found = list(occurrences(r, wanted - timedelta(seconds=1), wanted + timedelta(seconds=1)))
         if wanted not in found:
             raise NotFoundError(

@@ -174,6 +174,7 @@ class FakeState:
 
     store: FakeStore | None = field(default_factory=FakeStore)
     api_token: str | None = None
+    acks: Any = None
     clock: Callable[[], datetime] = lambda: NOW
     loaded: Config | None = field(default_factory=inf_config)
     not_ready: str | None = None
