@@ -109,7 +109,9 @@ def _done(ack: Acknowledgement, heading: str) -> str:
 def build_router(state: AppState) -> APIRouter:
     """The ``/ack/{token}`` routes, bound to ``state``."""
     router = APIRouter(tags=["ack"])
-    Token = Path(max_length=MAX_TOKEN_CHARS)
+    # No length limit here: an overlong token gets the same page as any malformed one
+    # (``verify`` refuses past MAX_TOKEN_CHARS); the request limits cap paths at 4 KiB.
+    Token = Path(description=f"the signed token (at most {MAX_TOKEN_CHARS} characters)")
 
     def describe(milestone_id: str, occurrence: datetime) -> tuple[str, str]:
         config = state.config()

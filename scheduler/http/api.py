@@ -35,6 +35,7 @@ _NO_CONFIG = {"model": schemas.ErrorBody, "description": "no config loaded yet"}
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")]
+MilestoneId = Annotated[str, Path(max_length=128, description="the milestone's id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
 
 
@@ -213,7 +214,6 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         422: {"model": schemas.ErrorBody, "description": "a by or note that cannot be stored"},
         503: _NO_CONFIG,
     }
-    milestone_path = Annotated[str, Path(max_length=128)]
 
     @router.post(
         "/milestones/{milestone_id}/ack",
@@ -222,7 +222,7 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         responses=ack_errors,
     )
     async def acknowledge(
-        milestone_id: milestone_path, body: schemas.AckIn | None = None
+        milestone_id: MilestoneId, body: schemas.AckIn | None = None
     ) -> schemas.AckResult:
         """Acknowledge an occurrence: its unsent reminders and escalations are cancelled."""
         wanted = body or schemas.AckIn()
@@ -247,7 +247,7 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         responses=ack_errors,
     )
     async def unacknowledge(
-        milestone_id: milestone_path, body: schemas.UnackIn | None = None
+        milestone_id: MilestoneId, body: schemas.UnackIn | None = None
     ) -> schemas.AckResult:
         """Take an acknowledgement back: reminders not yet due are scheduled again."""
         wanted = body or schemas.UnackIn()
