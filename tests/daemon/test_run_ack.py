@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +177,13 @@ def test_tminus_ack_from_another_process_reaches_the_running_daemon(
     receiver: Receiver, make_daemon: Callable[..., DaemonProcess]
 ) -> None:
     d = make_daemon(webhook_config(receiver.url, PLACEHOLDER)).start()
-    at = iso_in(10)
-    config = webhook_config(receiver.url, [_milestone(at, ["4s", "0"])])
+    at = iso_in(12)
+    config = webhook_config(receiver.url, [_milestone(at, ["0"])])
     d.reload_with(config)
     env = {"TMINUS_DATABASE_URL": d.database_url}
     done = tminus("ack", "withdrawal", "-c", str(d.config), "--by", "Bob", env=env)
     assert done.returncode == 0, done.stderr
-    assert "2 deliveries cancelled" in done.stdout
+    assert "1 delivery cancelled" in done.stdout, done.stdout
     answered = time.monotonic()
     while not _metric(d, 'tminus_acknowledgements_total{source="cli"} 1.0'):
         assert time.monotonic() - answered < 2.5, "the daemon did not notice within a beat"
@@ -241,9 +241,7 @@ def test_moving_the_milestone_makes_a_new_occurrence_that_is_not_acknowledged(
     assert m["acknowledged"] is None
     (got,) = receiver.wait_for(1, timeout=15)
     assert got.json()["type"] == "milestone.reached"
-    assert got.json()["milestone"]["at"] == datetime.fromisoformat(moved).astimezone(
-        datetime.fromisoformat(got.json()["milestone"]["at"]).tzinfo
-    ).isoformat(timespec="milliseconds").replace(".000", "")
+    assert datetime.fromisoformat(got.json()["milestone"]["at"]) == datetime.fromisoformat(moved)
     assert d.stop() == 0
 
 
@@ -294,6 +292,4 @@ def test_an_acknowledgement_on_one_replica_stops_the_other(
 
 
 def _now() -> datetime:
-    from datetime import UTC
-
     return datetime.now(UTC)
