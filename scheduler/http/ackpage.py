@@ -23,6 +23,7 @@ import hashlib
 import logging
 from datetime import datetime
 from html import escape
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Request
@@ -106,6 +107,23 @@ def _done(ack: Acknowledgement, heading: str) -> str:
     )
 
 
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+PAGES: dict[int | str, dict[str, Any]] = {
+    200: _html("the confirmation page, or who acknowledged it"),
+    400: _html("a malformed link (or form)"),
+    403: _html("a link this server did not sign"),
+    404: _html("acknowledge links are not enabled"),
+    409: _html("the acknowledgement was taken back: the link no longer acknowledges"),
+    410: _html("the link expired (30 days after the occurrence)"),
+    413: _html("the form is too large"),
+    422: _html("a name or note that cannot be stored"),
+    503: _html("the service is still starting"),
+}
+
+
 def build_router(state: AppState) -> APIRouter:
     """The ``/ack/{token}`` routes, bound to ``state``."""
     router = APIRouter(tags=["ack"])
@@ -148,7 +166,7 @@ def build_router(state: AppState) -> APIRouter:
             409,
         )
 
-    @router.get("/ack/{token}", response_class=HTMLResponse)
+    @router.get("/ack/{token}", response_class=HTMLResponse, responses=PAGES)
     async def confirm(token: str = Token) -> HTMLResponse:
         """The confirmation page; changes nothing."""
         checked = await check(token)
@@ -171,7 +189,7 @@ def build_router(state: AppState) -> APIRouter:
         )
         return _page(f"Acknowledge {title}", body)
 
-    @router.post("/ack/{token}", response_class=HTMLResponse)
+    @router.post("/ack/{token}", response_class=HTMLResponse, responses=PAGES)
     async def acknowledge(request: Request, token: str = Token) -> HTMLResponse:
         """Acknowledge the occurrence the link names (the token is checked again)."""
         checked = await check(token)

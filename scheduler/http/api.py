@@ -211,7 +211,7 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         401: _UNAUTHORIZED,
         403: {"model": schemas.ErrorBody, "description": "no API token configured"},
         404: {"model": schemas.ErrorBody, "description": "no such milestone or occurrence"},
-        422: {"model": schemas.ErrorBody, "description": "a by or note that cannot be stored"},
+        400: {"model": schemas.ErrorBody, "description": "a by or note that cannot be stored"},
         503: _NO_CONFIG,
     }
 
@@ -237,7 +237,7 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         except NotFoundError as exc:
             raise HTTPException(404, str(exc)) from None
         except TminusError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, str(exc)) from None
         return schemas.ack_result(change)
 
     @router.delete(
@@ -258,7 +258,7 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         except NotFoundError as exc:
             raise HTTPException(404, str(exc)) from None
         except TminusError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, str(exc)) from None
         return schemas.ack_result(change, taken_back=True)
 
     return router
