@@ -238,7 +238,7 @@ def _queue_notices(
             "created_at": ack.at,
             "updated_at": ack.at,
         }
-        revive = {k: v for k, v in delivery.items() if k in ("status", "next_attempt_at")}
+        revive = {k: v for k, v in delivery.items() if k in ("status", "due_at", "next_attempt_at")}
         stmt = (
             insert(D)
             .values(**delivery)
@@ -250,6 +250,12 @@ def _queue_notices(
             .returning(D.c.id)
         )
         if conn.execute(stmt).first() is not None:
+            # Queued (again): it reports this acknowledgement, not a taken-back one.
+            conn.execute(
+                update(REMINDERS)
+                .where(REMINDERS.c.id == notice.id)
+                .values(due_at=notice.due_at, snapshot=snapshot.to_json())
+            )
             out.append((str(delivery["id"]), channel))
     return out
 

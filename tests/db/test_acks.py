@@ -134,6 +134,9 @@ def test_unack_puts_back_what_is_not_yet_due_and_withdraws_the_unsent_notice(
     again = store.acknowledge(_ack(now + timedelta(minutes=1), by="Cy"), webhook_channels=["hook"])
     assert again.changed and [i for i, _c in again.notices] == [notice_id]
     assert _statuses(store)[notice_id] == ("scheduled", None)
+    requeued = store.get_delivery(notice_id)
+    assert requeued is not None
+    assert requeued.snapshot.extra["acknowledged"]["by"] == "Cy"  # the new one, not Ann's
     assert {i for i, _c in again.cancelled} == {ids["0"], ids["0-chat"]}
 
 
