@@ -28,6 +28,8 @@ COMMANDS = {
     "history": "records:history",
     "redeliver": "records:redeliver",
     "notify-test": "notify_test:notify_test",
+    "ack": "ack:ack",
+    "unack": "ack:unack",
     "db": "records:db",
 }
 
@@ -108,6 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("redeliver", help="queue a dead or sent delivery again")
     p.add_argument("delivery_id", metavar="DELIVERY_ID")
+    p.add_argument("--database-url", help="SQLAlchemy URL (env TMINUS_DATABASE_URL)")
+    json_opt(p)
+
+    p = sub.add_parser("ack", help="acknowledge a milestone occurrence: its reminders stop")
+    p.add_argument("milestone", metavar="MILESTONE")
+    config_opt(p)
+    p.add_argument("--occurrence", metavar="ISO", help="default: the next not yet past")
+    p.add_argument("--by", metavar="NAME", help="who acknowledges (default: your user name)")
+    p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--database-url", help="SQLAlchemy URL (env TMINUS_DATABASE_URL)")
+    json_opt(p)
+
+    p = sub.add_parser("unack", help="take an acknowledgement back")
+    p.add_argument("milestone", metavar="MILESTONE")
+    config_opt(p)
+    p.add_argument("--occurrence", metavar="ISO", help="default: the next not yet past")
+    p.add_argument("--by", metavar="NAME", help="who takes it back (default: your user name)")
     p.add_argument("--database-url", help="SQLAlchemy URL (env TMINUS_DATABASE_URL)")
     json_opt(p)
 

@@ -41,6 +41,8 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler import __version__
+from scheduler.acknowledgements import Acknowledgements
+from scheduler.acktoken import AckLinks
 from scheduler.db.owner import owning
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy
@@ -86,6 +88,7 @@ class Daemon:
         self.metrics = Metrics()
         self.service: Service | None = None
         self.health: StoreHealth | None = None
+        self.acks: Acknowledgements | None = None
         self._exit_code = 0
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -98,6 +101,7 @@ class Daemon:
 
     async def run(self) -> int:
         """Start everything, serve until SIGTERM/SIGINT, stop gracefully. Returns the exit code."""
+        self.settings.ack_links()  # a public URL without a usable key stops here
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tminus-db")
         store = await self.db(Store.open, self.settings.database_url)
         try:
@@ -135,6 +139,7 @@ class Daemon:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             headers={"user-agent": f"tminus/{__version__}"},
         ) as client:
+            links = self.settings.ack_links()
             pipeline = Pipeline(
                 store=store,
                 db=self.db,
@@ -142,6 +147,7 @@ class Daemon:
                 worker=self.worker,
                 clock=self.clock,
                 concurrency=self.policy.concurrency,
+                ack_url=_ack_url(links) if links is not None else None,
             )
             health = self.health = StoreHealth(
                 store=store,
@@ -172,6 +178,16 @@ class Daemon:
                 make_notifier=partial(make_notifier, client=client),
                 store_problem=health.reason,
             )
+            service.acks = self.acks = Acknowledgements(
+                store=store,
+                db=self.db,
+                memory=pipeline.acks,
+                dispatcher=dispatcher,
+                metrics=self.metrics,
+                clock=self.clock,
+                config=service.config,
+                links=links,
+            )
             with redacting(service.secrets):
                 await self._serve(service, dispatcher, pipeline, config)
         return self._exit_code
@@ -186,6 +202,8 @@ class Daemon:
         )
         scheduler.start()
         dispatcher.scheduler = scheduler
+        assert self.acks is not None
+        await self.acks.sync()  # before anything is claimed: the verdicts need them
         dispatching = asyncio.create_task(dispatcher.run())
         await service.apply(config, first=True)
         scheduler.add_job(service.refill, "interval", seconds=REFILL_EVERY.total_seconds())
@@ -258,3 +276,11 @@ class Daemon:
             self.service.beat()
         if self.health is not None:
             self.health.poke()
+        if self.acks is not None and self.health is not None and self.health.healthy:
+            # Acknowledgements made by other processes reach this one within a beat.
+            self._background(self.acks.memory_fresh())
+
+
+def _ack_url(links: AckLinks) -> Callable[[Any], str]:
+    """The acknowledge link of a reminder's occurrence."""
+    return lambda reminder: links.url(reminder.milestone.id, reminder.occurrence)

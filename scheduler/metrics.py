@@ -161,6 +161,15 @@ class Metrics:
             "Deliveries claimed by this process for sending.",
             registry=r,
         )
+        self.acknowledgements_total = Counter(
+            "tminus_acknowledgements_total",
+            "Milestone occurrences acknowledged, by source (cli, api, link); each daemon "
+            "counts every acknowledgement it learns of, whichever process made it.",
+            ["source"],
+            registry=r,
+        )
+        for source in ("cli", "api", "link"):
+            self.acknowledgements_total.labels(source=source)
         for result in ("ok", "failed"):
             self.config_reloads_total.labels(result=result)
         for status in DeliveryStatus:
@@ -195,6 +204,9 @@ class Metrics:
     def record_reload(self, *, ok: bool) -> None:
         """Count a config load or reload (the first load counts too)."""
         self.config_reloads_total.labels(result="ok" if ok else "failed").inc()
+
+    def record_acknowledgement(self, source: str) -> None:
+        self.acknowledgements_total.labels(source=source).inc()
 
     def record_claims(self, count: int = 1) -> None:
         if count > 0:

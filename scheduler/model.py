@@ -314,6 +314,9 @@ class Alert:
     attempt: int
     late: bool
     sent_at: datetime  # aware; when this attempt is made
+    # The acknowledge link of the reminder's occurrence (``TMINUS_PUBLIC_URL/ack/…``);
+    # empty when links are off or the alert is itself an acknowledgement notice.
+    ack_url: str = ""
 
 
 class Reason(enum.StrEnum):

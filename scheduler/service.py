@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from scheduler.acknowledgements import Acknowledgements
 from scheduler.config import load_config
 from scheduler.delivery.channels import install
 from scheduler.delivery.pipeline import Pipeline
@@ -94,6 +95,8 @@ class Service:
         self._reload_lock = asyncio.Lock()
         self._stopping = False
         self._secrets: tuple[str, ...] = ordered_secrets(self._settings_secrets())
+        # Set by the daemon once built (it needs the dispatcher and this service).
+        self.acks: Acknowledgements | None = None
 
     # -- AppState for the HTTP surface ----------------------------------------
     @property
@@ -155,7 +158,9 @@ class Service:
         return self._secrets
 
     def _settings_secrets(self) -> list[str]:
-        return [self.settings.api_token] if self.settings.api_token else []
+        links = self.settings.ack_links()  # the key may come from a file
+        found = [self.settings.api_token, self.settings.secret_key, links and links.key]
+        return [str(s) for s in found if s]
 
     def _use_secrets(self, *configs: Config | None) -> None:
         found = self._settings_secrets()

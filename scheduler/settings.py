@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scheduler.errors import UsageError
+from scheduler.errors import TminusError, UsageError
+from scheduler.model import Secret
+
+if TYPE_CHECKING:
+    from scheduler.acktoken import AckLinks
 
 DEFAULT_CONFIG = "config/milestones.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///./tminus.db"
@@ -35,6 +41,46 @@ class Settings:
     api_token: str | None = None
     log_format: str = "text"
     log_level: str = "INFO"
+    public_url: str | None = None
+    secret_key: Secret | None = None
+    secret_key_file: str | None = None
+
+    def ack_links(self) -> AckLinks | None:
+        """The acknowledge-link signer, or None without ``TMINUS_PUBLIC_URL``.
+
+        A public URL needs a key (every replica must share it): without one, or with
+        an unreadable key file, or a key too short to be a key, :class:`TminusError`
+        says so (``check`` and ``run`` exit 1).
+        """
+        from scheduler.acktoken import MIN_KEY_CHARS, AckLinks
+
+        if self.public_url is None:
+            return None
+        if not self.public_url.startswith(("https://", "http://")):
+            raise TminusError(
+                f"TMINUS_PUBLIC_URL must be an http(s) URL such as https://tminus.example.org,"
+                f" got {self.public_url!r}"
+            )
+        key = self.secret_key
+        if key is None and self.secret_key_file is not None:
+            try:
+                key = Secret(Path(self.secret_key_file).read_text(encoding="utf-8").strip())
+            except (OSError, UnicodeDecodeError) as exc:
+                raise TminusError(
+                    f"TMINUS_SECRET_KEY_FILE: cannot read {self.secret_key_file}: "
+                    f"{getattr(exc, 'strerror', None) or type(exc).__name__}"
+                ) from None
+        if not key:
+            raise TminusError(
+                "TMINUS_PUBLIC_URL is set, so acknowledge links are signed: set "
+                "TMINUS_SECRET_KEY (or TMINUS_SECRET_KEY_FILE) to a random key shared by "
+                "every replica, e.g. the output of `openssl rand -hex 32`"
+            )
+        if len(key) < MIN_KEY_CHARS:
+            raise TminusError(
+                f"TMINUS_SECRET_KEY is too short: use at least {MIN_KEY_CHARS} random characters"
+            )
+        return AckLinks(public_url=self.public_url, key=key)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,4 +97,7 @@ class Settings:
             api_token=env.get("TMINUS_API_TOKEN") or None,
             log_format=env.get("TMINUS_LOG_FORMAT", "text").lower(),
             log_level=env.get("TMINUS_LOG_LEVEL", "INFO").upper(),
+            public_url=env.get("TMINUS_PUBLIC_URL", "").strip() or None,
+            secret_key=Secret(env["TMINUS_SECRET_KEY"]) if env.get("TMINUS_SECRET_KEY") else None,
+            secret_key_file=env.get("TMINUS_SECRET_KEY_FILE") or None,
         )

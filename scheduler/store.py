@@ -7,6 +7,7 @@ kind of SQL (all in :mod:`scheduler.db`):
 * :mod:`~scheduler.db.reads` — the delivery row query and its decoding, listings, counts;
 * :mod:`~scheduler.db.queue` — claims, leases and the guarded marks (:class:`Mark`);
 * :mod:`~scheduler.db.bulk` — the bulk writes of a reconciliation;
+* :mod:`~scheduler.db.acks` — acknowledgements and the deliveries they change;
 * :mod:`~scheduler.db.engine` — engines and migrations;
 * :mod:`~scheduler.db.tables` — the schema (the one source the others derive from).
 """
@@ -25,8 +26,10 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from scheduler.acknowledge import Acknowledgement
+from scheduler.db import acks, health, queue, reads
 from scheduler.db import engine as engines
-from scheduler.db import health, queue, reads
+from scheduler.db.acks import AckChange
 from scheduler.db.bulk import apply_actions
 from scheduler.db.queue import Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
@@ -34,7 +37,15 @@ from scheduler.db.tables import CHANNEL_STATE, META
 from scheduler.errors import NotFoundError, StoreError, TminusError
 from scheduler.reconcile import ReconcileActions
 
-__all__ = ["AttemptRecord", "AttemptRow", "ChannelState", "DeliveryRow", "Mark", "Store"]
+__all__ = [
+    "AckChange",
+    "AttemptRecord",
+    "AttemptRow",
+    "ChannelState",
+    "DeliveryRow",
+    "Mark",
+    "Store",
+]
 
 T = TypeVar("T")
 # SQLSTATEs of a transaction the server rolled back so that another could go on: a
@@ -316,8 +327,45 @@ class Store:
 
     # -- reconciliation ------------------------------------------------------------------
     def apply(self, actions: ReconcileActions, *, now: datetime) -> None:
-        """Apply a reconciliation in one transaction (bulk inserts, cancels, skips, refreshes)."""
-        self._transact(lambda conn: apply_actions(conn, actions, now=now))
+        """Apply a reconciliation in one transaction (bulk inserts, cancels, skips, refreshes);
+        what it schedules for an acknowledged occurrence is cancelled in the same one."""
+
+        def work(conn: Connection) -> None:
+            apply_actions(conn, actions, now=now)
+            acks.cancel_acknowledged_inserts(conn, actions, now=now)
+
+        self._transact(work)
+
+    # -- acknowledgements ----------------------------------------------------------------
+    def acknowledge(self, ack: Acknowledgement, *, webhook_channels: Sequence[str]) -> AckChange:
+        """Acknowledge an occurrence, cancel its unsent reminders and escalations and queue
+        the webhook notices, in one transaction (see :func:`scheduler.db.acks.acknowledge`)."""
+        return self._transact(
+            lambda conn: acks.acknowledge(conn, ack, webhook_channels=webhook_channels)
+        )
+
+    def unacknowledge(
+        self, milestone_id: str, occurrence: datetime, *, by: str, now: datetime
+    ) -> AckChange | None:
+        """Take an acknowledgement back (None: it was not acknowledged)."""
+        return self._transact(
+            lambda conn: acks.unacknowledge(conn, milestone_id, occurrence, by=by, now=now)
+        )
+
+    def acknowledgement(self, milestone_id: str, occurrence: datetime) -> Acknowledgement | None:
+        """The occurrence's acknowledgement, in force or taken back; None if never made."""
+        with self._read() as conn:
+            return acks.get(conn, milestone_id, occurrence)
+
+    def acknowledgements(self) -> list[Acknowledgement]:
+        """Every acknowledgement in force."""
+        with self._read() as conn:
+            return acks.active(conn)
+
+    def ack_version(self) -> str | None:
+        """Changes with every acknowledgement and unack (the heartbeat compares it)."""
+        with self._read() as conn:
+            return acks.version(conn)
 
     # -- meta and channel state ----------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

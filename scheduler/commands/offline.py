@@ -158,7 +158,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 # -- check -----------------------------------------------------------------------------
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    """Validate the config: ``OK: N milestones, M reminders, K channels`` or every problem."""
+    """Validate the config: ``OK: N milestones, M reminders, K channels`` or every problem.
+
+    The settings the daemon would refuse to start with are checked too: a
+    ``TMINUS_PUBLIC_URL`` without a usable ``TMINUS_SECRET_KEY``.
+    """
+    settings.ack_links()
     try:
         config, _ = _load(settings)
     except ConfigError as exc:

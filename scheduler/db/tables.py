@@ -1,4 +1,5 @@
-"""The tables: milestones, reminders, deliveries, delivery attempts, channel state, meta.
+"""The tables: milestones, reminders, deliveries, delivery attempts, channel state, meta,
+acknowledgements.
 
 One durable row per delivery (one reminder to one channel) is the source of
 truth for "was this sent?"; timers only wake the daemon up. Reminder rows carry
@@ -100,6 +101,22 @@ class ChannelStateRow(SQLModel, table=True):
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class AcknowledgementRow(SQLModel, table=True):
+    """One acknowledged occurrence of a milestone (kept, with ``revoked_at``, after an
+    ``unack``, so a used link cannot silently acknowledge it again)."""
+
+    __tablename__: ClassVar[str] = "acknowledgements"
+
+    milestone_id: str = Field(primary_key=True, sa_type=String)
+    occurrence_at: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    acked_by: str = Field(sa_type=Text)
+    note: str = Field(sa_type=Text)
+    source: str = Field(sa_type=String(16))  # cli, api, link
+    acked_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, sa_type=Text)
+
+
 class MetaRow(SQLModel, table=True):
     __tablename__: ClassVar[str] = "meta"
 
@@ -120,4 +137,5 @@ DELIVERIES = _table(DeliveryTableRow)
 ATTEMPTS = _table(DeliveryAttemptRow)
 CHANNEL_STATE = _table(ChannelStateRow)
 META = _table(MetaRow)
-ALL_TABLES = (ATTEMPTS, DELIVERIES, REMINDERS, MILESTONES, CHANNEL_STATE, META)
+ACKNOWLEDGEMENTS = _table(AcknowledgementRow)
+ALL_TABLES = (ATTEMPTS, DELIVERIES, REMINDERS, MILESTONES, CHANNEL_STATE, META, ACKNOWLEDGEMENTS)

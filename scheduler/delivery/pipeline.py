@@ -17,12 +17,13 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from scheduler.db.rows import DeliveryRow
+from scheduler.delivery.acked import AckMemory
 from scheduler.delivery.events import Events, Listener
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.group import Group
 from scheduler.delivery.pace import Pace
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY, is_grouped
-from scheduler.delivery.prepare import Prepare
+from scheduler.delivery.prepare import AckUrl, Prepare
 from scheduler.delivery.record import Record
 from scheduler.delivery.recorder import Recorder
 from scheduler.delivery.route import Route
@@ -51,15 +52,17 @@ class Pipeline:
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         checks: Sequence[Check] = (),
+        ack_url: AckUrl | None = None,
     ) -> None:
         self.plan = PlanMemory()
+        self.acks = AckMemory()
         self.events = Events()
         self._recorder = Recorder(store.record, db)
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
         self._send = Send(clock=clock, concurrency=concurrency)
         per_request: list[Stage] = [
             Pace(finisher, sleep=sleep),
-            Prepare(clock=clock),
+            Prepare(clock=clock, ack_url=ack_url),
             self._send,
             Record(
                 recorder=self._recorder,
@@ -75,7 +78,7 @@ class Pipeline:
             Route(finisher),
             Group(),
             WaitUntilDue(clock=clock, sleep=sleep),
-            StillWanted(finisher, [self.plan, *checks]),
+            StillWanted(finisher, [self.plan, *checks], acks=self.acks),
             Turns(MultiStage(per_request)),
         ]
         self._runner = MultiStage(stages)

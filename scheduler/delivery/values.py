@@ -31,6 +31,7 @@ class DeliveryReason(enum.StrEnum):
     CHANNEL_DISABLED = "channel_disabled"  # the receiver said it is gone (410, archived)
     MILESTONE_CHANGED = "milestone_changed"  # a reload dropped it while it was claimed ahead
     SUPERSEDED = "superseded"  # a later reminder of the milestone fell due on the channel
+    ACKNOWLEDGED = "acknowledged"  # its occurrence was acknowledged while it was claimed
 
 
 class Verdict(enum.StrEnum):
@@ -39,6 +40,7 @@ class Verdict(enum.StrEnum):
     SEND = "send"
     CANCEL = "cancel"  # a reload removed it
     RELEASE = "release"  # a reload moved it: give the claim back, it is claimed again later
+    ACKNOWLEDGED = "acknowledged"  # its occurrence was acknowledged: cancel it
 
 
 @dataclass

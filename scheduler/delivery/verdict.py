@@ -1,9 +1,11 @@
 """Stage ``verdict``: is a claimed first attempt still wanted when its moment comes?
 
 Each check answers :class:`~scheduler.delivery.values.Verdict` for a row; the first
-that does not say ``SEND`` decides. Today's check is the plan this process reconciled
-last (:class:`PlanMemory`): a reload may have dropped the delivery (cancel) or moved it
-(give the claim back). A new check (acknowledged, held) is one more class here.
+that does not say ``SEND`` decides. The plan this process reconciled last
+(:class:`PlanMemory`): a reload may have dropped the delivery (cancel) or moved it
+(give the claim back). Acknowledgements (:class:`~scheduler.delivery.acked.AckMemory`)
+are checked first and for retries too: an acknowledged occurrence stops every delivery
+of its reminders, whatever attempt it is on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from scheduler.db.rows import DeliveryRow
+from scheduler.delivery.acked import AckMemory
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.values import Batch, DeliveryReason, Verdict
 
@@ -46,11 +49,16 @@ class PlanMemory:
 
 
 class StillWanted:
-    def __init__(self, finisher: Finisher, checks: Sequence[Check]) -> None:
+    def __init__(
+        self, finisher: Finisher, checks: Sequence[Check], *, acks: AckMemory | None = None
+    ) -> None:
         self._finish = finisher
         self._checks = tuple(checks)
+        self._acks = acks
 
     def decide(self, row: DeliveryRow) -> Verdict:
+        if self._acks is not None and self._acks.verdict(row) is Verdict.ACKNOWLEDGED:
+            return Verdict.ACKNOWLEDGED
         if row.attempts > 1:  # a retry: it was wanted when it was first sent
             return Verdict.SEND
         for check in self._checks:
@@ -61,12 +69,16 @@ class StillWanted:
 
     async def __call__(self, batch: Batch) -> Sequence[Batch]:
         keep: list[DeliveryRow] = []
+        if self._acks is not None and batch.rows:
+            await self._acks.ensure_fresh()
         for row in batch.rows:
             verdict = self.decide(row)
             if verdict is Verdict.SEND:
                 keep.append(row)
             elif verdict is Verdict.CANCEL:
                 await self._finish.cancel(row, DeliveryReason.MILESTONE_CHANGED)
+            elif verdict is Verdict.ACKNOWLEDGED:
+                await self._finish.cancel(row, DeliveryReason.ACKNOWLEDGED)
             else:
                 # Same reminder, new due time (a reload changed its zone or offset): give
                 # the claim back untouched; it is claimed again at the new time.

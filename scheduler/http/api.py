@@ -1,4 +1,4 @@
-"""The JSON API under ``/api``: milestones, reminders, deliveries, redelivery.
+"""The JSON API under ``/api``: milestones, reminders, deliveries, redelivery, acknowledging.
 
 Access: reads are open, like the status page and ``/metrics`` that show the
 same data. Mutations need ``Authorization: Bearer $TMINUS_API_TOKEN`` (401 when
@@ -9,17 +9,19 @@ read-only and mutations are refused with 403.
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from scheduler.acknowledge import Acknowledgement, AckSource
 from scheduler.durations import Duration
 from scheduler.errors import NotFoundError, TminusError
 from scheduler.http import schemas
 from scheduler.http.instants import Instants
-from scheduler.http.state import AppState, StoreView
+from scheduler.http.state import AckDesk, AppState, StoreView
 from scheduler.model import DeliveryStatus
 
 MAX_PAGE = 500
@@ -33,6 +35,7 @@ _NO_CONFIG = {"model": schemas.ErrorBody, "description": "no config loaded yet"}
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")]
+MilestoneId = Annotated[str, Path(max_length=128, description="the milestone's id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
 
 
@@ -90,8 +93,9 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         config = config_or_503()
         at = await run_in_threadpool(instants.of, config, state.now())
         page = config.milestones[offset : offset + limit]
+        acked = state.acks.current() if state.acks is not None else {}
         return schemas.MilestonePage(
-            items=[schemas.milestone_out(m, at.get(m.id)) for m in page],
+            items=[schemas.milestone_out(m, at.get(m.id), _ack_of(acked, m.id, at)) for m in page],
             total=len(config.milestones),
             limit=limit,
             offset=offset,
@@ -197,4 +201,73 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
             raise HTTPException(409, str(exc)) from None
         return schemas.Redelivered(status="queued", delivery=schemas.delivery_out(row))
 
+    def desk() -> AckDesk:
+        config_or_503()
+        if state.acks is None:
+            raise HTTPException(503, "the daemon is still starting")
+        return state.acks
+
+    ack_errors: dict[int | str, dict[str, Any]] = {
+        401: _UNAUTHORIZED,
+        403: {"model": schemas.ErrorBody, "description": "no API token configured"},
+        404: {"model": schemas.ErrorBody, "description": "no such milestone or occurrence"},
+        400: {"model": schemas.ErrorBody, "description": "a by or note that cannot be stored"},
+        503: _NO_CONFIG,
+    }
+
+    @router.post(
+        "/milestones/{milestone_id}/ack",
+        response_model=schemas.AckResult,
+        dependencies=[Depends(write_access)],
+        responses=ack_errors,
+    )
+    async def acknowledge(
+        milestone_id: MilestoneId, body: schemas.AckIn | None = None
+    ) -> schemas.AckResult:
+        """Acknowledge an occurrence: its unsent reminders and escalations are cancelled."""
+        wanted = body or schemas.AckIn()
+        try:
+            change = await desk().acknowledge(
+                milestone_id,
+                occurrence=wanted.occurrence,
+                by=wanted.by,
+                note=wanted.note,
+                source=AckSource.API,
+            )
+        except NotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except TminusError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return schemas.ack_result(change)
+
+    @router.delete(
+        "/milestones/{milestone_id}/ack",
+        response_model=schemas.AckResult,
+        dependencies=[Depends(write_access)],
+        responses=ack_errors,
+    )
+    async def unacknowledge(
+        milestone_id: MilestoneId, body: schemas.UnackIn | None = None
+    ) -> schemas.AckResult:
+        """Take an acknowledgement back: reminders not yet due are scheduled again."""
+        wanted = body or schemas.UnackIn()
+        try:
+            change = await desk().unacknowledge(
+                milestone_id, occurrence=wanted.occurrence, by=wanted.by
+            )
+        except NotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except TminusError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return schemas.ack_result(change, taken_back=True)
+
     return router
+
+
+def _ack_of(
+    acked: Mapping[tuple[str, datetime], Acknowledgement],
+    milestone_id: str,
+    at: Mapping[str, datetime],
+) -> Acknowledgement | None:
+    instant = at.get(milestone_id)
+    return None if instant is None else acked.get((milestone_id, instant))

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler import __version__
-from scheduler.http import page, schemas, timeline
+from scheduler.http import ackpage, page, schemas, timeline
 from scheduler.http.api import build_router
 from scheduler.http.instants import Instants
 from scheduler.http.limits import RequestLimits
@@ -142,6 +142,7 @@ def create_app(state: AppState) -> FastAPI:
         )
 
     app.include_router(build_router(state, instants))
+    app.include_router(ackpage.build_router(state))
     return app
 
 

@@ -13,13 +13,14 @@ import dataclasses
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 
 from starlette.concurrency import run_in_threadpool
 
+from scheduler.acknowledge import Acknowledgement
 from scheduler.http.instants import Instants
 from scheduler.http.state import AppState, DeliveryRecord
 from scheduler.logs import fields
@@ -50,6 +51,7 @@ class MilestoneView:
     status: str
     description: str
     next_reminders: tuple[NextReminder, ...]
+    acknowledged: Acknowledgement | None = None
 
 
 @dataclass(slots=True)
@@ -81,8 +83,9 @@ async def gather(state: AppState, instants: Instants) -> PageView:
     view = PageView(now=now, ready_reason=state.ready_reason())
     config = state.config()
     if config is not None:
+        acked = state.acks.current() if state.acks is not None else {}
         view.milestones, view.hidden_milestones = await run_in_threadpool(
-            _milestones, instants, config, now
+            _milestones, instants, config, now, acked
         )
     store = state.store
     if store is None:
@@ -105,7 +108,10 @@ async def gather(state: AppState, instants: Instants) -> PageView:
 
 
 def _milestones(
-    instants: Instants, config: Config, now: datetime
+    instants: Instants,
+    config: Config,
+    now: datetime,
+    acked: Mapping[tuple[str, datetime], Acknowledgement] | None = None,
 ) -> tuple[list[MilestoneView], int]:
     """The milestones to show (soonest first) with their next reminders.
 
@@ -129,10 +135,17 @@ def _milestones(
             m.status.value,
             m.description,
             tuple(upcoming.get(m.id, ())),
+            _acknowledged(acked or {}, m.id, at.get(m.id)),
         )
         for m in shown
     ]
     return views, len(ordered) - len(shown)
+
+
+def _acknowledged(
+    acked: Mapping[tuple[str, datetime], Acknowledgement], mid: str, instant: datetime | None
+) -> Acknowledgement | None:
+    return None if instant is None else acked.get((mid, instant))
 
 
 # -- rendering -------------------------------------------------------------------
@@ -215,11 +228,19 @@ def _milestone(m: MilestoneView, now: datetime) -> str:
         else '<div class="small muted">no reminders in the next year</div>'
     )
     desc = f'<div class="small">{e(m.description)}</div>' if m.description else ""
+    ack = ""
+    if m.acknowledged is not None:
+        a = m.acknowledged
+        note = f" — {e(a.note)}" if a.note else ""
+        ack = (
+            f'<div class="small acked"><span class="st st-sent">acknowledged</span> by '
+            f"<strong>{e(a.by)}</strong> · {e(format_when(a.at))}{note}</div>"
+        )
     return (
         f'<article class="card{" past" if past else ""}" id="m-{e(m.id)}">'
         f"<strong>{e(m.title)}</strong>{status}"
         f'<div class="small muted"><code>{e(m.id)}</code></div>'
-        f"{when}{desc}{reminders_html}</article>"
+        f"{when}{ack}{desc}{reminders_html}</article>"
     )
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from scheduler.acknowledge import Acknowledgement
+from scheduler.db.acks import AckChange
 from scheduler.http.state import DeliveryRecord
 from scheduler.model import DeliveryStatus, Milestone, Reminder
 
@@ -25,6 +27,37 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class AckOut(BaseModel):
+    by: str
+    at: datetime = Field(description="when it was acknowledged")
+    note: str
+    occurrence: datetime = Field(description="the occurrence acknowledged")
+    source: str = Field(examples=["api"], description="cli, api or link")
+
+
+class AckIn(BaseModel):
+    occurrence: datetime | None = Field(
+        default=None,
+        description="the occurrence to acknowledge (default: the next one not yet past, "
+        "else the latest); without an offset, wall time in the milestone's zone",
+    )
+    by: str | None = Field(default=None, max_length=200, examples=["duty officer"])
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class UnackIn(BaseModel):
+    occurrence: datetime | None = None
+    by: str | None = Field(default=None, max_length=200)
+
+
+class AckResult(BaseModel):
+    acknowledged: AckOut | None = Field(description="the acknowledgement (null once taken back)")
+    changed: bool = Field(description="false when it was already so")
+    cancelled: list[str] = Field(description="deliveries cancelled (reason acknowledged)")
+    restored: list[str] = Field(description="deliveries scheduled again by the unack")
+    notices: list[str] = Field(description="milestone.acknowledged deliveries queued")
+
+
 class MilestoneOut(BaseModel):
     id: str
     title: str
@@ -38,6 +71,9 @@ class MilestoneOut(BaseModel):
     after: str | None
     remind: list[str] = Field(description="offsets before the milestone, ISO 8601")
     notify: list[str]
+    acknowledged: AckOut | None = Field(
+        default=None, description="the acknowledgement of the occurrence shown in ``at``"
+    )
 
 
 class MilestonePage(BaseModel):
@@ -126,7 +162,27 @@ def delivery_out(row: DeliveryRecord) -> DeliveryOut:
     )
 
 
-def milestone_out(m: Milestone, instant: datetime | None) -> MilestoneOut:
+def ack_out(ack: Acknowledgement | None) -> AckOut | None:
+    if ack is None:
+        return None
+    return AckOut(
+        by=ack.by, at=ack.at, note=ack.note, occurrence=ack.occurrence, source=ack.source.value
+    )
+
+
+def ack_result(change: AckChange, *, taken_back: bool = False) -> AckResult:
+    return AckResult(
+        acknowledged=None if taken_back else ack_out(change.acknowledgement),
+        changed=change.changed,
+        cancelled=[i for i, _channel in change.cancelled],
+        restored=[i for i, _channel in change.restored],
+        notices=[i for i, _channel in change.notices],
+    )
+
+
+def milestone_out(
+    m: Milestone, instant: datetime | None, ack: Acknowledgement | None = None
+) -> MilestoneOut:
     return MilestoneOut(
         id=m.id,
         title=m.title,
@@ -140,6 +196,7 @@ def milestone_out(m: Milestone, instant: datetime | None) -> MilestoneOut:
         after=m.after,
         remind=[d.iso() for d in m.remind],
         notify=list(m.notify),
+        acknowledged=ack_out(ack),
     )
 
 

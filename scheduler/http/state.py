@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from scheduler.acknowledge import Acknowledgement, AckSource
+from scheduler.acktoken import AckClaim
+from scheduler.db.acks import AckChange
 from scheduler.metrics import Metrics
 from scheduler.model import Config, DeliveryStatus, Reminder
 
@@ -88,6 +91,50 @@ class StoreView(Protocol):
         """Every channel with stored state (at least the disabled ones), by name."""
 
 
+class AckDesk(Protocol):
+    """Acknowledging, as the HTTP surface asks it (``scheduler.acknowledgements``)."""
+
+    async def acknowledge(
+        self,
+        milestone_id: str,
+        /,
+        *,
+        occurrence: datetime | None,
+        by: str | None,
+        note: str | None,
+        source: AckSource,
+    ) -> AckChange:
+        """Acknowledge an occurrence (default: the next not yet past, else the latest).
+        :class:`scheduler.errors.NotFoundError` for an unknown milestone or occurrence."""
+
+    async def acknowledge_occurrence(
+        self,
+        milestone_id: str,
+        occurrence: datetime,
+        /,
+        *,
+        by: str | None,
+        note: str | None,
+        source: AckSource,
+    ) -> AckChange:
+        """Acknowledge exactly this occurrence (a link names it)."""
+
+    async def unacknowledge(
+        self, milestone_id: str, /, *, occurrence: datetime | None, by: str | None
+    ) -> AckChange:
+        """Take an acknowledgement back (``NotFoundError`` when there is none)."""
+
+    def claim(self, token: str, /) -> AckClaim:
+        """What a link names; ``TokenError`` (tampered, expired, malformed) or a
+        ``TminusError`` when links are off."""
+
+    async def lookup(self, milestone_id: str, occurrence: datetime, /) -> Acknowledgement | None:
+        """The occurrence's acknowledgement, in force or taken back."""
+
+    def current(self) -> Mapping[tuple[str, datetime], Acknowledgement]:
+        """The acknowledgements in force, by (milestone id, occurrence)."""
+
+
 class AppState(Protocol):
     """The running daemon, as the HTTP app sees it."""
 
@@ -98,6 +145,10 @@ class AppState(Protocol):
     @property
     def store(self) -> StoreView | None:
         """None until the database is open."""
+
+    @property
+    def acks(self) -> AckDesk | None:
+        """None until the daemon has wired its acknowledgements."""
 
     def now(self) -> datetime:
         """The current instant, timezone-aware (the daemon's clock)."""

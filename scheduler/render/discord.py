@@ -29,6 +29,7 @@ EMBEDS_TOTAL_MAX = 6000  # title + description + field names and values + footer
 GROUP_DESCRIPTION_MAX = 600
 LINKS_SHOWN = 5
 TAGS_MAX = 512
+ACK_LINK = "[Acknowledge this deadline]({url})"  # a masked link: embeds render them
 
 COLORS = {Kind.BEFORE: 0x3B82F6, Kind.REACHED: 0x16A34A, Kind.AFTER: 0x6B7280}
 LATE_COLOR = 0xD97706
@@ -73,6 +74,9 @@ def _embed(v: AlertView, *, description_max: int) -> Embed:
         if len(v.links) > LINKS_SHOWN:
             shown.append(f"…and {len(v.links) - LINKS_SHOWN} more")
         fields.append({"name": "Links", "value": fit("\n".join(shown), FIELD_VALUE_MAX)})
+    url = v.alert.ack_url
+    if url and ulen(url) + len(ACK_LINK) <= FIELD_VALUE_MAX:
+        fields.append({"name": "Acknowledge", "value": ACK_LINK.format(url=url)})
     return {
         # Embed titles render no markdown: kept plain, only cut.
         "title": fit(f"{v.icon} {v.title}", EMBED_TITLE_MAX),

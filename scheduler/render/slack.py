@@ -29,6 +29,8 @@ CONTEXT_TEXT_MAX = 2000
 # notification banner, so keep it modest.
 FALLBACK_MAX = 3000
 LINK_MAX = 500
+BUTTON_URL_MAX = 3000  # Slack's limit on a button's url
+ACK_LABEL = "Acknowledge"
 # In a grouped message each reminder gets a short entry.
 GROUP_TITLE_MAX = 200
 GROUP_DESCRIPTION_MAX = 300
@@ -51,6 +53,19 @@ def _link(url: str) -> str:
     if clean.startswith(("https://", "http://")) and plain and ulen(clean) <= LINK_MAX:
         return "<" + slack_escape(clean).replace("|", "%7C") + ">"
     return fit_slack(clean, LINK_MAX)
+
+
+def ack_button(v: AlertView) -> dict[str, Any] | None:
+    """The Acknowledge button (a link button: Slack opens the URL, no app needed)."""
+    url = v.alert.ack_url
+    if not url or len(url) > BUTTON_URL_MAX:
+        return None
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": ACK_LABEL},
+        "url": url,
+        "action_id": f"ack-{v.alert.delivery_id}",
+    }
 
 
 def _status_line(v: AlertView) -> str:
@@ -84,6 +99,9 @@ def _single(v: AlertView) -> Payload:
             lines.append(link)
             used += ulen(link) + 1
         blocks.append({"type": "section", "text": _mrkdwn("\n".join(lines))})
+    button = ack_button(v)
+    if button is not None:
+        blocks.append({"type": "actions", "elements": [button]})
     context = v.label + (f" · {v.tag_line}" if v.tags else "")
     blocks.append({"type": "context", "elements": [_mrkdwn(fit_slack(context, CONTEXT_TEXT_MAX))]})
     return {"text": fit_slack(v.fallback, FALLBACK_MAX), "blocks": blocks}
@@ -115,7 +133,12 @@ def _group(views: Sequence[AlertView], entries: Sequence[str]) -> Payload:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": fit_slack(header, HEADER_MAX)}}
     ]
-    blocks.extend({"type": "section", "text": _mrkdwn(e)} for e in entries)
+    for v, e in zip(views, entries, strict=True):
+        section: dict[str, Any] = {"type": "section", "text": _mrkdwn(e)}
+        button = ack_button(v)
+        if button is not None:  # beside its entry: a group stays one block per reminder
+            section["accessory"] = button
+        blocks.append(section)
     return {"text": fit_slack(fallback, FALLBACK_MAX), "blocks": blocks}
 
 

@@ -119,6 +119,14 @@ def _links(links: Sequence[str], most: int, url_max: int) -> tuple[list[dict[str
     return actions, listed
 
 
+def _ack_action(v: AlertView) -> list[dict[str, Any]]:
+    """The Acknowledge button first, when the alert carries a link."""
+    url = v.alert.ack_url
+    if not url or not _openable(url, LINK_URL_MAX):
+        return []
+    return [{"type": "Action.OpenUrl", "title": "Acknowledge", "url": url, "style": "positive"}]
+
+
 def _more_links(listed: Sequence[str]) -> list[dict[str, Any]]:
     """Links that got no button, as text: the first few, then how many more."""
     if not listed:
@@ -151,20 +159,22 @@ def _single(v: AlertView) -> Payload:
     body = [_title(v, TITLE_MAX, "Large"), _facts(v)]
     if v.description:
         body.append(_plain(fit_bytes(v.description, DESCRIPTION_MAX)))
-    actions, listed = _links(v.links, MAX_ACTIONS, LINK_URL_MAX)
+    ack = _ack_action(v)
+    actions, listed = _links(v.links, MAX_ACTIONS - len(ack), LINK_URL_MAX)
     body.extend(_more_links(listed))
     if v.tags:
         body.append(_plain(fit_bytes(v.tag_line, TAGS_MAX), isSubtle=True))
-    return card(body, actions, v.fallback)
+    return card(body, ack + actions, v.fallback)
 
 
 def _group_entry(v: AlertView) -> dict[str, Any]:
     items = [_title(v, GROUP_TITLE_MAX, "Medium"), _facts(v)]
     if v.description:
         items.append(_plain(fit_bytes(v.description, GROUP_DESCRIPTION_MAX)))
+    ack = _ack_action(v)
     actions, listed = _links(v.links, GROUP_LINKS, GROUP_LINK_URL_MAX)
-    if actions:
-        items.append({"type": "ActionSet", "actions": actions})
+    if ack or actions:
+        items.append({"type": "ActionSet", "actions": ack + actions})
     items.extend(_more_links(listed))
     if v.tags:
         items.append(_plain(fit_bytes(v.tag_line, GROUP_TAGS_MAX), isSubtle=True))

@@ -56,6 +56,8 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
         "late": alert.late,
         "attempt": alert.attempt,
     }
+    if alert.ack_url:  # with TMINUS_PUBLIC_URL: the occurrence's acknowledge link
+        body["ack_url"] = alert.ack_url
     # A kind other than a reminder adds its own top-level keys (``"escalation": {…}``).
     body.update(reminder.extra)
     return body

@@ -9,6 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from scheduler.acknowledge import (
+    MAX_BY_CHARS,
+    MAX_NOTE_CHARS,
+    Acknowledgement,
+    AckSource,
+    choose_occurrence,
+    clean_text,
+)
+from scheduler.acktoken import AckClaim, AckLinks
+from scheduler.db.acks import AckChange
 from scheduler.db.rows import ChannelState, DeliveryRow
 from scheduler.durations import Duration
 from scheduler.errors import NotFoundError, StoreError, TminusError
@@ -22,7 +32,7 @@ from scheduler.model import (
     Reminder,
     Secret,
 )
-from scheduler.planning import plan
+from scheduler.planning import plan, resolve
 from scheduler.snapshot import Snapshot
 
 T = TypeVar("T")
@@ -179,6 +189,7 @@ class FakeState:
 
     store: FakeStore | None = field(default_factory=FakeStore)
     api_token: str | None = None
+    acks: FakeAckDesk | None = None
     clock: Callable[[], datetime] = lambda: NOW
     loaded: Config | None = field(default_factory=inf_config)
     not_ready: str | None = None
@@ -216,6 +227,95 @@ class FakeState:
         out = self.store.redeliver(delivery_id, now=self.clock())
         self.redelivered.append(delivery_id)
         return out
+
+
+ACK_KEY = "fake-ack-signing-key-0001"
+PUBLIC_URL = "https://tminus.example.org"
+
+
+@dataclass
+class FakeAckDesk:
+    """Acknowledgements in memory, with the real rules, tokens and occurrence choice."""
+
+    state: FakeState
+    made: dict[tuple[str, datetime], Acknowledgement] = field(default_factory=dict)
+    links_on: bool = True
+
+    @property
+    def links(self) -> AckLinks:
+        return AckLinks(public_url=PUBLIC_URL, key=ACK_KEY)
+
+    def _occurrence(self, milestone_id: str, wanted: datetime | None) -> datetime:
+        config = self.state.config()
+        assert config is not None
+        found = resolve(config).get(milestone_id)
+        if found is None:
+            raise NotFoundError(f"no milestone {milestone_id!r}")
+        return choose_occurrence(found, self.state.now(), wanted)
+
+    async def acknowledge(
+        self,
+        milestone_id: str,
+        *,
+        occurrence: datetime | None,
+        by: str | None,
+        note: str | None,
+        source: AckSource,
+    ) -> AckChange:
+        moment = self._occurrence(milestone_id, occurrence)
+        return await self.acknowledge_occurrence(
+            milestone_id, moment, by=by, note=note, source=source
+        )
+
+    async def acknowledge_occurrence(
+        self,
+        milestone_id: str,
+        occurrence: datetime,
+        *,
+        by: str | None,
+        note: str | None,
+        source: AckSource,
+    ) -> AckChange:
+        key = (milestone_id, occurrence)
+        found = self.made.get(key)
+        if found is not None and found.active:
+            return AckChange(found, changed=False)
+        ack = Acknowledgement(
+            milestone_id,
+            occurrence,
+            clean_text(by, field="by", limit=MAX_BY_CHARS) or f"({source.value})",
+            clean_text(note, field="note", limit=MAX_NOTE_CHARS),
+            source,
+            self.state.now(),
+        )
+        self.made[key] = ack
+        return AckChange(ack, changed=True, cancelled=[("msg_sched1", "audit")])
+
+    async def unacknowledge(
+        self, milestone_id: str, *, occurrence: datetime | None, by: str | None
+    ) -> AckChange:
+        key = (milestone_id, self._occurrence(milestone_id, occurrence))
+        found = self.made.get(key)
+        if found is None or not found.active:
+            raise NotFoundError("not acknowledged")
+        self.made[key] = dataclasses.replace(found, revoked_at=self.state.now(), revoked_by=by)
+        return AckChange(found, changed=True)
+
+    def claim(self, token: str) -> AckClaim:
+        if not self.links_on:
+            raise TminusError("links off")
+        return self.links.verify(token, now=self.state.now())
+
+    async def lookup(self, milestone_id: str, occurrence: datetime) -> Acknowledgement | None:
+        return self.made.get((milestone_id, occurrence))
+
+    def current(self) -> dict[tuple[str, datetime], Acknowledgement]:
+        return {k: a for k, a in self.made.items() if a.active}
+
+
+def with_acks(state: FakeState) -> FakeState:
+    state.acks = FakeAckDesk(state)
+    return state
 
 
 def seeded_store() -> FakeStore:

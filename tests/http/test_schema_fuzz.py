@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from scheduler.http import create_app
-from tests.http.fakes import TOKEN, FakeState, seeded_store
+from tests.http.fakes import TOKEN, FakeState, seeded_store, with_acks
 
 schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(FakeState(store=seeded_store(), api_token=TOKEN))
+    "/openapi.json", create_app(with_acks(FakeState(store=seeded_store(), api_token=TOKEN)))
 )
 
 CHECKS = [

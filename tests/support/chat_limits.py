@@ -68,8 +68,39 @@ def slack_problems(payload: Any) -> list[str]:
                 if not 0 < ulen(e["text"]) <= 3000:
                     problems.append(f"blocks[{i}] context element over 3,000")
                 problems += _slack_text_problems(f"blocks[{i}] context", e["text"])
+            if "accessory" in block:
+                problems += _button_problems(f"blocks[{i}] accessory", block["accessory"])
+        elif kind == "actions":
+            elements = block["elements"]
+            if not 0 < len(elements) <= 25:
+                problems.append(f"blocks[{i}] actions: {len(elements)} elements")
+            for e in elements:
+                problems += _button_problems(f"blocks[{i}] actions", e)
         elif kind != "divider":
             problems.append(f"blocks[{i}]: unexpected type {kind!r}")
+    action_ids = [
+        e["action_id"]
+        for b in blocks
+        for e in [*b.get("elements", []), b.get("accessory", {})]
+        if isinstance(e, dict) and "action_id" in e
+    ]
+    if len(action_ids) != len(set(action_ids)):
+        problems.append("action_id: not unique within the message")
+    return problems
+
+
+def _button_problems(where: str, button: Any) -> list[str]:
+    """Slack's limits on a link button (Block Kit ``button`` element)."""
+    problems = []
+    if button.get("type") != "button":
+        problems.append(f"{where}: not a button")
+    text = button.get("text", {})
+    if text.get("type") != "plain_text" or not 0 < ulen(text.get("text", "")) <= 75:
+        problems.append(f"{where}: button text")
+    if not 0 < len(button.get("url", "")) <= 3000:
+        problems.append(f"{where}: button url")
+    if not 0 < len(button.get("action_id", "")) <= 255:
+        problems.append(f"{where}: action_id")
     return problems
 
 
