@@ -4,6 +4,8 @@ The body is serialized once (:meth:`WebhookNotifier.prepare`) and the signature 
 computed at send time over exactly the bytes that are sent: ``v1,`` +
 base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")), the key being the
 base64-decoded part of ``whsec_…``. The receiver's status alone decides the outcome.
+A channel's ``body_template`` replaces the body (PagerDuty, Opsgenie, ntfy, …); the
+headers and the signature are the same.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import httpx
 
 from scheduler.model import Alert, Channel, Outcome
 from scheduler.notify.base import ChannelKind, Request, json_headers, post
+from scheduler.notify.chat import report_template_failure
 from scheduler.notify.classify import by_status
+from scheduler.render.template import render_json
+from scheduler.render.templated import TemplateFailure
 from scheduler.render.webhook import webhook_body
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
@@ -49,6 +54,22 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 def encode_body(alert: Alert) -> bytes:
     """The exact bytes posted: compact UTF-8 JSON."""
     return json.dumps(webhook_body(alert), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def channel_body(channel: Channel, alert: Alert) -> bytes:
+    """The channel's ``body_template`` rendered for ``alert`` (JSON, as the user wrote it),
+    or the built-in body without one, or when it fails for this alert (said in the log)."""
+    templates = channel.templates
+    if templates is None or templates.body is None:
+        return encode_body(alert)
+    rendered = render_json(templates.body, alert, templates)
+    if rendered.text is None:
+        if rendered.problem is not None:
+            report_template_failure(
+                channel, TemplateFailure(alert, "body_template", rendered.problem)
+            )
+        return encode_body(alert)
+    return rendered.text.encode()
 
 
 def static_headers(channel: Channel, alert: Alert) -> dict[str, str]:
@@ -81,7 +102,9 @@ class WebhookNotifier:
 
     def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
         return [
-            Request((alert,), encode_body(alert), static_headers(self.channel, alert))
+            Request(
+                (alert,), channel_body(self.channel, alert), static_headers(self.channel, alert)
+            )
             for alert in alerts
         ]
 
