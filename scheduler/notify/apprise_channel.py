@@ -21,6 +21,8 @@ import asyncio
 import importlib.util
 import logging
 import threading
+import types
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -58,10 +60,26 @@ def quiet_apprise() -> None:
     silence(APPRISE_LOGGER)
 
 
+def load_apprise() -> types.ModuleType:
+    """The Apprise package with its plugins loaded, its logger cut off first.
+
+    Apprise loads its plugins on first use, and some of them import modules Python
+    deprecates (``imghdr``): they are loaded here, once, with that warning (about
+    Apprise's imports, not ours to show) silenced.
+    """
+    quiet_apprise()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+        from apprise.manager_plugins import NotificationManager
+
+        NotificationManager().load_modules()  # type: ignore[no-untyped-call]
+    return apprise
+
+
 def unsupported_url(url: str) -> str | None:
     """Why Apprise cannot use ``url`` (naming only its scheme), or ``None`` when it can."""
-    quiet_apprise()
-    import apprise
+    apprise = load_apprise()
 
     if apprise.Apprise.instantiate(url) is not None:
         return None
@@ -73,7 +91,7 @@ def unsupported_url(url: str) -> str | None:
 
 def outcome_of(result: apprise.AppriseResult) -> Outcome:
     """What Apprise's answer means for the delivery: every service took it, or it is retried."""
-    import apprise
+    apprise = load_apprise()
 
     if result:
         return Outcome(True, False, Reason.OK)
@@ -134,7 +152,7 @@ class AppriseNotifier:
 
     def _notify(self, message: AppriseMessage, seconds: float) -> Outcome:
         """Apprise's blocking notify (in a worker thread)."""
-        import apprise
+        apprise = load_apprise()
 
         try:
             result = self._services().notify(
@@ -152,9 +170,7 @@ class AppriseNotifier:
         """The channel's URLs loaded once (Apprise paces some services per instance)."""
         with self._lock:
             if self._apprise is None:
-                quiet_apprise()
-                import apprise
-
+                apprise = load_apprise()
                 services = apprise.Apprise()
                 for url in self.channel.apprise_urls:
                     services.add(str(url))
