@@ -16,7 +16,8 @@ PD_KEY = "R0UT1NGKEY-e2e-0123456789"
 PD_BODY = """\
 {"routing_key": "{{ env.PD_KEY }}", "event_action": "trigger", "dedup_key": "{{ delivery_id }}",
  "payload": {"summary": {{ text | tojson }}, "source": "tminus", "severity": "warning",
-             "custom_details": {"tags": {{ milestone.tags | tojson }}, "late": {{ late | tojson }}}}}"""
+             "custom_details": {"tags": {{ milestone.tags | tojson }},
+                                "late": {{ late | tojson }}}}}"""
 INF = "INF Treaty withdrawal takes effect"
 
 
