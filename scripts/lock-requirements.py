@@ -1,8 +1,9 @@
 """Write requirements.lock: the exact versions of tminus's runtime dependencies.
 
 Reads the closure of ``tminus``'s runtime requirements (the extras the image
-installs, :data:`IMAGE_EXTRAS`, included; the dev extra excluded) from the current environment, so run it with the project's
-virtualenv after installing or upgrading: ``.venv/bin/python scripts/lock-requirements.py``.
+installs, :data:`IMAGE_EXTRAS`, included; the dev extra excluded) from the current
+environment, so run it with the project's virtualenv after installing or upgrading:
+``.venv/bin/python scripts/lock-requirements.py``.
 The Dockerfile installs with ``-c requirements.lock``.
 """
 
@@ -21,7 +22,7 @@ HEADER = """\
 """
 
 
-# The extras of tminus that the Docker image installs (SPEC: "The image includes the apprise extra").
+# The extras of tminus that the Docker image installs (SPEC: the image includes apprise).
 IMAGE_EXTRAS = ("apprise",)
 
 
