@@ -46,6 +46,11 @@ CONTENT_TYPE = "application/json"  # the title and body handed to Apprise, as JS
 # before answering a timeout anyway: a service stuck in a blocking call cannot hold the
 # delivery for ever.
 THREAD_GRACE_SECONDS = 5.0
+# Apprise calls of one channel in flight at once. They block worker threads of the
+# event loop's default executor, which config reloads and planning also use: a burst of
+# reminders to slow services must leave it room. Each call's deadline starts once it
+# has its turn, so waiting for one is never mistaken for a service timing out.
+MAX_CALLS_PER_CHANNEL = 4
 
 
 def apprise_installed() -> bool:
@@ -113,6 +118,7 @@ class AppriseNotifier:
         self.channel = channel
         self._apprise: apprise.Apprise | None = None
         self._lock = threading.Lock()
+        self._turns = asyncio.Semaphore(MAX_CALLS_PER_CHANNEL)
 
     def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
         requests: list[Request] = []
@@ -140,7 +146,7 @@ class AppriseNotifier:
         message = AppriseMessage.decode(request.content)
         seconds = self.channel.timeout.total_seconds()
         try:
-            async with asyncio.timeout(seconds + THREAD_GRACE_SECONDS):
+            async with self._turns, asyncio.timeout(seconds + THREAD_GRACE_SECONDS):
                 outcome = await asyncio.to_thread(self._notify, message, seconds)
         except TimeoutError:
             outcome = Outcome(False, True, Reason.TIMEOUT, detail="Apprise did not answer in time")

@@ -6,7 +6,10 @@ server stands in for ntfy, Telegram and the rest: what arrives is what Apprise s
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -23,7 +26,7 @@ from scheduler.model import (
     Templates,
     apprise_url_parts,
 )
-from scheduler.notify.apprise_channel import AppriseNotifier
+from scheduler.notify.apprise_channel import MAX_CALLS_PER_CHANNEL, AppriseNotifier
 from tests.support.alerts import INF_TITLE, make_alert
 from tests.support.daemon import free_port
 from tests.support.receiver import Receiver, Response
@@ -161,3 +164,30 @@ def test_apprise_url_parts_that_are_secrets(url: str, secret_parts: list[str]) -
     channel = _channel(url)
     for part in secret_parts:
         assert part in channel.secrets()
+
+
+async def test_a_burst_takes_turns_and_none_times_out_waiting() -> None:
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+
+    def slow(_req: object) -> Response:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight[1], in_flight[0])
+        time.sleep(0.4)
+        with lock:
+            in_flight[0] -= 1
+        return Response(200, b"ok")
+
+    receiver = Receiver(slow).start()
+    try:
+        notifier = AppriseNotifier(_channel(_apprise_url(receiver), timeout=1), client=None)  # type: ignore[arg-type]
+        alerts = [make_alert(channel="phones", milestone_id=f"m{i}") for i in range(12)]
+        requests = notifier.prepare(alerts)
+        outcomes = await asyncio.gather(*(notifier.send(r) for r in requests))
+    finally:
+        receiver.stop()
+    # 12 calls of 0.4 s, 4 at a time: 1.2 s in all, longer than the 1 s timeout of each.
+    assert all(o.ok for o in outcomes), [o.detail for o in outcomes]
+    assert in_flight[1] <= MAX_CALLS_PER_CHANNEL
+    assert len(receiver.requests) == 12
