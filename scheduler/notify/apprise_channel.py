@@ -30,9 +30,10 @@ import httpx
 
 from scheduler.logs import fields, silence
 from scheduler.model import Alert, Channel, Outcome, Reason
-from scheduler.notify.base import ChannelKind, Request
+from scheduler.notify.base import ChannelKind, Request, report_fallbacks
 from scheduler.notify.classify import by_status
 from scheduler.render.apprise import AppriseMessage, apprise_message
+from scheduler.render.templated import TemplateFailure
 
 if TYPE_CHECKING:
     import apprise
@@ -124,17 +125,9 @@ class AppriseNotifier:
         requests: list[Request] = []
         for alert in alerts:
             message, problem = apprise_message(alert, self.channel.templates)
-            if problem is not None:
-                log.warning(
-                    "template failed; sent the built-in text",
-                    extra=fields(
-                        channel=self.channel.name,
-                        delivery_id=alert.delivery_id,
-                        template="template",
-                        problem=problem.describe(),
-                    ),
-                )
-            requests.append(Request((alert,), message.encode(), {"content-type": CONTENT_TYPE}))
+            fallbacks = () if problem is None else (TemplateFailure(alert, "template", problem),)
+            headers = {"content-type": CONTENT_TYPE}
+            requests.append(Request((alert,), message.encode(), headers, fallbacks))
         return requests
 
     async def send(self, request: Request) -> Outcome:
@@ -143,6 +136,7 @@ class AppriseNotifier:
                 f"{self.channel.name}: one request carries one delivery, this one "
                 f"carries {len(request.alerts)}; build requests with Notifier.prepare()"
             )
+        report_fallbacks(self.channel, request)
         message = AppriseMessage.decode(request.content)
         seconds = self.channel.timeout.total_seconds()
         try:

@@ -10,22 +10,25 @@ the same for all of them and lives here.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import httpx
 
-from scheduler.logs import fields
 from scheduler.model import Alert, Channel, Outcome
-from scheduler.notify.base import ChannelKind, Request, carries_at_most, json_headers, post
+from scheduler.notify.base import (
+    ChannelKind,
+    Request,
+    carries_at_most,
+    json_headers,
+    post,
+    report_fallbacks,
+)
 from scheduler.notify.classify import AnswerRule
 from scheduler.render.chunk import Payload
 from scheduler.render.template import markup_for
 from scheduler.render.templated import TemplateFailure, TextMessage, templated_payloads
-
-log = logging.getLogger("tminus.notify")
 
 Render = Callable[[Sequence[Alert]], list[tuple[list[Alert], Payload]]]
 
@@ -54,17 +57,22 @@ class ChatNotifier:
 
     def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
         headers = json_headers(self.channel)
-        return [
-            Request(tuple(carried), json.dumps(payload, ensure_ascii=False).encode(), headers)
-            for carried, payload in self._render(alerts)
-        ]
+        payloads, failures = self._render(alerts)
+        requests: list[Request] = []
+        for carried, payload in payloads:
+            content = json.dumps(payload, ensure_ascii=False).encode()
+            fallbacks = tuple(f for f in failures if f.alert in carried)
+            requests.append(Request(tuple(carried), content, headers, fallbacks))
+        return requests
 
-    def _render(self, alerts: Sequence[Alert]) -> list[tuple[list[Alert], Payload]]:
+    def _render(
+        self, alerts: Sequence[Alert]
+    ) -> tuple[list[tuple[list[Alert], Payload]], list[TemplateFailure]]:
         """The built-in layout, or the channel's ``template`` text when it has one."""
         templates = self.channel.templates
         if templates is None or templates.text is None:
-            return self.style.render(alerts)
-        payloads, failures = templated_payloads(
+            return self.style.render(alerts), []
+        return templated_payloads(
             alerts,
             templates.text,
             templates,
@@ -72,25 +80,10 @@ class ChatNotifier:
             markup=markup_for(self.channel.type.value),
             max_alerts=self.style.max_alerts,
         )
-        for failure in failures:
-            report_template_failure(self.channel, failure)
-        return payloads
 
     async def send(self, request: Request) -> Outcome:
         carries_at_most(request, self.style.max_alerts, self.channel)
+        report_fallbacks(self.channel, request)
         return await post(
             self._client, self.channel, request.content, request.headers, self.style.answers
         )
-
-
-def report_template_failure(channel: Channel, failure: TemplateFailure) -> None:
-    """Say that ``failure``'s alert went out with the built-in text, and why."""
-    log.warning(
-        "template failed; sent the built-in text",
-        extra=fields(
-            channel=channel.name,
-            delivery_id=failure.alert.delivery_id,
-            template=failure.key,
-            problem=failure.problem.describe(),
-        ),
-    )

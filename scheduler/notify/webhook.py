@@ -20,10 +20,9 @@ from collections.abc import Sequence
 import httpx
 
 from scheduler.model import Alert, Channel, Outcome
-from scheduler.notify.base import ChannelKind, Request, json_headers, post
-from scheduler.notify.chat import report_template_failure
+from scheduler.notify.base import ChannelKind, Request, json_headers, post, report_fallbacks
 from scheduler.notify.classify import by_status
-from scheduler.render.template import render_json
+from scheduler.render.template import TemplateProblem, render_json
 from scheduler.render.templated import TemplateFailure
 from scheduler.render.webhook import webhook_body
 
@@ -56,20 +55,22 @@ def encode_body(alert: Alert) -> bytes:
     return json.dumps(webhook_body(alert), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def channel_body(channel: Channel, alert: Alert) -> bytes:
-    """The channel's ``body_template`` rendered for ``alert`` (JSON, as the user wrote it),
-    or the built-in body without one, or when it fails for this alert (said in the log)."""
+def channel_body(channel: Channel, alert: Alert) -> tuple[bytes, tuple[TemplateFailure, ...]]:
+    """The channel's ``body_template`` rendered for ``alert`` (JSON, as the user wrote it);
+    the built-in body without one, or when it fails for this alert (and why)."""
     templates = channel.templates
     if templates is None or templates.body is None:
-        return encode_body(alert)
+        return encode_body(alert), ()
     rendered = render_json(templates.body, alert, templates)
     if rendered.text is None:
-        if rendered.problem is not None:
-            report_template_failure(
-                channel, TemplateFailure(alert, "body_template", rendered.problem)
-            )
-        return encode_body(alert)
-    return rendered.text.encode()
+        problem = rendered.problem or TemplateProblem("renders to nothing")
+        return encode_body(alert), (TemplateFailure(alert, "body_template", problem),)
+    return rendered.text.encode(), ()
+
+
+def _request(channel: Channel, alert: Alert) -> Request:
+    content, fallbacks = channel_body(channel, alert)
+    return Request((alert,), content, static_headers(channel, alert), fallbacks)
 
 
 def static_headers(channel: Channel, alert: Alert) -> dict[str, str]:
@@ -101,12 +102,7 @@ class WebhookNotifier:
         self._client = client
 
     def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
-        return [
-            Request(
-                (alert,), channel_body(self.channel, alert), static_headers(self.channel, alert)
-            )
-            for alert in alerts
-        ]
+        return [_request(self.channel, alert) for alert in alerts]
 
     async def send(self, request: Request) -> Outcome:
         if len(request.alerts) != 1:
@@ -115,6 +111,7 @@ class WebhookNotifier:
                 f"carries {len(request.alerts)}; build requests with Notifier.prepare()"
             )
         headers = signed_headers(self.channel, request)
+        report_fallbacks(self.channel, request)
         return await post(self._client, self.channel, request.content, headers, by_status)
 
 
