@@ -69,6 +69,7 @@ def check_templates(
         elif not value.strip():
             checker.fail(where, f"{key} must not be empty")
         else:
+            checker.accept_text(value)  # a plain `on` is a boolean to PyYAML: same reading
             sources[key] = value
     # Every template that could be read is rendered, even beside other problems, so one
     # run of ``check`` reports them all.
