@@ -18,6 +18,7 @@ every other channel.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import logging
 import threading
@@ -70,9 +71,19 @@ def load_apprise() -> types.ModuleType:
     """The Apprise package with its plugins loaded, its logger cut off first.
 
     Apprise loads its plugins on first use, and some of them import modules Python
-    deprecates (``imghdr``): they are loaded here, once, with that warning (about
+    deprecates (``imghdr``): they are loaded here, once (worker threads may ask at the
+    same moment, and the warning filters are process-wide), with that warning (about
     Apprise's imports, not ours to show) silenced.
     """
+    with _LOADING:
+        return _load_once()
+
+
+_LOADING = threading.Lock()
+
+
+@functools.cache
+def _load_once() -> types.ModuleType:
     quiet_apprise()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
