@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -95,6 +97,8 @@ def test_apprise_channel_delivers_end_to_end(make_daemon) -> None:
         [row] = d.history()
         assert row["attempts"] == 2
         assert d.stop() == 0
-        assert_no_secret(d.log(), [apprise_url, "/ntfy/t0pic-secret-abc", "t0pic-secret-abc"])
+        secrets = [apprise_url, "/ntfy/t0pic-secret-abc", "t0pic-secret-abc"]
+        assert_no_secret(d.log(), secrets)
+        assert_no_secret(json.dumps(d.history()), secrets)
     finally:
         receiver.stop()
