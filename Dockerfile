@@ -35,10 +35,11 @@ RUN groupadd --system --gid 10001 tminus \
     && mkdir -p /data /config \
     && chown tminus:tminus /data
 
-# The wheels are bind-mounted from the builder: they never land in a layer.
+# The wheels are bind-mounted from the builder: they never land in a layer. The image
+# includes the apprise extra (type: apprise channels), pinned in requirements.lock.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     python -m venv /opt/tminus \
-    && /opt/tminus/bin/pip install --no-cache-dir --no-index --find-links=/wheels /wheels/tminus-*.whl
+    && /opt/tminus/bin/pip install --no-cache-dir --no-index --find-links=/wheels "tminus[apprise]"
 
 # The built-in config sends nothing (no channels) and says so at start; mount your own
 # directory of *.yaml files over /config (read-only).

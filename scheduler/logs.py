@@ -150,6 +150,17 @@ def _text_value(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False) if (" " in text or not text) else text
 
 
+def silence(name: str) -> None:
+    """Cut the logger ``name`` off from ours, for a library whose every line may carry a
+    secret: not propagated and above every level, so neither our handlers nor Python's
+    last-resort handler see it (the library can still capture its own lines)."""
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    logger.setLevel(logging.CRITICAL + 10)
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
 def configure(*, fmt: str = "text", level: str = "INFO") -> None:
     """Install the stderr handler on the root logger (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)
@@ -160,7 +171,19 @@ def configure(*, fmt: str = "text", level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
     # These log full request URLs (which are secrets for webhooks) at INFO.
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "apscheduler", "alembic", "watchfiles"):
+    # requests and urllib3 (under Apprise) log them at DEBUG.
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "uvicorn.access",
+        "apscheduler",
+        "alembic",
+        "watchfiles",
+        "urllib3",
+        "requests",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Apprise logs its URLs, tokens included, at every level: never into ours.
+    silence("apprise")
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     logging.captureWarnings(True)

@@ -57,6 +57,7 @@ class ChannelType(enum.StrEnum):
     WEBHOOK = "webhook"
     DISCORD = "discord"
     TEAMS = "teams"
+    APPRISE = "apprise"
 
 
 class MilestoneStatus(enum.StrEnum):
@@ -136,6 +137,24 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Templates:
+    """A channel's Jinja2 templates (SPEC "Message templates"), as written; each is optional.
+
+    ``env`` holds the environment variables the templates may read (``TMINUS_TEMPLATE_*``
+    and those listed in ``template_env``), read when the config was loaded: rendering
+    reads no environment, and the values are secrets (a PagerDuty routing key).
+    """
+
+    text: str | None = None  # `template`: the message text of chat, email and apprise channels
+    subject: str | None = None  # `subject`: email only
+    body: str | None = None  # `body_template`: webhooks only; renders to the JSON body
+    env: Mapping[str, Secret] = field(default_factory=lambda: MappingProxyType({}))
+
+    def fingerprint_part(self) -> str:
+        return repr((self.text, self.subject, self.body, sorted(self.env.items())))
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     """One destination for alerts, as configured."""
 
@@ -149,6 +168,8 @@ class Channel:
     rate_limit: float | None = None  # messages per second; None: unpaced (Slack: 1)
     group_window: timedelta = DEFAULT_GROUP_WINDOW
     location: Location | None = field(default=None, compare=False)
+    apprise_urls: tuple[Secret, ...] = ()  # `type: apprise`: every URL is a credential
+    templates: Templates | None = None
 
     @property
     def effective_rate_limit(self) -> float | None:
@@ -182,6 +203,10 @@ class Channel:
         for value in self.headers.values():
             found.add(value)
             found.add(value.rsplit(" ", 1)[-1])
+        for apprise_url in self.apprise_urls:
+            found.update(apprise_url_parts(apprise_url))
+        if self.templates is not None:
+            found.update(self.templates.env.values())
         return tuple(
             sorted((s for s in found if len(s) >= MIN_SECRET_CHARS), key=len, reverse=True)
         )
@@ -201,8 +226,34 @@ class Channel:
             repr(self.retry),
             repr(self.rate_limit),
             str(self.group_window.total_seconds()),
+            repr(list(self.apprise_urls)),
+            self.templates.fingerprint_part() if self.templates is not None else "",
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def apprise_url_parts(url: str) -> set[str]:
+    """The pieces of an Apprise URL that are credentials on their own.
+
+    Apprise puts tokens anywhere: in the host (``tgram://BOT_TOKEN/CHAT``), the user
+    and password (``pover://USER@TOKEN``), the path or the query. So besides the URL,
+    everything after the scheme, the user information, a host without dots and the
+    path (with its ``/``) each count; the redaction rule drops the pieces too short to matter.
+    """
+    found = {url}
+    if "://" not in url:
+        return found
+    rest = url.split("://", 1)[1]
+    found.add(rest)
+    authority, _, path = rest.partition("/")
+    userinfo, _, host = authority.rpartition("@")
+    found.update({userinfo, userinfo.partition(":")[2]})
+    if "." not in host:  # a token where a host would be (a host name has dots)
+        found.add(host)
+    path = path.partition("?")[0]
+    if len(path) + 1 >= MIN_SECRET_PATH:
+        found.add("/" + path)
+    return {piece for piece in found if piece}
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +384,7 @@ class Reason(enum.StrEnum):
     REDIRECT = "redirect"  # 3xx is a failure: redirects are not followed
     REJECTED = "rejected"  # 2xx with a body that says no (Slack other than "ok")
     RETRYABLE_STATUS = "retryable_status"  # 408, 425
+    NOT_DELIVERED = "not_delivered"  # a library without status classes said no (Apprise)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@
 #   exits 0 within the grace period; a new container on the same volume keeps the SQLite
 #   history and sends nothing again; two replicas on the machine's PostgreSQL (the
 #   compose `ha` profile) deliver each reminder once across both; and the image's own
-#   config sends nothing and says so at start.
+#   config sends nothing and says so at start; the apprise extra is installed (an apprise
+#   channel passes `tminus check`).
 #
 # Usage (as root; installs podman, buildah, runc and debootstrap with apt if missing):
 #   bash scripts/image-test.sh
@@ -310,6 +311,17 @@ else
   show_logs "$C3"
 fi
 pm rm -f -t 0 "$C3" >/dev/null 2>&1 || true
+
+# -- the apprise extra is in the image -------------------------------------------------------
+APPRISE_CONFIG="$WORK/apprise-config"
+mkdir -p "$APPRISE_CONFIG"
+printf '%s\n' 'version: 1' 'channels:' '  phones: {type: apprise, urls: ["json://127.0.0.1:9/x"]}' \
+  'milestones: []' >"$APPRISE_CONFIG/milestones.yaml"
+apprise_checks() {
+  pm run --rm --network host "${ULIMITS[@]}" -v "$APPRISE_CONFIG:/config:ro" "$IMAGE" check \
+    >/dev/null 2>>"$PODMAN_ERR"
+}
+check "the apprise extra is installed: an apprise channel passes tminus check" apprise_checks
 
 # -- the compose `ha` profile: two replicas on the machine's PostgreSQL -----------------------
 DATABASE="tminus_image_test_${RUN_ID}_$RANDOM"

@@ -1,8 +1,9 @@
 """Write requirements.lock: the exact versions of tminus's runtime dependencies.
 
-Reads the closure of ``tminus``'s runtime requirements (extras included, dev
-extras excluded) from the current environment, so run it with the project's
-virtualenv after installing or upgrading: ``.venv/bin/python scripts/lock-requirements.py``.
+Reads the closure of ``tminus``'s runtime requirements (the extras the image
+installs, :data:`IMAGE_EXTRAS`, included; the dev extra excluded) from the current
+environment, so run it with the project's virtualenv after installing or upgrading:
+``.venv/bin/python scripts/lock-requirements.py``.
 The Dockerfile installs with ``-c requirements.lock``.
 """
 
@@ -21,13 +22,19 @@ HEADER = """\
 """
 
 
+# The extras of tminus that the Docker image installs (SPEC: the image includes apprise).
+IMAGE_EXTRAS = ("apprise",)
+
+
 def closure() -> dict[str, str]:
     seen: dict[str, str] = {}
     stack = [(Requirement(r), True) for r in distribution("tminus").requires or []]
     while stack:
         req, top = stack.pop()
-        if top and req.marker and not req.marker.evaluate({"extra": ""}):
-            continue  # a dev extra of tminus itself
+        if top and req.marker and not any(
+            req.marker.evaluate({"extra": e}) for e in ("", *IMAGE_EXTRAS)
+        ):
+            continue  # the dev extra of tminus itself
         name = re.sub(r"[-_.]+", "-", req.name).lower()
         try:
             dist = distribution(req.name)

@@ -5,7 +5,8 @@ the code the daemon sends with), through a client whose transport refuses every
 request: nothing here can reach the network. Alerts are sent as the daemon sends
 them when nothing goes wrong: first attempts, on time; chat channels combine the
 reminders due within their ``group_window`` into one message, sent when the last
-of them is due, as the ``group`` stage does.
+of them is due, as the ``group`` stage does. A channel's secrets that a template
+put into a body (``env.PD_KEY``) are shown as ``***``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from scheduler.delivery.policy import is_grouped
+from scheduler.logs import scrub
 from scheduler.model import Alert, Config, Reminder
 from scheduler.notify import make_notifier
 
@@ -81,7 +83,8 @@ def _render(
                         type=channel.type.value,
                         delivery_id=alert.delivery_id,
                         content_type=request.headers.get("content-type", ""),
-                        body=request.content.decode("utf-8"),
+                        # A template may put a secret in the body (env.PD_KEY): shown as ***.
+                        body=scrub(request.content.decode("utf-8"), channel.secrets()),
                         alerts=len(request.alerts),
                     )
     return out

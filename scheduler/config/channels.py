@@ -13,8 +13,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from scheduler.config.apprise_urls import APPRISE_TYPE, check_apprise_urls
 from scheduler.config.checker import Checker, DocPath
 from scheduler.config.interpolate import InterpolationError, interpolate
+from scheduler.config.templates import check_templates
 from scheduler.config.urls import channel_url_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.model import (
@@ -39,6 +41,11 @@ CHANNEL_KEYS = frozenset(
         "retry",
         "rate_limit",
         "group_window",
+        "urls",
+        "template",
+        "subject",
+        "body_template",
+        "template_env",
     }
 )
 RETRY_KEYS = frozenset({"max_attempts", "initial", "max_delay"})
@@ -78,9 +85,12 @@ def _check_channel(
     kind_ = checker.choice(
         body.get("type"), (*path, "type"), "type", [t.value for t in ChannelType]
     )
-    url = _secret_value(checker, body, path, "url", required=True)
+    apprise_urls = check_apprise_urls(checker, body, path, kind_)
+    url: Secret | None = Secret("")  # an apprise channel has no URL of its own
+    if kind_ != APPRISE_TYPE:
+        url = _secret_value(checker, body, path, "url", required=True)
     secret = _secret_value(checker, body, path, "secret", required=False)
-    if url is not None and (problem := channel_url_problem(url)) is not None:
+    if url and (problem := channel_url_problem(url)) is not None:
         checker.fail((*path, "url_file" if "url_file" in body else "url"), problem)
         url = None
     if secret is not None:
@@ -110,7 +120,10 @@ def _check_channel(
             body["group_window"], (*path, "group_window"), "group_window", exact=True
         )
         window = parsed.to_timedelta() if parsed else window
+    templates = check_templates(checker, body, path, kind_)
     if len(checker.issues) > before or kind_ is None or url is None or headers is None:
+        return None
+    if apprise_urls is None:
         return None
     return Channel(
         name=name,
@@ -123,6 +136,8 @@ def _check_channel(
         rate_limit=rate_limit,
         group_window=window,
         location=Location(file, 0, 0),
+        apprise_urls=apprise_urls,
+        templates=templates,
     )
 
 

@@ -21,10 +21,11 @@ from typing import Protocol
 import httpx
 
 from scheduler import __version__
-from scheduler.logs import REDACTED
+from scheduler.logs import REDACTED, fields
 from scheduler.logs import scrub as scrub_text
 from scheduler.model import Alert, Channel, Outcome, Reason
 from scheduler.notify.classify import AnswerRule, classify_error, classify_response, timed_out
+from scheduler.render.templated import TemplateFailure
 
 log = logging.getLogger("tminus.notify")
 
@@ -45,6 +46,10 @@ class Request:
     # The channel's and the request's static headers; per-send headers (timestamps,
     # signatures) are added by :meth:`Notifier.send`.
     headers: Mapping[str, str]
+    # Alerts of this request whose template failed and that carry the built-in text:
+    # said in the log when the request is sent (not when it is rendered, as a group's
+    # later requests are rendered again on their own turn).
+    fallbacks: tuple[TemplateFailure, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.alerts:
@@ -170,6 +175,21 @@ async def post(
         },
     )
     return outcome
+
+
+def report_fallbacks(channel: Channel, request: Request) -> None:
+    """Say, for each alert of ``request`` whose template failed, that it carries the
+    built-in text instead, and why (the problem never shows a template's secrets)."""
+    for failure in request.fallbacks:
+        log.warning(
+            "template failed; sent the built-in text",
+            extra=fields(
+                channel=channel.name,
+                delivery_id=failure.alert.delivery_id,
+                template=failure.key,
+                problem=failure.problem.describe(),
+            ),
+        )
 
 
 def json_headers(channel: Channel) -> dict[str, str]:

@@ -17,9 +17,18 @@ from functools import partial
 import httpx
 
 from scheduler.model import Alert, Channel, Outcome
-from scheduler.notify.base import ChannelKind, Request, carries_at_most, json_headers, post
+from scheduler.notify.base import (
+    ChannelKind,
+    Request,
+    carries_at_most,
+    json_headers,
+    post,
+    report_fallbacks,
+)
 from scheduler.notify.classify import AnswerRule
 from scheduler.render.chunk import Payload
+from scheduler.render.template import markup_for
+from scheduler.render.templated import TemplateFailure, TextMessage, templated_payloads
 
 Render = Callable[[Sequence[Alert]], list[tuple[list[Alert], Payload]]]
 
@@ -31,6 +40,7 @@ class ChatStyle:
     render: Render
     answers: AnswerRule
     max_alerts: int  # alerts one message can carry
+    text_message: TextMessage  # how a channel's ``template`` text is posted
 
     def kind(self) -> ChannelKind:
         """This style as the registry's entry for its channel type."""
@@ -47,13 +57,33 @@ class ChatNotifier:
 
     def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
         headers = json_headers(self.channel)
-        return [
-            Request(tuple(carried), json.dumps(payload, ensure_ascii=False).encode(), headers)
-            for carried, payload in self.style.render(alerts)
-        ]
+        payloads, failures = self._render(alerts)
+        requests: list[Request] = []
+        for carried, payload in payloads:
+            content = json.dumps(payload, ensure_ascii=False).encode()
+            fallbacks = tuple(f for f in failures if f.alert in carried)
+            requests.append(Request(tuple(carried), content, headers, fallbacks))
+        return requests
+
+    def _render(
+        self, alerts: Sequence[Alert]
+    ) -> tuple[list[tuple[list[Alert], Payload]], list[TemplateFailure]]:
+        """The built-in layout, or the channel's ``template`` text when it has one."""
+        templates = self.channel.templates
+        if templates is None or templates.text is None:
+            return self.style.render(alerts), []
+        return templated_payloads(
+            alerts,
+            templates.text,
+            templates,
+            message=self.style.text_message,
+            markup=markup_for(self.channel.type.value),
+            max_alerts=self.style.max_alerts,
+        )
 
     async def send(self, request: Request) -> Outcome:
         carries_at_most(request, self.style.max_alerts, self.channel)
+        report_fallbacks(self.channel, request)
         return await post(
             self._client, self.channel, request.content, request.headers, self.style.answers
         )

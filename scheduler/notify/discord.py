@@ -13,6 +13,7 @@ from scheduler.model import Outcome, Reason
 from scheduler.notify.chat import ChatStyle
 from scheduler.notify.classify import Answer, by_status, excerpt, with_detail
 from scheduler.render.discord import MAX_EMBEDS, discord_payloads
+from scheduler.render.templated import DISCORD_TEXT
 
 DISCORD_UNKNOWN_WEBHOOK = 10015
 
@@ -46,5 +47,10 @@ def discord_answer(answer: Answer) -> Outcome:
     return outcome
 
 
-DISCORD_STYLE = ChatStyle(render=discord_payloads, answers=discord_answer, max_alerts=MAX_EMBEDS)
+DISCORD_STYLE = ChatStyle(
+    render=discord_payloads,
+    answers=discord_answer,
+    max_alerts=MAX_EMBEDS,
+    text_message=DISCORD_TEXT,
+)
 DISCORD = DISCORD_STYLE.kind()

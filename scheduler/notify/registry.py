@@ -13,6 +13,7 @@ from types import MappingProxyType
 import httpx
 
 from scheduler.model import Channel, ChannelType
+from scheduler.notify.apprise_channel import APPRISE
 from scheduler.notify.base import ChannelKind, Notifier
 from scheduler.notify.classify import AnswerRule
 from scheduler.notify.discord import DISCORD
@@ -26,6 +27,7 @@ KINDS: Mapping[ChannelType, ChannelKind] = MappingProxyType(
         ChannelType.SLACK: SLACK,
         ChannelType.DISCORD: DISCORD,
         ChannelType.TEAMS: TEAMS,
+        ChannelType.APPRISE: APPRISE,
     }
 )
 

@@ -4,6 +4,8 @@ The body is serialized once (:meth:`WebhookNotifier.prepare`) and the signature 
 computed at send time over exactly the bytes that are sent: ``v1,`` +
 base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")), the key being the
 base64-decoded part of ``whsec_…``. The receiver's status alone decides the outcome.
+A channel's ``body_template`` replaces the body (PagerDuty, Opsgenie, ntfy, …); the
+headers and the signature are the same.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from collections.abc import Sequence
 import httpx
 
 from scheduler.model import Alert, Channel, Outcome
-from scheduler.notify.base import ChannelKind, Request, json_headers, post
+from scheduler.notify.base import ChannelKind, Request, json_headers, post, report_fallbacks
 from scheduler.notify.classify import by_status
+from scheduler.render.template import TemplateProblem, render_json
+from scheduler.render.templated import TemplateFailure
 from scheduler.render.webhook import webhook_body
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
@@ -51,6 +55,24 @@ def encode_body(alert: Alert) -> bytes:
     return json.dumps(webhook_body(alert), ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def channel_body(channel: Channel, alert: Alert) -> tuple[bytes, tuple[TemplateFailure, ...]]:
+    """The channel's ``body_template`` rendered for ``alert`` (JSON, as the user wrote it);
+    the built-in body without one, or when it fails for this alert (and why)."""
+    templates = channel.templates
+    if templates is None or templates.body is None:
+        return encode_body(alert), ()
+    rendered = render_json(templates.body, alert, templates)
+    if rendered.text is None:
+        problem = rendered.problem or TemplateProblem("renders to nothing")
+        return encode_body(alert), (TemplateFailure(alert, "body_template", problem),)
+    return rendered.text.encode(), ()
+
+
+def _request(channel: Channel, alert: Alert) -> Request:
+    content, fallbacks = channel_body(channel, alert)
+    return Request((alert,), content, static_headers(channel, alert), fallbacks)
+
+
 def static_headers(channel: Channel, alert: Alert) -> dict[str, str]:
     """Headers fixed when the body is rendered: JSON, user agent, the channel's own, the id."""
     headers = json_headers(channel)
@@ -80,10 +102,7 @@ class WebhookNotifier:
         self._client = client
 
     def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
-        return [
-            Request((alert,), encode_body(alert), static_headers(self.channel, alert))
-            for alert in alerts
-        ]
+        return [_request(self.channel, alert) for alert in alerts]
 
     async def send(self, request: Request) -> Outcome:
         if len(request.alerts) != 1:
@@ -92,6 +111,7 @@ class WebhookNotifier:
                 f"carries {len(request.alerts)}; build requests with Notifier.prepare()"
             )
         headers = signed_headers(self.channel, request)
+        report_fallbacks(self.channel, request)
         return await post(self._client, self.channel, request.content, headers, by_status)
 
 
