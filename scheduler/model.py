@@ -57,6 +57,7 @@ class ChannelType(enum.StrEnum):
     WEBHOOK = "webhook"
     DISCORD = "discord"
     TEAMS = "teams"
+    EMAIL = "email"
 
 
 class MilestoneStatus(enum.StrEnum):
@@ -113,6 +114,43 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=1)
 
 
+class StartTLS(enum.StrEnum):
+    """Whether an ``smtp://`` connection must be upgraded with STARTTLS."""
+
+    AUTO = "auto"  # when the server offers it
+    REQUIRED = "required"  # refuse a server that does not offer it
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """One email address with its optional display name (``tminus <deadlines@example.org>``)."""
+
+    address: str  # the bare addr-spec, ASCII: what the SMTP envelope carries
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """Where and how an email channel sends: the SMTP server and the envelope.
+
+    The password is sent only over TLS (``smtps://``, or ``smtp://`` upgraded by STARTTLS).
+    """
+
+    host: str
+    port: int
+    implicit_tls: bool  # smtps://: TLS from the first byte
+    sender: Mailbox
+    recipients: tuple[Mailbox, ...]
+    starttls: StartTLS = StartTLS.AUTO
+    username: Secret | None = None
+    password: Secret | None = None
+    attach_ics: bool = True
+
+    def credentials(self) -> tuple[str, ...]:
+        """The values of these settings that must never be shown."""
+        return tuple(str(s) for s in (self.username, self.password) if s)
+
+
 @dataclass(frozen=True, slots=True)
 class Channel:
     """One destination for alerts, as configured."""
@@ -127,6 +165,7 @@ class Channel:
     rate_limit: float | None = None  # messages per second; None: unpaced (Slack: 1)
     group_window: timedelta = DEFAULT_GROUP_WINDOW
     location: Location | None = field(default=None, compare=False)
+    email: EmailSettings | None = None  # type: email only; its url is the smtp:// URL
 
     @property
     def effective_rate_limit(self) -> float | None:
@@ -147,7 +186,8 @@ class Channel:
         answers: the URL (and its path, which is the credential of a Slack or Discord
         webhook, kept with its leading ``/`` so that an ordinary word is never taken
         for it), the signing secret with and without ``whsec_``, and header values
-        (``Authorization: Bearer …``) with their last word.
+        (``Authorization: Bearer …``) with their last word, and an email channel's
+        username and password.
         """
         found = {str(self.url)}
         if "://" in self.url:
@@ -160,6 +200,8 @@ class Channel:
         for value in self.headers.values():
             found.add(value)
             found.add(value.rsplit(" ", 1)[-1])
+        if self.email is not None:
+            found.update(self.email.credentials())
         return tuple(
             sorted((s for s in found if len(s) >= MIN_SECRET_CHARS), key=len, reverse=True)
         )
@@ -180,6 +222,9 @@ class Channel:
             repr(self.rate_limit),
             str(self.group_window.total_seconds()),
         ]
+        if self.email is not None:
+            parts.append(repr(self.email))  # Secret's repr hides the value: add them plainly
+            parts.extend(s or "" for s in (self.email.username, self.email.password))
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -292,7 +337,8 @@ class Reason(enum.StrEnum):
     GONE = "gone"  # 410 / channel_is_archived / no_service: channel disabled
     REDIRECT = "redirect"  # 3xx is a failure: redirects are not followed
     REJECTED = "rejected"  # 2xx with a body that says no (Slack other than "ok")
-    RETRYABLE_STATUS = "retryable_status"  # 408, 425
+    RETRYABLE_STATUS = "retryable_status"  # 408, 425; SMTP 4xx
+    AUTH_FAILED = "auth_failed"  # SMTP 535: the credentials were refused; channel disabled
 
 
 @dataclass(frozen=True, slots=True)

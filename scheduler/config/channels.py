@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from scheduler.config.checker import Checker, DocPath
+from scheduler.config.email import EMAIL_KEYS, check_email, refuse_email_keys
 from scheduler.config.interpolate import InterpolationError, interpolate
 from scheduler.config.urls import channel_url_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
@@ -22,24 +23,28 @@ from scheduler.model import (
     DEFAULT_TIMEOUT,
     Channel,
     ChannelType,
+    EmailSettings,
     Location,
     RetryPolicy,
     Secret,
 )
 
-CHANNEL_KEYS = frozenset(
-    {
-        "type",
-        "url",
-        "url_file",
-        "secret",
-        "secret_file",
-        "headers",
-        "timeout",
-        "retry",
-        "rate_limit",
-        "group_window",
-    }
+CHANNEL_KEYS = (
+    frozenset(
+        {
+            "type",
+            "url",
+            "url_file",
+            "secret",
+            "secret_file",
+            "headers",
+            "timeout",
+            "retry",
+            "rate_limit",
+            "group_window",
+        }
+    )
+    | EMAIL_KEYS
 )
 RETRY_KEYS = frozenset({"max_attempts", "initial", "max_delay"})
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -78,9 +83,14 @@ def _check_channel(
     kind_ = checker.choice(
         body.get("type"), (*path, "type"), "type", [t.value for t in ChannelType]
     )
-    url = _secret_value(checker, body, path, "url", required=True)
+    email: EmailSettings | None = None
+    if kind_ == ChannelType.EMAIL:  # no url: the smtp:// URL stands in for it
+        email, url = check_email(checker, body, path, read_secret=_secret_value) or (None, None)
+    else:
+        refuse_email_keys(checker, body, path, kind_ or "this type")
+        url = _secret_value(checker, body, path, "url", required=True)
     secret = _secret_value(checker, body, path, "secret", required=False)
-    if url is not None and (problem := channel_url_problem(url)) is not None:
+    if email is None and url is not None and (problem := channel_url_problem(url)) is not None:
         checker.fail((*path, "url_file" if "url_file" in body else "url"), problem)
         url = None
     if secret is not None:
@@ -123,6 +133,7 @@ def _check_channel(
         rate_limit=rate_limit,
         group_window=window,
         location=Location(file, 0, 0),
+        email=email,
     )
 
 

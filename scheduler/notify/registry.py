@@ -16,6 +16,7 @@ from scheduler.model import Channel, ChannelType
 from scheduler.notify.base import ChannelKind, Notifier
 from scheduler.notify.classify import AnswerRule
 from scheduler.notify.discord import DISCORD
+from scheduler.notify.email import EMAIL
 from scheduler.notify.slack import SLACK
 from scheduler.notify.teams import TEAMS
 from scheduler.notify.webhook import WEBHOOK
@@ -26,6 +27,7 @@ KINDS: Mapping[ChannelType, ChannelKind] = MappingProxyType(
         ChannelType.SLACK: SLACK,
         ChannelType.DISCORD: DISCORD,
         ChannelType.TEAMS: TEAMS,
+        ChannelType.EMAIL: EMAIL,
     }
 )
 
