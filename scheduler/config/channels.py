@@ -29,22 +29,19 @@ from scheduler.model import (
     Secret,
 )
 
-CHANNEL_KEYS = (
-    frozenset(
-        {
-            "type",
-            "url",
-            "url_file",
-            "secret",
-            "secret_file",
-            "headers",
-            "timeout",
-            "retry",
-            "rate_limit",
-            "group_window",
-        }
-    )
-    | EMAIL_KEYS
+CHANNEL_KEYS = frozenset(
+    {
+        "type",
+        "url",
+        "url_file",
+        "secret",
+        "secret_file",
+        "headers",
+        "timeout",
+        "retry",
+        "rate_limit",
+        "group_window",
+    }
 )
 RETRY_KEYS = frozenset({"max_attempts", "initial", "max_delay"})
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -75,7 +72,7 @@ def _check_channel(
     checker: Checker, name: str, value: Any, path: DocPath, *, file: str
 ) -> Channel | None:
     body = checker.mapping(
-        value, path, f"channel '{name}'", allowed=CHANNEL_KEYS, required=["type"]
+        value, path, f"channel '{name}'", allowed=CHANNEL_KEYS | EMAIL_KEYS, required=["type"]
     )
     if body is None:
         return None
