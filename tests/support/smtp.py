@@ -102,7 +102,8 @@ class _Handler:
 
 
 class SMTPServer:
-    """``tls``: None (plain), ``"starttls"`` or ``"implicit"``; ``credentials``: (user, password)."""
+    """A loopback SMTP server. ``tls``: None (plain), ``"starttls"`` or ``"implicit"``;
+    ``credentials``: the (user, password) it accepts."""
 
     def __init__(
         self,
