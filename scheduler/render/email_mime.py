@@ -47,6 +47,11 @@ from scheduler.timekeeping import utc_iso_micro
 MAX_GROUP_ALERTS = 50
 FALLBACK_DOMAIN = "tminus"
 QP = "quoted-printable"
+# Headers are written unfolded up to RFC 5322's 998 characters: the standard library's
+# folder doubles a space where it folds next to an encoded word (an em dash in the
+# subject), so a folded subject would not read back as written. Bodies are encoded
+# (quoted-printable, 76-character lines) when they are set, under the default policy.
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 def message_domain(settings: EmailSettings) -> str:
@@ -141,5 +146,5 @@ def email_messages(
     out: list[tuple[list[Alert], bytes]] = []
     for start in range(0, len(ordered), MAX_GROUP_ALERTS):
         chunk = ordered[start : start + MAX_GROUP_ALERTS]
-        out.append((chunk, build_message(chunk, settings).as_bytes()))
+        out.append((chunk, build_message(chunk, settings).as_bytes(policy=WIRE_POLICY)))
     return out
