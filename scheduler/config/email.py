@@ -187,19 +187,16 @@ def _mailbox(checker: Checker, value: Any, path: DocPath, what: str) -> Mailbox 
         return None
     header = default_policy.header_factory("to", text.strip())
     addresses: tuple[Address, ...] = getattr(header, "addresses", ())
-    if len(addresses) != 1 or header.defects:
-        checker.fail(path, f"{what} {shown!r} is not one email address (name@example.org)")
-        return None
-    address = addresses[0]
-    if not address.username or not address.domain:
-        checker.fail(path, f"{what} {shown!r} is not one email address (name@example.org)")
-        return None
-    if not address.addr_spec.isascii():
+    if len(addresses) == 1 and not addresses[0].addr_spec.isascii():
         checker.fail(
             path,
             f"{what} {shown!r}: the address must be ASCII (write the domain in its xn-- form)",
         )
         return None
+    if len(addresses) != 1 or header.defects or not addresses[0].domain:
+        checker.fail(path, f"{what} {shown!r} is not one email address (name@example.org)")
+        return None
+    address = addresses[0]
     return Mailbox(address=address.addr_spec, name=address.display_name)
 
 
