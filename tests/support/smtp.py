@@ -118,7 +118,8 @@ class SMTPServer:
         self.rcpt_seen: list[str] = []
         self.data_seen: list[bytes] = []
         self.data_event = threading.Event()
-        self.auth_attempts: list[tuple[str, str]] = []
+        self.auth_attempts: list[tuple[str, str]] = []  # one per mechanism tried
+        self.auth_sessions: set[int] = set()  # the connections that tried to log in
         self.script: deque[tuple[str, str]] = deque()  # (command, reply)
         self.hold_data: float | None = None
         self._credentials = credentials
@@ -160,6 +161,7 @@ class SMTPServer:
             return AuthResult(success=False, handled=False)
         login, password = data.login.decode(), data.password.decode()
         self.auth_attempts.append((login, password))
+        self.auth_sessions.add(id(session))
         ok = (login, password) == self._credentials
         return AuthResult(success=ok, handled=False, auth_data=login if ok else None)
 
