@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import icalendar
 import pytest
 
 from scheduler.cli import main
@@ -60,6 +61,9 @@ def test_sample_mail_is_sent_and_reported(
         "T-7d: INF Treaty withdrawal takes effect (tminus test message)"
     )
     assert message["Message-ID"].startswith("<msg_test_")
+    (attachment,) = message.iter_attachments()
+    (event,) = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")
+    assert str(event["SUMMARY"]).startswith("INF Treaty withdrawal takes effect")
     assert_no_secret(out, [PASSWORD])
 
 

@@ -101,6 +101,15 @@ def test_reminders_thread_and_group_over_starttls(
     assert messages[0]["Subject"].startswith(f"Now: {INF} — ")  # seconds ahead: "Now"
     attachments = [list(m.iter_attachments()) for m in messages]
     assert [len(a) for a in attachments] == [1, 1, 2]
+    uids = [
+        str(event["UID"])
+        for parts in attachments
+        for part in parts
+        for event in icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")
+    ]
+    inf = [u for u in uids if u.startswith("withdrawal-effective-")]
+    assert len(inf) == 3 and len(set(inf)) == 1, "one deadline, one calendar event"
+    assert len(set(uids)) == 2
     (event,) = icalendar.Calendar.from_ical(attachments[0][0].get_content()).walk("VEVENT")
     assert event.decoded("DTSTART").timestamp() == pytest.approx(
         datetime.fromisoformat(at).timestamp(), abs=1

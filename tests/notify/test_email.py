@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,3 +232,27 @@ async def test_a_group_is_one_message(plain: SMTPServer) -> None:
     assert (await notifier.send(request)).ok
     (mail,) = plain.mails
     assert mail.message["Subject"].startswith("5 reminders: T-7d: Deadline 000")
+
+
+async def test_a_server_echoing_the_password_leaks_nothing(
+    ca: LoopbackCA, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-password-echoed-back"
+    server = SMTPServer(
+        tls="starttls",
+        ca=ca,
+        credentials=(USER, PASSWORD),
+        refusal="535 5.7.8 no user {login} with password {password}",
+    ).start()
+    try:
+        _, outcome = await send_one(email_channel(server, login=(USER, wrong)))
+    finally:
+        server.stop()
+    assert outcome.reason is Reason.AUTH_FAILED
+    assert "no user *** with password ***" in outcome.body
+    # The client side's logs (tminus, aiosmtplib), not the test server's own ("mail.log").
+    ours = [repr(r.__dict__) for r in caplog.records if not r.name.startswith("mail.log")]
+    assert ours, "nothing was logged: the check below would prove nothing"
+    shown = " ".join((outcome.body, outcome.detail, repr(outcome), *ours))
+    assert_no_secret(shown, [wrong, USER])

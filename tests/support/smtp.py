@@ -112,6 +112,7 @@ class SMTPServer:
         ca: LoopbackCA | None = None,
         credentials: tuple[str, str] | None = None,
         auth_over_plain: bool = False,
+        refusal: str | None = None,
     ) -> None:
         self.port = free_port()
         self.mails: list[Mail] = []
@@ -123,6 +124,7 @@ class SMTPServer:
         self.script: deque[tuple[str, str]] = deque()  # (command, reply)
         self.hold_data: float | None = None
         self._credentials = credentials
+        self._refusal = refusal  # the reply to a wrong login, {login} and {password} filled in
         kwargs: dict[str, Any] = {}
         context = (ca or LoopbackCA()).server_context() if tls else None
         if tls == "starttls":
@@ -163,6 +165,9 @@ class SMTPServer:
         self.auth_attempts.append((login, password))
         self.auth_sessions.add(id(session))
         ok = (login, password) == self._credentials
+        if not ok and self._refusal is not None:
+            reply = self._refusal.format(login=login, password=password)
+            return AuthResult(success=False, handled=False, message=reply)
         return AuthResult(success=ok, handled=False, auth_data=login if ok else None)
 
     def wait_for(self, n: int, *, timeout: float = 15) -> list[Mail]:
