@@ -34,7 +34,7 @@ import httpx
 
 from scheduler.model import Alert, Channel, EmailSettings, Outcome, Reason, StartTLS
 from scheduler.notify.base import ChannelKind, Request, scrub
-from scheduler.notify.classify import by_status, timed_out
+from scheduler.notify.classify import by_status, excerpt, timed_out
 from scheduler.notify.smtp_replies import Refusal, Step, error_outcome, no_tls, refused_outcome
 from scheduler.render.email_mime import email_messages
 
@@ -114,7 +114,7 @@ class EmailNotifier:
                 return refused_outcome(refusals, recipients=len(s.recipients))
             step = Step.DATA
             response = await smtp.data(content)
-            return Outcome(True, False, Reason.OK, response.code, response.message[:200])
+            return Outcome(True, False, Reason.OK, response.code, excerpt(response.message))
         except (aiosmtplib.SMTPException, OSError) as exc:
             return error_outcome(exc, step=step)
         except BaseException:
