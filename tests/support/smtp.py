@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import logging
 import ssl
 import threading
 import time
@@ -61,6 +62,11 @@ class LoopbackCA:
         path = directory / "test-ca.pem"
         self.ca.cert_pem.write_to_path(str(path))
         return path
+
+
+# aiosmtpd logs every connection at INFO from its own thread, sometimes after the test
+# that opened it has ended and its log capture is closed; its warnings still show.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class _Handler:
