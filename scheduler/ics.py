@@ -32,9 +32,10 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, Timezone
 
 from scheduler import __version__
 from scheduler.durations import Duration
@@ -162,11 +163,16 @@ def occurrence_ics(reminder: Reminder, *, stamp: datetime) -> bytes:
         event.add("categories", list(m.tags))
     if m.links:
         event.add("url", m.links[0])
+    if isinstance(event.decoded("dtstart"), datetime) and m.timezone != "UTC":
+        cal.add_component(_zone_around(m.timezone, start.year))
     cal.add_component(event)
-    # Only the rules around the event: a calendar to import need not carry 130 years of them.
-    year = start.year
-    cal.add_missing_timezones(
-        first_date=date(max(1, year - 1), 1, 1), last_date=date(min(9999, year + 2), 1, 1)
-    )
     data: bytes = cal.to_ical()
     return data
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_around(tzid: str, year: int) -> Timezone:
+    """The VTIMEZONE of ``tzid`` for the years around ``year`` only: a calendar to import
+    need not carry 130 years of rules. Cached: a burst of reminders shares a few zones."""
+    first, last = date(max(1, year - 1), 1, 1), date(min(9999, year + 2), 1, 1)
+    return Timezone.from_tzid(tzid, first_date=first, last_date=last)
