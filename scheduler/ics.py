@@ -32,14 +32,15 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import functools
+from datetime import UTC, date, datetime, time, timedelta
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, Timezone
 
 from scheduler import __version__
 from scheduler.durations import Duration
 from scheduler.ics_dates import EventDates, event_dates, is_all_day
-from scheduler.model import Config, Milestone, MilestoneStatus
+from scheduler.model import Config, Milestone, MilestoneStatus, Reminder
 from scheduler.planning import Resolved, resolve
 from scheduler.timekeeping import midnight, to_zone
 
@@ -127,3 +128,51 @@ def _alarm(offset: Duration, start: datetime, m: Milestone) -> Alarm:
         # RELATED=START is the default; negative means before the start.
         alarm.add("trigger", -timedelta(days=offset.days, seconds=offset.seconds))
     return alarm
+
+
+def occurrence_ics(reminder: Reminder, *, stamp: datetime) -> bytes:
+    """One occurrence of a milestone as a calendar to import (an email's attachment).
+
+    ``METHOD:PUBLISH`` (an event to add, not an invitation to answer) and one VEVENT
+    whose ``UID`` names the milestone and the occurrence, so that every reminder of
+    one deadline carries the same event and importing it again updates it in place.
+    A reminder knows only its occurrence, not how the milestone's date was written:
+    a moment at 00:00 in the milestone's zone is shown as that whole day, as the
+    calendar export shows a date-only milestone; any other moment as a timed event.
+    """
+    m = reminder.milestone
+    start = reminder.occurrence.astimezone(m.zone)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    event = Event()
+    instant = start.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    event.add("uid", f"{m.id}-{instant}@{UID_DOMAIN}")
+    event.add("dtstamp", stamp.astimezone(UTC))
+    if start.time() == time(0):
+        event.add("dtstart", start.date())
+        event.add("dtend", start.date() + timedelta(days=1))
+    else:
+        event.add("dtstart", start)
+    event.add("summary", m.title)
+    if m.description:
+        event.add("description", m.description)
+    if m.tags:
+        event.add("categories", list(m.tags))
+    if m.links:
+        event.add("url", m.links[0])
+    if isinstance(event.decoded("dtstart"), datetime) and m.timezone != "UTC":
+        cal.add_component(_zone_around(m.timezone, start.year))
+    cal.add_component(event)
+    data: bytes = cal.to_ical()
+    return data
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_around(tzid: str, year: int) -> Timezone:
+    """The VTIMEZONE of ``tzid`` for the years around ``year`` only: a calendar to import
+    need not carry 130 years of rules. Cached: a burst of reminders shares a few zones."""
+    first, last = date(max(1, year - 1), 1, 1), date(min(9999, year + 2), 1, 1)
+    return Timezone.from_tzid(tzid, first_date=first, last_date=last)

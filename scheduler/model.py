@@ -58,6 +58,7 @@ class ChannelType(enum.StrEnum):
     DISCORD = "discord"
     TEAMS = "teams"
     APPRISE = "apprise"
+    EMAIL = "email"
 
 
 class MilestoneStatus(enum.StrEnum):
@@ -136,6 +137,43 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=1)
 
 
+class StartTLS(enum.StrEnum):
+    """Whether an ``smtp://`` connection must be upgraded with STARTTLS."""
+
+    AUTO = "auto"  # when the server offers it
+    REQUIRED = "required"  # refuse a server that does not offer it
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """One email address with its optional display name (``tminus <deadlines@example.org>``)."""
+
+    address: str  # the bare addr-spec, ASCII: what the SMTP envelope carries
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """Where and how an email channel sends: the SMTP server and the envelope.
+
+    The password is sent only over TLS (``smtps://``, or ``smtp://`` upgraded by STARTTLS).
+    """
+
+    host: str
+    port: int
+    implicit_tls: bool  # smtps://: TLS from the first byte
+    sender: Mailbox
+    recipients: tuple[Mailbox, ...]
+    starttls: StartTLS = StartTLS.AUTO
+    username: Secret | None = None
+    password: Secret | None = None
+    attach_ics: bool = True
+
+    def credentials(self) -> tuple[str, ...]:
+        """The values of these settings that must never be shown."""
+        return tuple(str(s) for s in (self.username, self.password) if s)
+
+
 @dataclass(frozen=True, slots=True)
 class Templates:
     """A channel's Jinja2 templates (SPEC "Message templates"), as written; each is optional.
@@ -171,6 +209,8 @@ class Channel:
     apprise_urls: tuple[Secret, ...] = ()  # `type: apprise`: every URL is a credential
     templates: Templates | None = None
 
+    email: EmailSettings | None = None  # type: email only; its url is the smtp:// URL
+
     @property
     def effective_rate_limit(self) -> float | None:
         if self.rate_limit is not None:
@@ -190,7 +230,8 @@ class Channel:
         answers: the URL (and its path, which is the credential of a Slack or Discord
         webhook, kept with its leading ``/`` so that an ordinary word is never taken
         for it), the signing secret with and without ``whsec_``, and header values
-        (``Authorization: Bearer …``) with their last word.
+        (``Authorization: Bearer …``) with their last word, and an email channel's
+        username and password.
         """
         found = {str(self.url)}
         if "://" in self.url:
@@ -207,6 +248,9 @@ class Channel:
             found.update(apprise_url_parts(apprise_url))
         if self.templates is not None:
             found.update(self.templates.env.values())
+
+        if self.email is not None:
+            found.update(self.email.credentials())
         return tuple(
             sorted((s for s in found if len(s) >= MIN_SECRET_CHARS), key=len, reverse=True)
         )
@@ -229,6 +273,9 @@ class Channel:
             repr(list(self.apprise_urls)),
             self.templates.fingerprint_part() if self.templates is not None else "",
         ]
+        if self.email is not None:
+            parts.append(repr(self.email))  # Secret's repr hides the value: add them plainly
+            parts.extend(s or "" for s in (self.email.username, self.email.password))
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -383,8 +430,9 @@ class Reason(enum.StrEnum):
     GONE = "gone"  # 410 / channel_is_archived / no_service: channel disabled
     REDIRECT = "redirect"  # 3xx is a failure: redirects are not followed
     REJECTED = "rejected"  # 2xx with a body that says no (Slack other than "ok")
-    RETRYABLE_STATUS = "retryable_status"  # 408, 425
+    RETRYABLE_STATUS = "retryable_status"  # 408, 425; SMTP 4xx
     NOT_DELIVERED = "not_delivered"  # a library without status classes said no (Apprise)
+    AUTH_FAILED = "auth_failed"  # SMTP 535: the credentials were refused; channel disabled
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from scheduler.config.apprise_urls import APPRISE_TYPE, check_apprise_urls
 from scheduler.config.checker import Checker, DocPath
+from scheduler.config.email import EMAIL_KEYS, check_email, refuse_email_keys
 from scheduler.config.interpolate import InterpolationError, interpolate
 from scheduler.config.templates import check_templates
 from scheduler.config.urls import channel_url_problem
@@ -24,6 +25,7 @@ from scheduler.model import (
     DEFAULT_TIMEOUT,
     Channel,
     ChannelType,
+    EmailSettings,
     Location,
     RetryPolicy,
     Secret,
@@ -77,7 +79,7 @@ def _check_channel(
     checker: Checker, name: str, value: Any, path: DocPath, *, file: str
 ) -> Channel | None:
     body = checker.mapping(
-        value, path, f"channel '{name}'", allowed=CHANNEL_KEYS, required=["type"]
+        value, path, f"channel '{name}'", allowed=CHANNEL_KEYS | EMAIL_KEYS, required=["type"]
     )
     if body is None:
         return None
@@ -86,11 +88,18 @@ def _check_channel(
         body.get("type"), (*path, "type"), "type", [t.value for t in ChannelType]
     )
     apprise_urls = check_apprise_urls(checker, body, path, kind_)
-    url: Secret | None = Secret("")  # an apprise channel has no URL of its own
-    if kind_ != APPRISE_TYPE:
+    email: EmailSettings | None = None
+    url: Secret | None
+    if kind_ == ChannelType.EMAIL:  # no url: the smtp:// URL stands in for it
+        email, url = check_email(checker, body, path, read_secret=_secret_value) or (None, None)
+    elif kind_ == APPRISE_TYPE:
+        refuse_email_keys(checker, body, path, kind_)
+        url = Secret("")  # an apprise channel has no URL of its own
+    else:
+        refuse_email_keys(checker, body, path, kind_ or "this type")
         url = _secret_value(checker, body, path, "url", required=True)
     secret = _secret_value(checker, body, path, "secret", required=False)
-    if url and (problem := channel_url_problem(url)) is not None:
+    if email is None and url and (problem := channel_url_problem(url)) is not None:
         checker.fail((*path, "url_file" if "url_file" in body else "url"), problem)
         url = None
     if secret is not None:
@@ -138,6 +147,7 @@ def _check_channel(
         location=Location(file, 0, 0),
         apprise_urls=apprise_urls,
         templates=templates,
+        email=email,
     )
 
 

@@ -30,9 +30,12 @@ DEFAULT_CONCURRENCY = 32
 # for a day must not hold every claimed delivery in memory for a day (they retry later).
 MAX_PAUSE = timedelta(minutes=5)
 UNPACED_RATE = 1e6  # requests per second: no pacing, but a 429 can still pause the channel
-# Chat channels combine reminders due within their group window into one post, one
-# request at a time and in order; webhooks send each delivery on its own, concurrently.
-GROUPED_TYPES = frozenset({ChannelType.SLACK, ChannelType.DISCORD, ChannelType.TEAMS})
+# Chat and email channels combine reminders due within their group window into one post
+# (one message), one request at a time and in order; webhooks send each delivery on its
+# own, concurrently.
+GROUPED_TYPES = frozenset(
+    {ChannelType.SLACK, ChannelType.DISCORD, ChannelType.TEAMS, ChannelType.EMAIL}
+)
 
 LEASE_ENV = "TMINUS_LEASE_SECONDS"
 LOOKAHEAD_ENV = "TMINUS_LOOKAHEAD_SECONDS"

@@ -200,10 +200,10 @@ def classify_error(exc: httpx.HTTPError) -> Outcome:
         )  # fmt: skip
     if isinstance(exc, httpx.TooManyRedirects):
         return Outcome(False, False, Reason.REDIRECT, detail=f"{kind}: redirects are not followed")
-    tls = _tls_failure(exc)
+    tls = tls_failure(exc)
     if tls is not None:
         return tls
-    words = _os_error_words(exc)
+    words = os_error_words(exc)
     return Outcome(
         False, True, Reason.NETWORK,
         detail=f"{kind}: {words}" if words else f"{kind}: the connection failed",
@@ -220,7 +220,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _tls_failure(exc: BaseException) -> Outcome | None:
+def tls_failure(exc: BaseException) -> Outcome | None:
     """A failed TLS handshake, named as such (its errno, 1, is not "Operation not permitted")."""
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -236,7 +236,7 @@ def _tls_failure(exc: BaseException) -> Outcome | None:
     return None
 
 
-def _os_error_words(exc: BaseException) -> str:
+def os_error_words(exc: BaseException) -> str:
     """``Connection refused`` and the like, from the OSError under an httpx error."""
     seen: set[int] = set()
     current: BaseException | None = exc

@@ -17,6 +17,7 @@ from scheduler.notify.apprise_channel import APPRISE
 from scheduler.notify.base import ChannelKind, Notifier
 from scheduler.notify.classify import AnswerRule
 from scheduler.notify.discord import DISCORD
+from scheduler.notify.email import EMAIL
 from scheduler.notify.slack import SLACK
 from scheduler.notify.teams import TEAMS
 from scheduler.notify.webhook import WEBHOOK
@@ -28,6 +29,7 @@ KINDS: Mapping[ChannelType, ChannelKind] = MappingProxyType(
         ChannelType.DISCORD: DISCORD,
         ChannelType.TEAMS: TEAMS,
         ChannelType.APPRISE: APPRISE,
+        ChannelType.EMAIL: EMAIL,
     }
 )
 

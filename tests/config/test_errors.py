@@ -259,7 +259,8 @@ CASES = [
           d: {type: webhook, url: "https://x.example/", url_file: u.txt}
           Bad Name: {type: slack, url: "https://x.example/"}
         """,
-        "{path}:3:13: type must be one of slack | webhook | discord | teams | apprise, got 'sms' "
+        "{path}:3:13: type must be one of slack | webhook | discord | teams | apprise | email, "
+        "got 'sms' "
         "(at channels.a.type)",
         "{path}:4:6: channel is missing 'url' (or 'url_file') (at channels.b)",
         "{path}:5:25: url must be an http:// or https:// URL (at channels.c.url)",
