@@ -2,7 +2,7 @@
 
 The stages, one module each, in the order the pipeline runs them::
 
-    route -> group -> wait -> verdict -> turns: (pace -> prepare -> send -> record)*
+    route -> group -> wait -> verdict -> turns: (pace -> held -> prepare -> send -> record)*
 
 ``turns`` sends a group one request at a time, each through the per-request stages.
 A new stage is one module and one line in one of the two lists ``Pipeline`` builds. What the
@@ -17,9 +17,11 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from scheduler.db.rows import DeliveryRow
+from scheduler.delivery.claims import Claims
 from scheduler.delivery.events import Events, Listener
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.group import Group
+from scheduler.delivery.held import StillHeld
 from scheduler.delivery.pace import Pace
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY, is_grouped
 from scheduler.delivery.prepare import Prepare
@@ -51,14 +53,18 @@ class Pipeline:
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         checks: Sequence[Check] = (),
+        claims: Claims | None = None,
     ) -> None:
         self.plan = PlanMemory()
+        # The claims held in memory; the dispatcher notes them, ``held`` checks them.
+        self.claims = claims or Claims()
         self.events = Events()
         self._recorder = Recorder(store.record, db)
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
         self._send = Send(clock=clock, concurrency=concurrency)
         per_request: list[Stage] = [
             Pace(finisher, sleep=sleep),
+            StillHeld(finisher, self.claims, metrics),
             Prepare(clock=clock),
             self._send,
             Record(
