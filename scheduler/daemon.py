@@ -156,7 +156,8 @@ class Daemon:
             headers={"user-agent": f"tminus/{__version__}"},
         ) as client:
             wakeups = Wakeups(asyncio.get_running_loop())
-            claims = await self._liveness(store, wakeups, lambda: dispatcher)
+            built: list[Dispatcher] = []  # the session may call back before it exists
+            claims = await self._liveness(store, wakeups, lambda: built[0] if built else None)
             pipeline = Pipeline(
                 store=store,
                 db=self.db,
@@ -183,6 +184,7 @@ class Daemon:
                 policy=self.policy,
                 may_claim=lambda: health.healthy,
             )
+            built.append(dispatcher)
             service = self.service = Service(
                 settings=self.settings,
                 clock=self.clock,
@@ -203,7 +205,7 @@ class Daemon:
         return self._exit_code
 
     async def _liveness(
-        self, store: Store, wakeups: Wakeups, dispatcher: Callable[[], Dispatcher]
+        self, store: Store, wakeups: Wakeups, dispatcher: Callable[[], Dispatcher | None]
     ) -> Claims:
         """On PostgreSQL, start the worker's session (its liveness lock and listener) and
         return the claims it vouches for; on SQLite, claims nobody can take over."""
@@ -211,9 +213,13 @@ class Daemon:
             return Claims()
         loop = asyncio.get_running_loop()
 
+        def kick() -> None:
+            if (d := dispatcher()) is not None:
+                self._background(d.kick())
+
         def changed(state: Any) -> None:
             if state.epoch is not None:  # held again: claim what is due
-                loop.call_soon_threadsafe(lambda: self._background(dispatcher().kick()))
+                loop.call_soon_threadsafe(kick)
 
         def acquired(epoch: int) -> None:
             if epoch == 1:

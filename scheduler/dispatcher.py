@@ -153,7 +153,7 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     def _delivered(self, task: asyncio.Task[None]) -> None:
-        self.claims.forget(r.id for r in self._inflight.pop(task, []))
+        self.claims.forget(self._inflight.pop(task, []))
         if task.cancelled():
             return
         if task.exception() is not None:
@@ -176,8 +176,9 @@ class Dispatcher:
             )
 
     async def renew_leases(self) -> None:
-        """Renew the leases of the claims in flight; those found gone (taken over while
-        this worker stalled) are marked lost, so the ``held`` stage does not send them."""
+        """Renew the leases of the claims in flight. Those found gone (taken over while
+        this worker stalled, or simply recorded already) are marked lost, so the ``held``
+        stage never sends one."""
         claims = [(r.id, r.attempts) for group in self._inflight.values() for r in group]
         if not claims:
             return
@@ -188,10 +189,11 @@ class Dispatcher:
             worker=self.worker,
             lease_until=self.clock() + self.policy.lease,
         )
-        lost = {i for i, _ in claims} - held
-        self.claims.renewed(held, lost, since=since)
-        if lost:
-            log.warning("claims taken over by another worker", extra=fields(count=len(lost)))
+        self.claims.renewed(
+            [c for c in claims if c[0] in held],
+            [c for c in claims if c[0] not in held],
+            since=since,
+        )
 
     async def drain_claims(self, running: asyncio.Task[None], grace: float) -> None:
         """Stop claiming; give deliveries in flight ``grace`` seconds, then release them."""

@@ -45,7 +45,8 @@ class Takeover:
         self._on_taken = on_taken
         self._check: asyncio.Task[None] | None = None
 
-    def poke(self) -> None:
+    async def poke(self) -> None:
+        """The timer's callback (a coroutine, so APScheduler runs it on the loop)."""
         if self._check is None or self._check.done():
             self._check = asyncio.create_task(self.check())
 

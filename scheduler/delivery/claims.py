@@ -24,8 +24,13 @@ ALWAYS = Session(epoch=0, confirmed_until=math.inf)
 TRUSTED_SHARE = 2 / 3
 
 
+Claim = tuple[str, int]
+"""(delivery id, generation): one claim of one delivery; the same worker may hold a
+stale and a fresh claim of one delivery at once (taken over, then claimed again)."""
+
+
 class Claims:
-    """Claims held in memory, by delivery id."""
+    """Claims held in memory, by (delivery id, generation)."""
 
     def __init__(
         self,
@@ -39,7 +44,7 @@ class Claims:
         self._session = session
         self._trust = math.inf if lease is None else lease * TRUSTED_SHARE
         self._monotonic = monotonic
-        self._held: dict[str, HeldClaim] = {}
+        self._held: dict[Claim, HeldClaim] = {}
 
     def epoch(self) -> int | None:
         """The session epoch to tag new claims with; None while no claim may be taken."""
@@ -51,26 +56,29 @@ class Claims:
     def taken(self, rows: Iterable[DeliveryRow], *, epoch: int, since: float) -> None:
         """Note claims taken under ``epoch`` by a statement sent at monotonic ``since``."""
         for row in rows:
-            self._held[row.id] = HeldClaim(epoch=epoch, lease_until=since + self._trust)
+            self._held[row.id, row.attempts] = HeldClaim(
+                epoch=epoch, lease_until=since + self._trust
+            )
 
-    def renewed(self, held: Iterable[str], lost: Iterable[str], *, since: float) -> None:
-        """A lease renewal sent at ``since`` kept ``held`` and found ``lost`` gone."""
-        for delivery_id in held:
-            claim = self._held.get(delivery_id)
+    def renewed(self, held: Iterable[Claim], lost: Iterable[Claim], *, since: float) -> None:
+        """A lease renewal sent at ``since`` kept ``held`` and found ``lost`` gone (taken
+        over, or already recorded: either way not to be sent)."""
+        for key in held:
+            claim = self._held.get(key)
             if claim is not None:
-                self._held[delivery_id] = replace(claim, lease_until=since + self._trust)
-        for delivery_id in lost:
-            claim = self._held.get(delivery_id)
+                self._held[key] = replace(claim, lease_until=since + self._trust)
+        for key in lost:
+            claim = self._held.get(key)
             if claim is not None:
-                self._held[delivery_id] = replace(claim, lost=True)
+                self._held[key] = replace(claim, lost=True)
 
-    def forget(self, ids: Iterable[str]) -> None:
-        for delivery_id in ids:
-            self._held.pop(delivery_id, None)
+    def forget(self, rows: Iterable[DeliveryRow]) -> None:
+        for row in rows:
+            self._held.pop((row.id, row.attempts), None)
 
     def check(self, row: DeliveryRow) -> Hold:
-        """May ``row`` be sent now? A row never noted (a test's pipeline) is held."""
-        claim = self._held.get(row.id)
+        """May ``row`` be sent now? A claim never noted (a test's pipeline) is held."""
+        claim = self._held.get((row.id, row.attempts))
         if claim is None:
             return Hold.HELD
         return still_held(claim, self._session(), self._monotonic())
