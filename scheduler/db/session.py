@@ -33,9 +33,12 @@ log = logging.getLogger("tminus.session")
 
 PING_EVERY = 0.5  # seconds between pings while no notification comes
 # An answer vouches for the session this long. PostgreSQL notices a silent client only
-# after TCP keepalives (minutes by default), so a partitioned worker stops trusting its
-# claims long before the server could free its lock for another replica to take over.
-TRUST_FOR = 2.0
+# after TCP keepalives (two hours by default, minutes where tuned), so a partitioned
+# worker stops trusting its claims long before the server could free its lock for
+# another replica to take over; a server that ends the session (terminate, restart)
+# is noticed at once (the socket closes). Several seconds, so a busy machine whose
+# thread missed a few pings does not drop good claims (measured: 2 s did, under load).
+TRUST_FOR = 10.0
 CONNECT_TIMEOUT = 3  # seconds (libpq's connect_timeout)
 LOCK_TIMEOUT_MS = 2000  # a wait for the lock held by a takeover; then try again
 RECONNECT_MAX = 2.0  # seconds, the backoff's cap

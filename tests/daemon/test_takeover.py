@@ -81,8 +81,8 @@ def test_a_replica_killed_mid_burst_has_its_claims_sent_within_seconds(
     tmp_path: Path, database: tuple[str, Any]
 ) -> None:
     url, engine = database
-    burst_size = 600
-    receiver = Receiver(Response(200, b"ok", delay=0.2)).start()
+    burst_size = 200
+    receiver = Receiver(Response(200, b"ok", delay=0.1)).start()
     replicas = _replicas(tmp_path, url, receiver, 3)
     try:
         for r in replicas:
@@ -94,7 +94,7 @@ def test_a_replica_killed_mid_burst_has_its_claims_sent_within_seconds(
         victim = replicas[0]
         assert victim.proc is not None
         worker = _worker(victim)
-        receiver.wait_for(burst_size // 4, timeout=60)
+        receiver.wait_for(burst_size // 3, timeout=60)
         # Frozen first, so that what it holds (claims in the database, connections to
         # the receiver) can be read without a race; then killed.
         victim.signal(signal.SIGSTOP)
