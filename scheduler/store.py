@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from scheduler.db import engine as engines
-from scheduler.db import health, liveness, notify, queue, reads
+from scheduler.db import health, liveness, notify, pacing, queue, reads
 from scheduler.db.bulk import apply_actions
 from scheduler.db.queue import Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
@@ -261,6 +261,14 @@ class Store:
             if count:
                 taken[worker] = count
         return taken
+
+    def reserve_send_slot(self, channel: str, *, interval: timedelta) -> float:
+        """PostgreSQL: reserve ``channel``'s next send slot for the whole cluster (one
+        ``interval`` apart, :mod:`scheduler.db.pacing`); the seconds to wait for it.
+        SQLite: 0 (one daemon; its own bucket paces it)."""
+        if self.is_sqlite:
+            return 0.0
+        return self._transact(lambda conn: pacing.reserve_slot(conn, channel, interval=interval))
 
     def notify(self, kind: str) -> None:
         """PostgreSQL: tell every replica's listener ``kind`` (``scheduler.db.notify``);

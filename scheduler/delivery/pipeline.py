@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 
 from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.claims import Claims
@@ -62,8 +63,14 @@ class Pipeline:
         self._recorder = Recorder(store.record, db)
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
         self._send = Send(clock=clock, concurrency=concurrency)
+
+        async def reserve(channel: str, interval: timedelta) -> float:
+            seconds: float = await db(store.reserve_send_slot, channel, interval=interval)
+            return seconds
+
         per_request: list[Stage] = [
-            Pace(finisher, sleep=sleep),
+            # Replicas on PostgreSQL share one pace per channel; SQLite has one daemon.
+            Pace(finisher, sleep=sleep, reserve=None if store.is_sqlite else reserve),
             StillHeld(finisher, self.claims, metrics),
             Prepare(clock=clock),
             self._send,

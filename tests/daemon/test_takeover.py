@@ -81,12 +81,12 @@ def test_a_replica_killed_mid_burst_has_its_claims_sent_within_seconds(
     tmp_path: Path, database: tuple[str, Any]
 ) -> None:
     url, engine = database
-    burst_size = 200
-    receiver = Receiver(Response(200, b"ok", delay=0.1)).start()
+    burst_size = 150
+    receiver = Receiver(Response(200, b"ok", delay=0.05)).start()
     replicas = _replicas(tmp_path, url, receiver, 3)
     try:
         for r in replicas:
-            r.start()
+            r.start(timeout=90)  # a busy machine takes its time to import everything
         milestones = _burst(burst_size, lead_s=10, spread_s=8)
         planned = planned_webhook_ids(milestones, "audit")
         for r in replicas:
@@ -163,7 +163,7 @@ def test_a_replica_cut_off_from_the_database_stops_sending_and_loses_nothing(
     replicas = _replicas(tmp_path, url, receiver, 2, TMINUS_LOOKAHEAD_SECONDS="8")
     try:
         for r in replicas:
-            r.start()
+            r.start(timeout=90)
         workers = [_worker(r) for r in replicas]
         milestones = _burst(burst_size, lead_s=14, spread_s=1)
         planned = planned_webhook_ids(milestones, "audit")
