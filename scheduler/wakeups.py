@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from scheduler.db.notify import Wakeup
+from scheduler.logs import fields
 
 log = logging.getLogger("tminus.wakeups")
 
@@ -57,7 +58,7 @@ class Wakeups:
             try:
                 await subscriber()
             except Exception:
-                log.exception("wake-up subscriber failed", extra={"kind": kind})
+                log.exception("wake-up subscriber failed", extra=fields(kind=kind))
 
     def _finished(self, kind: str) -> None:
         if kind in self._again:
