@@ -234,9 +234,9 @@ class Store:
 
     def extend_leases(
         self, claims: Sequence[tuple[str, int]], *, worker: str, lease_until: datetime
-    ) -> set[str]:
+    ) -> set[tuple[str, int]]:
         """Keep long sends claimed: push the lease of ``worker``'s claims (delivery id,
-        generation) to ``lease_until``. Returns the ids still held; the others were
+        generation) to ``lease_until``. Returns the claims still held; the others were
         taken over (or finished), and must be neither sent nor recorded."""
         if not claims:
             return set()

@@ -225,13 +225,13 @@ def release_claims(conn: Connection, *, worker: str | None) -> int:
 
 def extend_leases(
     conn: Connection, claims: Sequence[tuple[str, int]], *, worker: str, lease_until: datetime
-) -> set[str]:
+) -> set[tuple[str, int]]:
     """Push the lease of ``worker``'s claims (delivery id, generation) to ``lease_until``;
-    returns the ids still held (the others were taken over or finished)."""
-    generations = dict(claims)
+    returns the claims still held (the others were taken over or finished)."""
+    wanted = set(claims)
     mine = (D.c.status == S.SENDING, D.c.claimed_by == worker)
-    ordered = sorted(generations)
-    held: set[str] = set()
+    ordered = sorted({i for i, _ in wanted})
+    held: set[tuple[str, int]] = set()
     for start in range(0, len(ordered), _CHUNK):
         locked = _lock_in_order(conn, ordered[start : start + _CHUNK], *mine)
         if not locked:
@@ -242,10 +242,10 @@ def extend_leases(
             .values(lease_until=lease_until, next_attempt_at=lease_until)
             .returning(D.c.id, D.c.attempts)
         )
-        renewed = conn.execute(stmt).all()
         # One statement renews the chunk; a row claimed again since (a later generation)
         # is renewed too, harmlessly, since its new claim is this worker's own.
-        held.update(str(i) for i, attempts in renewed if generations[str(i)] == attempts)
+        renewed = {(str(i), int(attempts)) for i, attempts in conn.execute(stmt).all()}
+        held |= renewed & wanted
     return held
 
 

@@ -42,6 +42,7 @@ class Claims:
         """``lease`` (seconds) is how long a claim stays ours untouched; None: forever
         (nobody takes over on lease expiry: SQLite)."""
         self._session = session
+        self.lease = lease
         self._trust = math.inf if lease is None else lease * TRUSTED_SHARE
         self._monotonic = monotonic
         self._held: dict[Claim, HeldClaim] = {}

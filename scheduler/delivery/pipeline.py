@@ -64,6 +64,16 @@ class Pipeline:
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
         self._send = Send(clock=clock, concurrency=concurrency)
 
+        async def renew(rows: Sequence[DeliveryRow]) -> set[tuple[str, int]]:
+            lease = timedelta(seconds=self.claims.lease or 0)
+            held: set[tuple[str, int]] = await db(
+                store.extend_leases,
+                [(r.id, r.attempts) for r in rows],
+                worker=worker,
+                lease_until=clock() + lease,
+            )
+            return held
+
         async def reserve(channel: str, interval: timedelta) -> float:
             seconds: float = await db(store.reserve_send_slot, channel, interval=interval)
             return seconds
@@ -71,7 +81,12 @@ class Pipeline:
         per_request: list[Stage] = [
             # Replicas on PostgreSQL share one pace per channel; SQLite has one daemon.
             Pace(finisher, sleep=sleep, reserve=None if store.is_sqlite else reserve),
-            StillHeld(finisher, self.claims, metrics),
+            StillHeld(
+                finisher,
+                self.claims,
+                metrics,
+                renew=renew if self.claims.lease is not None else None,
+            ),
             Prepare(clock=clock),
             self._send,
             Record(

@@ -146,7 +146,7 @@ def test_next_wakeup_covers_leases(store: Store) -> None:
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     assert store.next_wakeup() == T0 + LEASE
     assert store.extend_leases([(a.id, 1)], worker="w", lease_until=T0 + timedelta(hours=2)) == {
-        a.id
+        (a.id, 1)
     }
     assert (
         store.extend_leases([(a.id, 1)], worker="other", lease_until=T0 + timedelta(hours=9))

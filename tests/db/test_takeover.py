@@ -66,7 +66,7 @@ def test_lease_renewal_reports_claims_taken_over(store: Store) -> None:
         [(a.id, 1), (b.id, 1), (c.id, 1)], worker="w", lease_until=later + LEASE
     )
     assert held == set()
-    assert store.extend_leases([(b.id, 2)], worker="w", lease_until=later + LEASE) == {b.id}
+    assert store.extend_leases([(b.id, 2)], worker="w", lease_until=later + LEASE) == {(b.id, 2)}
 
 
 @pytest.fixture

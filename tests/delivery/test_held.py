@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from scheduler.db.tables import DELIVERIES
 from scheduler.delivery.claims import Claims
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.values import ChannelRuntime
@@ -72,3 +73,31 @@ async def test_a_claim_taken_over_meanwhile_is_neither_sent_nor_touched(store: S
     row = store.get_delivery(p.id)
     assert row is not None
     assert (row.status, row.claimed_by, row.attempts) == (DeliveryStatus.SENDING, "other", 2)
+
+
+async def test_a_claim_past_its_local_lease_is_confirmed_then_sent(store: Store) -> None:
+    """Renewals came late (a busy machine): one guarded renewal confirms the claims of
+    the turn; the one still ours goes out, the one taken over meanwhile does not."""
+    now = datetime.now(UTC)
+    ours, theirs = planned("m1", at=now, channel="hook"), planned("m2", at=now, channel="hook")
+    actions = [(p, DeliveryStatus.SCHEDULED, False) for p in (ours, theirs)]
+    store.apply(ReconcileActions(insert=actions), now=now)
+    session = [Session(epoch=1, confirmed_until=time.monotonic() + 60)]
+    pipeline, notifier, claims = _pipeline(store, session)
+    rows = store.claim_due(now=now, worker="w", lease=LEASE, limit=5)
+    claims.taken(rows, epoch=1, since=time.monotonic() - LEASE.total_seconds())  # long ago
+    with store.engine.begin() as conn:  # the other one was taken over and claimed again
+        conn.execute(
+            DELIVERIES.update()
+            .where(DELIVERIES.c.id == theirs.id)
+            .values(claimed_by="other", attempts=2)
+        )
+    await pipeline.deliver("hook", rows)
+    await pipeline.close()
+    assert notifier.sent == [[ours.id]]
+    sent, taken = store.get_delivery(ours.id), store.get_delivery(theirs.id)
+    assert sent is not None and sent.status is DeliveryStatus.SENT
+    assert taken is not None and (taken.status, taken.claimed_by) == (
+        DeliveryStatus.SENDING,
+        "other",
+    )
