@@ -12,7 +12,14 @@ is only the alarm clock. It holds a handful of jobs, never one per reminder:
   replicas scheduled and claims whose lease expired after a crash;
 * ``leases`` — renews the lease of deliveries in flight;
 * ``heartbeat`` — proves to ``/healthz`` that the loop and the scheduler run, and
-  starts the store probe (:mod:`scheduler.health`) that ``/readyz`` and claims heed.
+  starts the store probe (:mod:`scheduler.health`) that ``/readyz`` and claims heed;
+* ``takeover`` (PostgreSQL) — every second, puts the claims of replicas whose liveness
+  lock is gone back in the queue (:mod:`scheduler.takeover`).
+
+On PostgreSQL the worker holds its liveness lock and listens for other replicas'
+wake-ups on a connection of its own (:mod:`scheduler.db.session`); claims are taken
+only while that session is held, and sent only while it still vouches for them
+(:mod:`scheduler.fencing`).
 
 A delivery is claimed in one atomic statement, sent, and recorded ``sent`` only
 after the receiver's 2xx. A crash between send and record leaves the claim to
@@ -43,7 +50,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler import __version__
 from scheduler.acknowledgements import Acknowledgements
 from scheduler.acktoken import AckLinks
+from scheduler.db.notify import Wakeup
 from scheduler.db.owner import owning
+from scheduler.db.session import WorkerSession, application_name
+from scheduler.delivery.claims import Claims
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy
 from scheduler.dispatcher import Dispatcher
@@ -55,6 +65,8 @@ from scheduler.notify.registry import make_notifier
 from scheduler.service import Service, load
 from scheduler.settings import Settings
 from scheduler.store import Store
+from scheduler.takeover import TAKEOVER_EVERY, Takeover
+from scheduler.wakeups import Wakeups
 from scheduler.watch import watch_config
 
 log = logging.getLogger("tminus.daemon")
@@ -64,6 +76,7 @@ REFILL_EVERY = timedelta(hours=1)
 SWEEP_EVERY = timedelta(seconds=15)
 SHUTDOWN_GRACE = 20.0  # SIGTERM waits this long for requests in flight, then releases them
 HEARTBEAT_EVERY = 1.0
+SESSION_WAIT = 10.0  # seconds the start waits for the liveness lock before serving anyway
 
 
 def utcnow() -> datetime:
@@ -93,6 +106,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._executor: ThreadPoolExecutor | None = None
+        self.session: WorkerSession | None = None
 
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a synchronous store call on the database executor."""
@@ -103,7 +117,9 @@ class Daemon:
         """Start everything, serve until SIGTERM/SIGINT, stop gracefully. Returns the exit code."""
         self.settings.ack_links()  # a public URL without a usable key stops here
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tminus-db")
-        store = await self.db(Store.open, self.settings.database_url)
+        store = await self.db(
+            Store.open, self.settings.database_url, application_name=application_name(self.worker)
+        )
         try:
             return await self._run_with(store)
         finally:
@@ -128,7 +144,11 @@ class Daemon:
                     log.warning(
                         "released claims left by a previous run", extra=fields(count=released)
                     )
-            return await self._run_configured(store)
+            try:
+                return await self._run_configured(store)
+            finally:
+                if self.session is not None:
+                    await asyncio.to_thread(self.session.stop)
 
     async def _run_configured(self, store: Store) -> int:
         config = await load(Path(self.settings.config), self.metrics)
@@ -140,6 +160,10 @@ class Daemon:
             headers={"user-agent": f"tminus/{__version__}"},
         ) as client:
             links = self.settings.ack_links()
+
+            wakeups = Wakeups(asyncio.get_running_loop())
+            built: list[Dispatcher] = []  # the session may call back before it exists
+            claims = await self._liveness(store, wakeups, lambda: built[0] if built else None)
             pipeline = Pipeline(
                 store=store,
                 db=self.db,
@@ -148,6 +172,7 @@ class Daemon:
                 clock=self.clock,
                 concurrency=self.policy.concurrency,
                 ack_url=_ack_url(links) if links is not None else None,
+                claims=claims,
             )
             health = self.health = StoreHealth(
                 store=store,
@@ -166,6 +191,7 @@ class Daemon:
                 policy=self.policy,
                 may_claim=lambda: health.healthy,
             )
+            built.append(dispatcher)
             service = self.service = Service(
                 settings=self.settings,
                 clock=self.clock,
@@ -188,9 +214,53 @@ class Daemon:
                 config=service.config,
                 links=links,
             )
+            wakeups.on(Wakeup.WORK, dispatcher.arm)
+            wakeups.on(Wakeup.RELOAD, dispatcher.arm)
+            wakeups.on(Wakeup.TAKEOVER, dispatcher.kick)
+            # An acknowledgement made by any process: at once on PostgreSQL (its NOTIFY),
+            # else on the next heartbeat's poll.
+            wakeups.on(Wakeup.ACK, self.acks.sync)
             with redacting(service.secrets):
                 await self._serve(service, dispatcher, pipeline, config)
         return self._exit_code
+
+    async def _liveness(
+        self, store: Store, wakeups: Wakeups, dispatcher: Callable[[], Dispatcher | None]
+    ) -> Claims:
+        """On PostgreSQL, start the worker's session (its liveness lock and listener) and
+        return the claims it vouches for; on SQLite, claims nobody can take over."""
+        if store.is_sqlite:
+            return Claims()
+        loop = asyncio.get_running_loop()
+
+        def kick() -> None:
+            if (d := dispatcher()) is not None:
+                self._background(d.kick())
+
+        def changed(state: Any) -> None:
+            if state.epoch is not None:  # held again: claim what is due
+                loop.call_soon_threadsafe(kick)
+
+        def acquired(epoch: int) -> None:
+            if epoch == 1:
+                return
+            # The lock was lost and is back: every claim this worker still has belongs to
+            # the old session (its copies in memory will not be sent): give them back.
+            released = store.release_claims(worker=self.worker)
+            if released:
+                log.warning("released the claims of the lost session", extra=fields(count=released))
+
+        session = self.session = WorkerSession(
+            store.engine.url,
+            worker=self.worker,
+            on_wakeup=wakeups.heard,
+            on_change=changed,
+            on_acquired=acquired,
+        )
+        session.start()
+        if not await asyncio.to_thread(session.wait_held, SESSION_WAIT):
+            log.error("liveness lock not taken yet: no claims until it is")
+        return Claims(session=lambda: session.state, lease=self.policy.lease.total_seconds())
 
     async def _serve(
         self, service: Service, dispatcher: Dispatcher, pipeline: Pipeline, config: Any
@@ -211,6 +281,16 @@ class Daemon:
         lease_every = self.policy.lease.total_seconds() / 3
         scheduler.add_job(dispatcher.renew_leases, "interval", seconds=lease_every)
         scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
+        if self.session is not None:
+            assert service.store is not None
+            takeover = Takeover(
+                store=service.store,
+                db=self.db,
+                worker=self.worker,
+                metrics=self.metrics,
+                on_taken=dispatcher.kick,
+            )
+            scheduler.add_job(takeover.poke, "interval", seconds=TAKEOVER_EVERY)
         assert self.health is not None
         await self.health.check()  # pins the SQLite file's identity
         service.set_ready_reason(None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -66,7 +67,8 @@ class Dispatcher:
         self.stopping = False
         self._due = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._inflight: dict[asyncio.Task[None], list[str]] = {}
+        self._inflight: dict[asyncio.Task[None], list[DeliveryRow]] = {}
+        self.claims = pipeline.claims
 
     async def arm(self) -> None:
         """Point the ``wake`` job at the earliest pending delivery."""
@@ -105,8 +107,10 @@ class Dispatcher:
     async def dispatch(self) -> None:
         """Claim every due delivery, hand it to the pipeline, re-arm the timer."""
         while not self.stopping:
-            if not self.may_claim():
+            epoch = self.claims.epoch()  # None: the liveness session is not ours now
+            if epoch is None or not self.may_claim():
                 return
+            since = time.monotonic()
             now = self.clock()
             rows = await self.db(
                 self._store.claim_due,
@@ -119,12 +123,13 @@ class Dispatcher:
             if not rows:
                 break
             self.metrics.record_claims(len(rows))
+            self.claims.taken(rows, epoch=epoch, since=since)
             by_channel: dict[str, list[DeliveryRow]] = defaultdict(list)
             for row in rows:
                 by_channel[row.channel].append(row)
             for channel, group in by_channel.items():
                 task = asyncio.create_task(self.pipeline.deliver(channel, group))
-                self._inflight[task] = [r.id for r in group]
+                self._inflight[task] = group
                 task.add_done_callback(self._delivered)
             if len(rows) < self.policy.claim_batch:
                 break
@@ -148,7 +153,7 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     def _delivered(self, task: asyncio.Task[None]) -> None:
-        self._inflight.pop(task, None)
+        self.claims.forget(self._inflight.pop(task, []))
         if task.cancelled():
             return
         if task.exception() is not None:
@@ -171,14 +176,24 @@ class Dispatcher:
             )
 
     async def renew_leases(self) -> None:
-        ids = [i for group in self._inflight.values() for i in group]
-        if ids:
-            await self.db(
-                self._store.extend_leases,
-                ids,
-                worker=self.worker,
-                lease_until=self.clock() + self.policy.lease,
-            )
+        """Renew the leases of the claims in flight. Those found gone (taken over while
+        this worker stalled, or simply recorded already) are marked lost, so the ``held``
+        stage never sends one."""
+        claims = [(r.id, r.attempts) for group in self._inflight.values() for r in group]
+        if not claims:
+            return
+        since = time.monotonic()
+        held = await self.db(
+            self._store.extend_leases,
+            claims,
+            worker=self.worker,
+            lease_until=self.clock() + self.policy.lease,
+        )
+        self.claims.renewed(
+            [c for c in claims if c[0] in held],
+            [c for c in claims if c[0] not in held],
+            since=since,
+        )
 
     async def drain_claims(self, running: asyncio.Task[None], grace: float) -> None:
         """Stop claiming; give deliveries in flight ``grace`` seconds, then release them."""
@@ -191,15 +206,16 @@ class Dispatcher:
         _, pending = await asyncio.wait(tasks, timeout=grace)
         if not pending:
             return
-        ids = {i for task in pending for i in self._inflight.get(task, [])}
-        unsent = sorted(ids - self.pipeline.on_the_wire)
+        rows = {r.id: r for task in pending for r in self._inflight.get(task, [])}
+        unsent = sorted(rows.keys() - self.pipeline.on_the_wire)
         for task in pending:
             task.cancel()
         await asyncio.wait(pending, timeout=2)
         # Never sent (waiting for their moment or their channel's turn): given back with
         # the attempt undone. Cut off mid-request: released as a used attempt.
         now = self.clock()
-        await self.db(self._store.record, [Mark("released", i, self.worker, now) for i in unsent])
+        marks = [Mark("released", i, self.worker, now, generation=rows[i].attempts) for i in unsent]
+        await self.db(self._store.record, marks)
         released = await self.db(self._store.release_claims, worker=self.worker)
         log.warning(
             "gave up waiting for deliveries in flight; released for retry",

@@ -170,6 +170,18 @@ class Metrics:
         )
         for source in ("cli", "api", "link"):
             self.acknowledgements_total.labels(source=source)
+
+        self.takeovers_total = Counter(
+            "tminus_takeovers_total",
+            "Claims of dead replicas (session lock gone) this process put back in the queue.",
+            registry=r,
+        )
+        self.claims_lost_total = Counter(
+            "tminus_claims_lost_total",
+            "Claims this process dropped unsent because it could no longer be sure it held them.",
+            ["reason"],
+            registry=r,
+        )
         for result in ("ok", "failed"):
             self.config_reloads_total.labels(result=result)
         for status in DeliveryStatus:

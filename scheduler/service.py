@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from scheduler.acknowledgements import Acknowledgements
 from scheduler.config import load_config
+from scheduler.db.notify import Wakeup
 from scheduler.delivery.channels import install
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy, is_grouped
@@ -134,6 +135,7 @@ class Service:
         row: DeliveryRow = await self._db(self.store.redeliver, delivery_id, now=self.clock())
         log.info("delivery queued again", extra=fields(delivery=delivery_id, channel=row.channel))
         await self._dispatcher.kick()
+        await self._db(self.store.notify, Wakeup.WORK)
         return row
 
     def upcoming(self, within: timedelta) -> list[Reminder]:
@@ -213,6 +215,9 @@ class Service:
         self._dispatcher.ahead = self._policy.lookahead + max(windows, default=timedelta(0))
         self.metrics.set_milestones_loaded(len(config.milestones))
         self.metrics.record_reload(ok=True)
+        if not first:
+            assert self.store is not None
+            await self._db(self.store.notify, Wakeup.RELOAD)
         log.info(
             "config loaded" if first else "config reloaded",
             extra=fields(
@@ -281,6 +286,8 @@ class Service:
             ),
         )
         await self._dispatcher.arm()
+        if actions.insert:  # other replicas re-arm their timers now, not at their sweep
+            await self._db(self.store.notify, Wakeup.WORK)
 
     async def refill(self) -> None:
         """The hourly top-up of the horizon."""

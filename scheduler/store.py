@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from scheduler.acknowledge import Acknowledgement
-from scheduler.db import acks, health, queue, reads
+from scheduler.db import acks, health, liveness, notify, pacing, queue, reads
 from scheduler.db import engine as engines
 from scheduler.db.acks import AckChange
 from scheduler.db.bulk import apply_actions
@@ -35,6 +36,7 @@ from scheduler.db.queue import Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
 from scheduler.db.tables import CHANNEL_STATE, META
 from scheduler.errors import NotFoundError, StoreError, TminusError
+from scheduler.fencing import dead_workers
 from scheduler.reconcile import ReconcileActions
 
 __all__ = [
@@ -75,9 +77,10 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Connect to ``url`` (SQLite file, created with its directory, or PostgreSQL)."""
-        return cls(engines.create_store_engine(url))
+    def open(cls, url: str, *, application_name: str | None = None) -> Store:
+        """Connect to ``url`` (SQLite file, created with its directory, or PostgreSQL,
+        its connections named ``application_name``)."""
+        return cls(engines.create_store_engine(url, application_name=application_name))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -221,11 +224,11 @@ class Store:
         """Every state change of claimed deliveries: one guarded batch, one transaction.
 
         The guard: a mark changes its row only while that row is still ``sending``
-        under the mark's worker's claim (``claimed_by``); otherwise (the lease ran
-        out and another worker took it, or it was already marked) the row is left as
-        it is and no attempt is recorded. Results are in the order of ``marks``:
-        True where the mark held, False where the claim was lost. (River's
-        ``JobSetStateIfRunningMany``.)
+        under the mark's worker's claim (``claimed_by``) of the mark's generation
+        (``attempts``); otherwise (the claim was taken over, maybe claimed again, or
+        it was already marked) the row is left as it is and no attempt is recorded.
+        Results are in the order of ``marks``: True where the mark held, False where
+        the claim was lost. (River's ``JobSetStateIfRunningMany``.)
         """
         with self._queue_writes:
             return self._transact(lambda conn: queue.record(conn, marks))
@@ -240,14 +243,49 @@ class Store:
         """
         return self._transact(lambda conn: queue.supersede_all(conn, items, now=now))
 
-    def extend_leases(self, ids: Sequence[str], *, worker: str, lease_until: datetime) -> None:
-        """Keep long sends claimed: push the lease of ``worker``'s rows to ``lease_until``."""
-        if not ids:
-            return
+    def extend_leases(
+        self, claims: Sequence[tuple[str, int]], *, worker: str, lease_until: datetime
+    ) -> set[tuple[str, int]]:
+        """Keep long sends claimed: push the lease of ``worker``'s claims (delivery id,
+        generation) to ``lease_until``. Returns the claims still held; the others were
+        taken over (or finished), and must be neither sent nor recorded."""
+        if not claims:
+            return set()
         with self._queue_writes:
-            self._transact(
-                lambda conn: queue.extend_leases(conn, ids, worker=worker, lease_until=lease_until)
+            return self._transact(
+                lambda conn: queue.extend_leases(
+                    conn, claims, worker=worker, lease_until=lease_until
+                )
             )
+
+    def take_over_dead(self, *, me: str) -> dict[str, int]:
+        """PostgreSQL: put the claims of every worker whose session lock is gone back in
+        the queue (see :mod:`scheduler.db.liveness`); returns how many per worker.
+        SQLite: nothing (one daemon owns the file and releases at start)."""
+        if self.is_sqlite:
+            return {}
+        with self._read() as conn:
+            dead = dead_workers(liveness.claimants(conn), liveness.live_keys(conn), me=me)
+        taken: dict[str, int] = {}
+        for worker in dead:
+            count = self._transact(partial(liveness.take_over, worker=worker))
+            if count:
+                taken[worker] = count
+        return taken
+
+    def reserve_send_slot(self, channel: str, *, interval: timedelta) -> float:
+        """PostgreSQL: reserve ``channel``'s next send slot for the whole cluster (one
+        ``interval`` apart, :mod:`scheduler.db.pacing`); the seconds to wait for it.
+        SQLite: 0 (one daemon; its own bucket paces it)."""
+        if self.is_sqlite:
+            return 0.0
+        return self._transact(lambda conn: pacing.reserve_slot(conn, channel, interval=interval))
+
+    def notify(self, kind: str) -> None:
+        """PostgreSQL: tell every replica's listener ``kind`` (``scheduler.db.notify``);
+        SQLite: nothing (one daemon)."""
+        if not self.is_sqlite:
+            self._transact(lambda conn: notify.publish(conn, kind))
 
     def release_claims(self, *, worker: str | None = None) -> int:
         """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many."""

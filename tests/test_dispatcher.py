@@ -116,7 +116,17 @@ async def test_a_reminder_reaching_its_moment_supersedes_an_earlier_one_still_fa
     (claimed,) = store.claim_due(now=now, worker="w", lease=POLICY.lease, limit=1)
     attempt = AttemptRecord(attempt=1, started_at=now, reason="server_error")
     store.record(
-        [Mark("retry", claimed.id, "w", now, attempt=attempt, next_attempt_at=now + timedelta(1))]
+        [
+            Mark(
+                "retry",
+                claimed.id,
+                "w",
+                now,
+                attempt=attempt,
+                next_attempt_at=now + timedelta(1),
+                generation=claimed.attempts,
+            )
+        ]
     )
     future = datetime.now(UTC) + timedelta(seconds=2)
     rows = store.claim_due(now=future, worker="w", lease=POLICY.lease, limit=5)

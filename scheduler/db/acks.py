@@ -33,6 +33,7 @@ from scheduler.acknowledge import (
     restores,
     withdraws_notice,
 )
+from scheduler.db import notify
 from scheduler.db.reads import D, S, fetch, select_rows
 from scheduler.db.rows import DeliveryRow
 from scheduler.db.tables import ACKNOWLEDGEMENTS, META, REMINDERS
@@ -92,11 +93,15 @@ def version(conn: Connection) -> str | None:
 
 
 def _bump(conn: Connection) -> None:
+    """A new version; on PostgreSQL also a NOTIFY, sent when the transaction commits, so
+    every replica applies it at once instead of at its next heartbeat."""
     values = {"key": VERSION_KEY, "value": uuid.uuid4().hex}
     stmt = _insert(conn)(META).values(**values)
     conn.execute(
         stmt.on_conflict_do_update(index_elements=["key"], set_={"value": values["value"]})
     )
+    if conn.dialect.name == "postgresql":
+        notify.publish(conn, notify.Wakeup.ACK)
 
 
 def _occurrence_rows(

@@ -45,14 +45,18 @@ def normalize_url(url: str) -> URL:
     return parsed
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for ``url`` with tminus's connection settings applied."""
+def create_store_engine(url: str, *, application_name: str | None = None) -> Engine:
+    """An engine for ``url`` with tminus's connection settings applied; on PostgreSQL its
+    connections show ``application_name`` in ``pg_stat_activity``."""
     parsed = normalize_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed)
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        named = {"application_name": application_name} if application_name else {}
+        return create_engine(
+            parsed, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=named
+        )
     raise StoreError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 

@@ -4,8 +4,10 @@ Part of the store (it speaks SQL). Functions of a connection already in a write
 transaction (:class:`scheduler.store.Store` opens it). A claim is a single
 ``UPDATE … WHERE id IN (SELECT … [FOR UPDATE SKIP LOCKED]) RETURNING``, so two
 processes never take the same row. Every outcome goes through :func:`record`, whose
-marks only change a row still ``sending`` under the caller's claim, so a replica
-whose lease expired cannot overwrite the one that took over.
+marks only change a row still ``sending`` under the caller's claim *and generation*
+(:func:`claim_guard`, the SQL of :func:`scheduler.fencing.fence`), so a replica whose
+claim was taken over cannot overwrite the one that took over, even after claiming the
+same row again itself.
 
 Lock order: every statement that changes several rows locks them in one global order,
 by id (on PostgreSQL a ``SELECT … ORDER BY id FOR UPDATE`` first, then the change), so
@@ -17,7 +19,7 @@ nobody has locked (``SKIP LOCKED``), so they never wait at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -35,7 +37,8 @@ _CHUNK = 500  # ids per IN (…) list
 class Mark:
     """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``), ``dead``,
     ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent)
-    or ``released`` (claimed but never sent: given back with the attempt undone)."""
+    or ``released`` (claimed but never sent: given back with the attempt undone).
+    ``generation`` is the row's ``attempts`` as the worker's claim left it."""
 
     kind: Literal["sent", "retry", "dead", "cancelled", "released"]
     delivery_id: str
@@ -44,6 +47,13 @@ class Mark:
     attempt: AttemptRecord | None = None
     next_attempt_at: datetime | None = None
     reason: str | None = None
+    generation: int = field(kw_only=True)
+
+
+def claim_guard(worker: str, generation: int) -> tuple[Any, ...]:
+    """The fencing rule (:func:`scheduler.fencing.fence`) as a WHERE clause: the row is
+    still ``sending`` under ``worker``'s claim of this ``generation``."""
+    return (D.c.status == S.SENDING, D.c.claimed_by == worker, D.c.attempts == generation)
 
 
 def claim_due(
@@ -128,7 +138,7 @@ def _apply_mark(conn: Connection, mark: Mark) -> bool:
         }
     stmt = (
         update(D)
-        .where(D.c.id == mark.delivery_id, D.c.status == S.SENDING, D.c.claimed_by == mark.worker)
+        .where(D.c.id == mark.delivery_id, *claim_guard(mark.worker, mark.generation))
         .values(lease_until=None, updated_at=mark.now, **values)
         .returning(D.c.id)
     )
@@ -214,19 +224,29 @@ def release_claims(conn: Connection, *, worker: str | None) -> int:
 
 
 def extend_leases(
-    conn: Connection, ids: Sequence[str], *, worker: str, lease_until: datetime
-) -> None:
-    """Push the lease of ``worker``'s rows among ``ids`` to ``lease_until``."""
+    conn: Connection, claims: Sequence[tuple[str, int]], *, worker: str, lease_until: datetime
+) -> set[tuple[str, int]]:
+    """Push the lease of ``worker``'s claims (delivery id, generation) to ``lease_until``;
+    returns the claims still held (the others were taken over or finished)."""
+    wanted = set(claims)
     mine = (D.c.status == S.SENDING, D.c.claimed_by == worker)
-    ordered = sorted(set(ids))
+    ordered = sorted({i for i, _ in wanted})
+    held: set[tuple[str, int]] = set()
     for start in range(0, len(ordered), _CHUNK):
-        chunk = _lock_in_order(conn, ordered[start : start + _CHUNK], *mine)
-        if chunk:
-            conn.execute(
-                update(D)
-                .where(D.c.id.in_(chunk), *mine)
-                .values(lease_until=lease_until, next_attempt_at=lease_until)
-            )
+        locked = _lock_in_order(conn, ordered[start : start + _CHUNK], *mine)
+        if not locked:
+            continue
+        stmt = (
+            update(D)
+            .where(D.c.id.in_(locked), *mine)
+            .values(lease_until=lease_until, next_attempt_at=lease_until)
+            .returning(D.c.id, D.c.attempts)
+        )
+        # One statement renews the chunk; a row claimed again since (a later generation)
+        # is renewed too, harmlessly, since its new claim is this worker's own.
+        renewed = {(str(i), int(attempts)) for i, attempts in conn.execute(stmt).all()}
+        held |= renewed & wanted
+    return held
 
 
 def redeliver(conn: Connection, delivery_id: str, *, now: datetime) -> bool:

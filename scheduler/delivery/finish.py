@@ -29,7 +29,14 @@ class Finisher:
 
     async def dead(self, row: DeliveryRow, reason: DeliveryReason) -> None:
         await self._recorder.record(
-            Mark("dead", row.id, self._worker, self._clock(), reason=reason)
+            Mark(
+                "dead",
+                row.id,
+                self._worker,
+                self._clock(),
+                reason=reason,
+                generation=row.attempts,
+            )
         )
         self._metrics.record_delivery(row.channel, DeliveryOutcome.DEAD, reason)
         log.error(
@@ -41,7 +48,14 @@ class Finisher:
 
     async def cancel(self, row: DeliveryRow, reason: DeliveryReason) -> None:
         await self._recorder.record(
-            Mark("cancelled", row.id, self._worker, self._clock(), reason=reason)
+            Mark(
+                "cancelled",
+                row.id,
+                self._worker,
+                self._clock(),
+                reason=reason,
+                generation=row.attempts,
+            )
         )
         self._metrics.record_delivery(row.channel, DeliveryOutcome.CANCELLED, reason)
         log.info(
@@ -51,4 +65,5 @@ class Finisher:
 
     async def release(self, row: DeliveryRow) -> None:
         """Give the claim back untouched (attempt undone); it is claimed again later."""
-        await self._recorder.record(Mark("released", row.id, self._worker, self._clock()))
+        mark = Mark("released", row.id, self._worker, self._clock(), generation=row.attempts)
+        await self._recorder.record(mark)

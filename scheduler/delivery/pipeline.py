@@ -2,7 +2,7 @@
 
 The stages, one module each, in the order the pipeline runs them::
 
-    route -> group -> wait -> verdict -> turns: (pace -> prepare -> send -> record)*
+    route -> group -> wait -> verdict -> turns: (pace -> held -> prepare -> send -> record)*
 
 ``turns`` sends a group one request at a time, each through the per-request stages.
 A new stage is one module and one line in one of the two lists ``Pipeline`` builds. What the
@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 
 from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.acked import AckMemory
+from scheduler.delivery.claims import Claims
 from scheduler.delivery.events import Events, Listener
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.group import Group
+from scheduler.delivery.held import StillHeld
 from scheduler.delivery.pace import Pace
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY, is_grouped
 from scheduler.delivery.prepare import AckUrl, Prepare
@@ -53,15 +56,40 @@ class Pipeline:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         checks: Sequence[Check] = (),
         ack_url: AckUrl | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self.plan = PlanMemory()
         self.acks = AckMemory()
+        # The claims held in memory; the dispatcher notes them, ``held`` checks them.
+        self.claims = claims or Claims()
         self.events = Events()
         self._recorder = Recorder(store.record, db)
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
         self._send = Send(clock=clock, concurrency=concurrency)
+
+        async def renew(rows: Sequence[DeliveryRow]) -> set[tuple[str, int]]:
+            lease = timedelta(seconds=self.claims.lease or 0)
+            held: set[tuple[str, int]] = await db(
+                store.extend_leases,
+                [(r.id, r.attempts) for r in rows],
+                worker=worker,
+                lease_until=clock() + lease,
+            )
+            return held
+
+        async def reserve(channel: str, interval: timedelta) -> float:
+            seconds: float = await db(store.reserve_send_slot, channel, interval=interval)
+            return seconds
+
         per_request: list[Stage] = [
-            Pace(finisher, sleep=sleep),
+            # Replicas on PostgreSQL share one pace per channel; SQLite has one daemon.
+            Pace(finisher, sleep=sleep, reserve=None if store.is_sqlite else reserve),
+            StillHeld(
+                finisher,
+                self.claims,
+                metrics,
+                renew=renew if self.claims.lease is not None else None,
+            ),
             Prepare(clock=clock, ack_url=ack_url),
             self._send,
             Record(

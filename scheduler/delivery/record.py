@@ -113,7 +113,14 @@ class Record:
             body=outcome.body or None,
         )
         if decision.action is Action.SENT:
-            return Mark("sent", row.id, self._worker, sent.finished, attempt=attempt)
+            return Mark(
+                "sent",
+                row.id,
+                self._worker,
+                sent.finished,
+                attempt=attempt,
+                generation=row.attempts,
+            )
         if decision.action is Action.RETRY:
             delay = decision.delay or timedelta(seconds=1)
             return Mark(
@@ -123,9 +130,16 @@ class Record:
                 sent.finished,
                 attempt=attempt,
                 next_attempt_at=sent.finished + delay,
+                generation=row.attempts,
             )
         return Mark(
-            "dead", row.id, self._worker, sent.finished, attempt=attempt, reason=decision.reason
+            "dead",
+            row.id,
+            self._worker,
+            sent.finished,
+            attempt=attempt,
+            reason=decision.reason,
+            generation=row.attempts,
         )
 
     async def _disable(self, runtime: ChannelRuntime, outcome: Outcome, now: datetime) -> None:

@@ -66,10 +66,18 @@ def test_recording_and_lease_renewal_on_overlapping_rows_never_deadlock(
             assert len(claimed) == ROWS
             done = rng.sample(ids, ROWS // 2)  # in completion order, not by id
             marks = [
-                Mark("retry", i, "w", NOW, attempt=attempt(code=500), next_attempt_at=NOW)
+                Mark(
+                    "retry",
+                    i,
+                    "w",
+                    NOW,
+                    attempt=attempt(code=500),
+                    next_attempt_at=NOW,
+                    generation=claimed[0].attempts,
+                )
                 for i in done
             ]
-            renewed = rng.sample(ids, len(ids))
+            renewed = [(i, claimed[0].attempts) for i in rng.sample(ids, len(ids))]
             errors = _both(
                 partial(store.record, marks),
                 partial(other.extend_leases, renewed, worker="w", lease_until=NOW + LEASE),
@@ -77,7 +85,15 @@ def test_recording_and_lease_renewal_on_overlapping_rows_never_deadlock(
             assert errors == []
             store.record(
                 [
-                    Mark("retry", i, "w", NOW, attempt=attempt(code=500), next_attempt_at=NOW)
+                    Mark(
+                        "retry",
+                        i,
+                        "w",
+                        NOW,
+                        attempt=attempt(code=500),
+                        next_attempt_at=NOW,
+                        generation=claimed[0].attempts,
+                    )
                     for i in ids
                 ]
             )

@@ -145,8 +145,13 @@ def test_next_wakeup_covers_leases(store: Store) -> None:
     assert store.next_wakeup() == a.due_at
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
     assert store.next_wakeup() == T0 + LEASE
-    store.extend_leases([a.id], worker="w", lease_until=T0 + timedelta(hours=2))
-    store.extend_leases([a.id], worker="other", lease_until=T0 + timedelta(hours=9))
+    assert store.extend_leases([(a.id, 1)], worker="w", lease_until=T0 + timedelta(hours=2)) == {
+        (a.id, 1)
+    }
+    assert (
+        store.extend_leases([(a.id, 1)], worker="other", lease_until=T0 + timedelta(hours=9))
+        == set()
+    )
     assert store.next_wakeup() == b.due_at
     assert store.get_delivery(a.id).lease_until == T0 + timedelta(hours=2)
 
@@ -238,7 +243,7 @@ def test_record_applies_many_marks_in_one_call(store: Store) -> None:
     assert len(claimed) == 3
     results = store.record(
         [
-            Mark("sent", a.id, "w", T0, attempt=attempt()),
+            Mark("sent", a.id, "w", T0, attempt=attempt(), generation=1),
             Mark(
                 "retry",
                 b.id,
@@ -246,8 +251,9 @@ def test_record_applies_many_marks_in_one_call(store: Store) -> None:
                 T0,
                 attempt=attempt(code=500),
                 next_attempt_at=T0 + timedelta(minutes=1),
+                generation=1,
             ),
-            Mark("dead", c.id, "someone-else", T0, reason="client_error"),
+            Mark("dead", c.id, "someone-else", T0, reason="client_error", generation=1),
         ]
     )
     assert results == [True, True, False]  # the third claim is not "someone-else"'s

@@ -26,6 +26,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     arrived: float  # time.time() at arrival
+    client_port: int = 0  # the sender's end of the connection it came on
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -77,6 +78,7 @@ class Receiver:
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
                     time.time(),
+                    int(self.client_address[1]),
                 )
                 with receiver._cond:
                     receiver.requests.append(rec)

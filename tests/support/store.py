@@ -2,6 +2,8 @@
 
 The store has one state-change call, ``Store.record(marks)``; these helpers are
 that call for one mark, returning whether it held (the claim was still the worker's).
+A mark's generation is its attempt's number (the claim that made the attempt), or
+``generation`` when it records no attempt.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def record_sent(
     store: Store, delivery_id: str, *, worker: str, now: datetime, attempt: AttemptRecord
 ) -> bool:
     """The receiver's 2xx; False if ``worker`` no longer holds the claim."""
-    return _one(store, Mark("sent", delivery_id, worker, now, attempt=attempt))
+    mark = Mark("sent", delivery_id, worker, now, attempt=attempt, generation=attempt.attempt)
+    return _one(store, mark)
 
 
 def record_retry(
@@ -68,7 +71,15 @@ def record_retry(
     attempt: AttemptRecord,
 ) -> bool:
     """Back as ``retrying`` at ``next_attempt_at``; False if the claim was lost."""
-    mark = Mark("retry", delivery_id, worker, now, attempt=attempt, next_attempt_at=next_attempt_at)
+    mark = Mark(
+        "retry",
+        delivery_id,
+        worker,
+        now,
+        attempt=attempt,
+        next_attempt_at=next_attempt_at,
+        generation=attempt.attempt,
+    )
     return _one(store, mark)
 
 
@@ -80,6 +91,11 @@ def record_dead(
     now: datetime,
     reason: str,
     attempt: AttemptRecord | None = None,
+    generation: int = 1,
 ) -> bool:
     """Given up for ``reason``; False if the claim was lost."""
-    return _one(store, Mark("dead", delivery_id, worker, now, attempt=attempt, reason=reason))
+    generation = attempt.attempt if attempt is not None else generation
+    mark = Mark(
+        "dead", delivery_id, worker, now, attempt=attempt, reason=reason, generation=generation
+    )
+    return _one(store, mark)
