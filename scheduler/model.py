@@ -206,6 +206,15 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class Escalation:
+    """One ``escalate`` entry: at ``at`` before the occurrence (the ``remind`` grammar;
+    negative is after it), if the occurrence is not acknowledged, alert ``notify``."""
+
+    at: Duration
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Milestone:
     """One milestone as written in the config, defaults applied, not yet resolved.
 
@@ -231,6 +240,7 @@ class Milestone:
     weekend: frozenset[int] = DEFAULT_WEEKEND
     until: date | datetime | None = None
     status: MilestoneStatus = MilestoneStatus.ACTIVE
+    escalate: tuple[Escalation, ...] = ()
     location: Location | None = field(default=None, compare=False)
 
     @property
