@@ -98,20 +98,3 @@ def occurrence_alerts(m: Milestone, occurrence: datetime) -> list[Reminder]:
     ]
     alerts.sort(key=lambda r: r.due_at.timestamp())
     return alerts
-
-
-def escalation_level(reminder: Reminder) -> int | None:
-    """The escalation level of ``reminder`` (1 for the first entry), ``None`` for other kinds."""
-    if reminder.kind is not AlertKind.ESCALATION:
-        return None
-    found = reminder.extra.get("escalation")
-    level = found.get("level") if isinstance(found, Mapping) else None
-    return level if isinstance(level, int) else None
-
-
-def alert_label(reminder: Reminder) -> str:
-    """``7 days before`` for a reminder; ``escalation 1 · 1 day before`` for an escalation."""
-    level = escalation_level(reminder)
-    if reminder.kind is AlertKind.ESCALATION:
-        return f"escalation {level or '?'} · {reminder.label}"
-    return reminder.label

@@ -308,6 +308,14 @@ class Reminder:
 
     @property
     def label(self) -> str:
+        """``7 days before``; an escalation adds its level (``escalation 1 · 1 day before``),
+        a moved-deadline notice is ``deadline moved``."""
+        if self.kind is AlertKind.ESCALATION:
+            found = self.extra.get("escalation")
+            level = found.get("level") if isinstance(found, Mapping) else None
+            return f"escalation {level or '?'} · {self.offset.label()}"
+        if self.kind is AlertKind.MOVED:
+            return "deadline moved"
         return self.offset.label()
 
     def delivery_id(self, channel: str) -> str:

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from scheduler.durations import Duration
-from scheduler.model import DeliveryStatus, Reminder, delivery_id, reminder_id
+from scheduler.model import AlertKind, DeliveryStatus, Reminder, delivery_id, reminder_id
 from scheduler.snapshot import Snapshot
 
 # A stored delivery due less than this before "now" is on time, not late: the
@@ -117,8 +117,10 @@ def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
     offset_texts: dict[Duration, tuple[str, str]] = {}
     for r in reminders:
         m = r.milestone
-        texts = offset_texts.get(r.offset)
-        if texts is None:
+        texts = offset_texts.get(r.offset) if r.kind is AlertKind.REMINDER else None
+        if texts is None and r.kind is not AlertKind.REMINDER:
+            texts = (r.offset.iso(), r.label)  # the label names the kind: not shared
+        elif texts is None:
             texts = offset_texts[r.offset] = (r.offset.iso(), r.offset.label())
         offset_iso, label = texts
         rid = reminder_id(m.id, r.occurrence, r.offset, r.kind)

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from scheduler.durations import Duration
-from scheduler.ladder import alert_label, escalation_level
 from scheduler.model import (
     AlertKind,
     Config,
@@ -41,7 +40,7 @@ def escalations(*milestones: Milestone, start: datetime, end: datetime) -> list[
             r.milestone.id,
             r.due_at.astimezone(UTC).isoformat(),
             ",".join(r.channels),
-            str(escalation_level(r)),
+            str(r.extra["escalation"]["level"]),
         )
         for r in plan(config, start, end)
         if r.kind is AlertKind.ESCALATION
@@ -150,8 +149,8 @@ def test_escalation_identity_and_carried_values() -> None:
     assert escalation.occurrence == reminder.occurrence  # an acknowledgement finds both
     assert dict(escalation.extra) == {"escalation": {"at": "P1D", "level": 1}}
     assert escalation.channels == ("phones",)
-    assert alert_label(escalation) == "escalation 1 · 1 day before"
-    assert alert_label(reminder) == "1 day before"
+    assert escalation.label == "escalation 1 · 1 day before"
+    assert reminder.label == "1 day before"
 
 
 def test_explain_lists_escalations_with_the_reminders() -> None:
