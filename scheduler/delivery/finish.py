@@ -31,7 +31,9 @@ class Finisher:
         await self._recorder.record(
             Mark("dead", row.id, self._worker, self._clock(), reason=reason)
         )
-        self._metrics.record_delivery(row.channel, DeliveryOutcome.DEAD, reason)
+        self._metrics.record_delivery(
+            row.channel, DeliveryOutcome.DEAD, reason, kind=row.snapshot.kind
+        )
         log.error(
             "delivery dead",
             extra=fields(
@@ -43,7 +45,9 @@ class Finisher:
         await self._recorder.record(
             Mark("cancelled", row.id, self._worker, self._clock(), reason=reason)
         )
-        self._metrics.record_delivery(row.channel, DeliveryOutcome.CANCELLED, reason)
+        self._metrics.record_delivery(
+            row.channel, DeliveryOutcome.CANCELLED, reason, kind=row.snapshot.kind
+        )
         log.info(
             "delivery cancelled",
             extra=fields(milestone=row.milestone_id, delivery=row.id, channel=row.channel),
