@@ -25,10 +25,24 @@ from scheduler.errors import ConfigError, TminusError
 from scheduler.gc_pause import gc_paused
 from scheduler.logs import fields, ordered_secrets
 from scheduler.metrics import Metrics
-from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
+from scheduler.model import DEFAULT_CATCH_UP, AlertKind, Channel, Config, Reminder
+from scheduler.moves import (
+    cancelled_by_move,
+    changed_instants,
+    detect_moves,
+    notice_deliveries,
+    told_by,
+    why_moved,
+)
 from scheduler.notify.base import Notifier
-from scheduler.planning import plan
-from scheduler.reconcile import plan_deliveries, reconcile, reconcile_window
+from scheduler.planning import Resolved, plan, resolve
+from scheduler.reconcile import (
+    MAX_LOOKBACK,
+    PlannedDelivery,
+    plan_deliveries,
+    reconcile,
+    reconcile_window,
+)
 from scheduler.settings import Settings
 from scheduler.store import DeliveryRow, Store
 
@@ -54,11 +68,27 @@ async def load(path: Path, metrics: Metrics) -> Config | None:
     return config
 
 
-def _plan_in_bulk(config: Config, start: datetime, end: datetime) -> list[Reminder]:
+def _plan_in_bulk(
+    config: Config, start: datetime, end: datetime
+) -> tuple[dict[str, Resolved], list[Reminder]]:
     """Planning a whole horizon allocates millions of acyclic values: the daemon, which
     owns the process, pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
     with gc_paused():
-        return plan(config, start, end)
+        resolved = resolve(config)
+        return resolved, plan(config, start, end, resolved=resolved)
+
+
+def _lookback(config: Config) -> timedelta:
+    """How long before an occurrence its earliest alert can fall due (the longest offset
+    before it, with room for calendar months and DST), at most :data:`MAX_LOOKBACK`."""
+    longest = 0.0
+    seen: set[tuple[int, int]] = set()
+    for m in config.milestones:
+        if (id(m.remind), id(m.escalate)) not in seen:  # most share their file's defaults
+            seen.add((id(m.remind), id(m.escalate)))
+            offsets = [*m.remind, *(e.at for e in m.escalate)]
+            longest = max([longest, *(o.approx_seconds() for o in offsets)])
+    return min(timedelta(seconds=longest) + timedelta(days=3), MAX_LOOKBACK)
 
 
 class Service:
@@ -89,6 +119,9 @@ class Service:
         self._make_notifier = make_notifier
         self._store_problem = store_problem
         self.config_in_force: Config | None = None
+        # The instants of the config last reconciled: a reload compares against them to
+        # find the few milestones that may have moved (None at start: ask the store).
+        self._resolved: dict[str, Resolved] | None = None
         self._ready_reason: str | None = "loading the config"
         self._heartbeat = time.monotonic()
         self._reload_lock = asyncio.Lock()
@@ -251,9 +284,12 @@ class Service:
             default_catch_up=DEFAULT_CATCH_UP,
         )
         started = time.monotonic()
-        reminders = await asyncio.to_thread(_plan_in_bulk, config, window.start, window.end)
+        resolved, reminders = await asyncio.to_thread(
+            _plan_in_bulk, config, window.start, window.end
+        )
         planned = plan_deliveries(reminders)
         stored = await self._db(self.store.open_deliveries)
+        notices = await self._moved_notices(config, resolved, stored, now=now, since=window.start)
         actions = reconcile(
             planned,
             stored,
@@ -261,8 +297,11 @@ class Service:
             window_start=window.start,
             window_end=window.end,
             planned_through=planned_through,
+            moved=cancelled_by_move(resolved),
         )
+        actions.notices = notices
         await self._db(self.store.apply, actions, now=now)
+        self._resolved = resolved
         await self._db(self.store.set_meta, "planned_through", window.end.isoformat())
         self._dispatcher.set_plan({p.id: p.due_at for p in planned})
         log.info(
@@ -271,11 +310,57 @@ class Service:
                 planned=len(planned),
                 inserted=len(actions.insert),
                 cancelled=len(actions.cancel),
+                moved_notices=len(notices),
                 skipped=len(actions.skip),
                 ms=round((time.monotonic() - started) * 1000),
             ),
         )
         await self._dispatcher.arm()
+
+    async def _moved_notices(
+        self,
+        config: Config,
+        resolved: dict[str, Resolved],
+        stored: dict[str, DeliveryRow],
+        *,
+        now: datetime,
+        since: datetime,
+    ) -> list[PlannedDelivery]:
+        """The ``milestone.moved`` deliveries owed for this config (SPEC "Moved deadlines").
+
+        A reload looks only at milestones whose instants changed since the last
+        reconcile; at start, the previous config is unknown and the store's sent
+        deliveries (their snapshots hold the occurrences told) are compared with all.
+        """
+        assert self.store is not None
+        old = self._resolved
+        ids = None if old is None else changed_instants(old, resolved)
+        if ids is not None and not ids:
+            return []
+        sent = await self._db(
+            self.store.sent_since, due_from=since - _lookback(config), milestone_ids=ids
+        )
+        notices = [
+            row
+            for row in stored.values()
+            if row.snapshot.kind is AlertKind.MOVED and (ids is None or row.milestone_id in ids)
+        ]
+        told = [told_by(row) for row in [*sent, *notices]]
+        moves = detect_moves(told, resolved, channels=config.channels.keys(), since=since)
+        moved = {move.milestone.id for move in moves}
+        why = {mid: why_moved(mid, resolved, old, moved) for mid in moved}
+        for move in moves:
+            log.info(
+                "milestone moved",
+                extra=fields(
+                    milestone=move.milestone.id,
+                    channel=move.channel,
+                    was=move.was.isoformat(),
+                    now=move.now.isoformat(),
+                    why=why[move.milestone.id] or None,
+                ),
+            )
+        return notice_deliveries(moves, noticed_at=now, why=why)
 
     async def refill(self) -> None:
         """The hourly top-up of the horizon."""
