@@ -35,7 +35,7 @@ from scheduler.model import ZERO, AlertKind, Milestone, MilestoneStatus, Reminde
 from scheduler.planning import Resolved, occurrences
 from scheduler.reconcile import PlannedDelivery, plan_deliveries
 from scheduler.snapshot import Snapshot
-from scheduler.timekeeping import utc_iso_micro
+from scheduler.timekeeping import iso_exact, utc_iso_micro
 
 # How far from a vanished occurrence its replacement is looked for (recurring milestones).
 PAIRING_REACH = timedelta(days=366)
@@ -156,8 +156,8 @@ class Move:
         zone = self.milestone.zone
         extra = {
             "moved": {
-                "was": self.was.astimezone(zone).isoformat(),
-                "now": self.now.astimezone(zone).isoformat(),
+                "was": iso_exact(self.was.astimezone(zone)),
+                "now": iso_exact(self.now.astimezone(zone)),
                 "why": why,
             }
         }
