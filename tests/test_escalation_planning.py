@@ -11,12 +11,14 @@ from scheduler.durations import Duration
 from scheduler.model import (
     AlertKind,
     Config,
+    DeliveryStatus,
     Escalation,
     Milestone,
     MilestoneStatus,
     reminder_id,
 )
 from scheduler.planning import explain, plan
+from scheduler.reconcile import plan_deliveries, reconcile
 
 D = Duration.parse
 AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -162,3 +164,30 @@ def test_explain_lists_escalations_with_the_reminders() -> None:
         ("reminder", timedelta(0)),
         ("escalation", timedelta(hours=2)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("late_by", "expected"),
+    [
+        (timedelta(minutes=30), (DeliveryStatus.SCHEDULED, True)),  # within catch_up: sent late
+        (timedelta(hours=2), None),  # older than catch_up on a fresh database: nothing
+    ],
+)
+def test_escalations_are_subject_to_catch_up(
+    late_by: timedelta, expected: tuple[DeliveryStatus, bool] | None
+) -> None:
+    config = Config(milestones=(ms(escalate=(PHONES,), remind=()),), channels={})
+    due = AT - timedelta(days=1)
+    planned = plan_deliveries(plan(config, due - timedelta(hours=3), due + timedelta(hours=1)))
+    (p,) = planned
+    assert p.snapshot.kind is AlertKind.ESCALATION
+    actions = reconcile(
+        planned,
+        {},
+        now=due + late_by,
+        window_start=due - timedelta(hours=3),
+        window_end=due + timedelta(days=2),
+        planned_through=None,
+    )
+    found = [(status, late) for q, status, late in actions.insert if q.id == p.id]
+    assert found == ([expected] if expected else [])
