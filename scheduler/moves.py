@@ -31,9 +31,17 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Protocol
 
-from scheduler.model import ZERO, AlertKind, Milestone, MilestoneStatus, Reminder, delivery_id
+from scheduler.model import (
+    ZERO,
+    AlertKind,
+    Config,
+    Milestone,
+    MilestoneStatus,
+    Reminder,
+    delivery_id,
+)
 from scheduler.planning import Resolved, occurrences
-from scheduler.reconcile import PlannedDelivery, plan_deliveries
+from scheduler.reconcile import MAX_LOOKBACK, PlannedDelivery, plan_deliveries
 from scheduler.snapshot import Snapshot
 from scheduler.timekeeping import iso_exact, utc_iso_micro
 
@@ -98,6 +106,19 @@ def cancelled_by_move(resolved: Mapping[str, Resolved]) -> Callable[[StoredDeliv
         return not still_occurs(r, datetime.fromisoformat(row.snapshot.occurrence))
 
     return moved
+
+
+def told_lookback(config: Config) -> timedelta:
+    """How long before an occurrence its earliest alert can fall due (the longest offset
+    before it, with room for calendar months and DST), at most :data:`MAX_LOOKBACK`."""
+    longest = 0.0
+    seen: set[tuple[int, int]] = set()
+    for m in config.milestones:
+        if (id(m.remind), id(m.escalate)) not in seen:  # most share their file's defaults
+            seen.add((id(m.remind), id(m.escalate)))
+            offsets = [*m.remind, *(e.at for e in m.escalate)]
+            longest = max([longest, *(o.approx_seconds() for o in offsets)])
+    return min(timedelta(seconds=longest) + timedelta(days=3), MAX_LOOKBACK)
 
 
 def known_occurrences(told: Iterable[Told]) -> dict[tuple[str, str], set[datetime]]:

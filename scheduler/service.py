@@ -32,12 +32,12 @@ from scheduler.moves import (
     detect_moves,
     notice_deliveries,
     told_by,
+    told_lookback,
     why_moved,
 )
 from scheduler.notify.base import Notifier
 from scheduler.planning import Resolved, plan, resolve
 from scheduler.reconcile import (
-    MAX_LOOKBACK,
     PlannedDelivery,
     plan_deliveries,
     reconcile,
@@ -76,19 +76,6 @@ def _plan_in_bulk(
     with gc_paused():
         resolved = resolve(config)
         return resolved, plan(config, start, end, resolved=resolved)
-
-
-def _lookback(config: Config) -> timedelta:
-    """How long before an occurrence its earliest alert can fall due (the longest offset
-    before it, with room for calendar months and DST), at most :data:`MAX_LOOKBACK`."""
-    longest = 0.0
-    seen: set[tuple[int, int]] = set()
-    for m in config.milestones:
-        if (id(m.remind), id(m.escalate)) not in seen:  # most share their file's defaults
-            seen.add((id(m.remind), id(m.escalate)))
-            offsets = [*m.remind, *(e.at for e in m.escalate)]
-            longest = max([longest, *(o.approx_seconds() for o in offsets)])
-    return min(timedelta(seconds=longest) + timedelta(days=3), MAX_LOOKBACK)
 
 
 class Service:
@@ -338,7 +325,7 @@ class Service:
         if ids is not None and not ids:
             return []
         sent = await self._db(
-            self.store.sent_since, due_from=since - _lookback(config), milestone_ids=ids
+            self.store.sent_since, due_from=since - told_lookback(config), milestone_ids=ids
         )
         notices = [
             row

@@ -242,3 +242,26 @@ def test_cancels_of_a_moved_occurrence_say_moved(
     )
     assert actions.cancel == [p.id]
     assert actions.reasons[p.id] is reason
+
+
+@pytest.mark.parametrize(
+    ("remind", "escalate", "expected"),
+    [
+        (("0",), (), timedelta(days=3)),  # room for calendar days and DST
+        (("30d", "7d"), (), timedelta(days=33)),
+        (("1d",), ("60d",), timedelta(days=63)),  # an escalation can come first
+        (("-2h",), (), timedelta(days=3)),  # follow-ups come after the occurrence
+        (("2 years",), (), timedelta(days=366)),  # capped at the reconcile's lookback
+    ],
+)
+def test_told_lookback(
+    remind: tuple[str, ...], escalate: tuple[str, ...], expected: timedelta
+) -> None:
+    from scheduler.model import Escalation
+    from scheduler.moves import told_lookback
+
+    m = ms(
+        remind=tuple(D(r) for r in remind),
+        escalate=tuple(Escalation(D(e), ("b",)) for e in escalate),
+    )
+    assert told_lookback(Config(milestones=(m, ms("other")), channels={})) == expected
