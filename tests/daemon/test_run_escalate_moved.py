@@ -8,23 +8,31 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduler.timekeeping import format_when
 from tests.daemon.conftest import PLACEHOLDER, webhook_config, write_config
 from tests.support.daemon import DaemonProcess, iso_in
 from tests.support.receiver import Received, Receiver
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 WHY = "us-notice moved; withdrawal-effective follows it"
+SLACK_PATH = "/services/T000/B000/XXXXXXXX"
 
 
 def config(receiver: Receiver, milestones: list[dict[str, Any]]) -> dict[str, Any]:
-    """``audit`` posts to ``/audit``, ``phones`` to ``/phones``: one receiver, two channels."""
+    """``audit`` posts to ``/audit``, ``phones`` to ``/phones``, the Slack channel ``pager``
+    to ``/services/…``: one receiver, three channels."""
     phones = {"type": "webhook", "url": receiver.url + "/phones", "timeout": "2s"}
-    return webhook_config(receiver.url + "/audit", milestones, extra_channels={"phones": phones})
+    pager = {"type": "slack", "url": receiver.url + SLACK_PATH, "timeout": "2s"}
+    return webhook_config(
+        receiver.url + "/audit", milestones, extra_channels={"phones": phones, "pager": pager}
+    )
 
 
 def by_path(receiver: Receiver, path: str) -> list[Received]:
@@ -78,10 +86,10 @@ def test_escalation_arrives_at_its_moment_on_its_channel_only(
         "title": "Last day to give notice",
         "at": at,
         "remind": ["0"],
-        "escalate": [{"at": "3s", "notify": ["phones"]}],
+        "escalate": [{"at": "3s", "notify": ["phones", "pager"]}],
     }
     d.reload_with(config(receiver, [milestone]))
-    receiver.wait_for(2, timeout=20)
+    receiver.wait_for(3, timeout=20)
     (escalated,) = by_path(receiver, "/phones")
     body = escalated.json()
     assert body["type"] == "milestone.escalated"
@@ -90,11 +98,17 @@ def test_escalation_arrives_at_its_moment_on_its_channel_only(
     due = datetime.fromisoformat(at).timestamp() - 3
     assert escalated.arrived >= due - 0.01, "escalated before its moment"
     assert escalated.arrived - due < 1.5, f"late by {escalated.arrived - due:.3f}s"
+    (slack,) = by_path(receiver, SLACK_PATH)
+    assert slack.json()["text"] == (
+        "Unacknowledged: Last day to give notice — "
+        f"{format_when(datetime.fromisoformat(at).astimezone(BRUSSELS))} (Now)"
+    )  # three seconds before the moment is "Now", as for any alert within 30 s of it
+    assert slack.arrived >= due - 0.01, "escalated before its moment"
     (reached,) = by_path(receiver, "/audit")
     assert reached.json()["type"] == "milestone.reached"
     assert d.stop() == 0
-    assert len(receiver.requests) == 2, "an alert was sent twice or to the wrong channel"
-    assert sorted(h["status"] for h in d.history()) == ["sent", "sent"]
+    assert len(receiver.requests) == 3, "an alert was sent twice or to the wrong channel"
+    assert sorted(h["status"] for h in d.history()) == ["sent", "sent", "sent"]
 
 
 def test_a_reload_that_moves_the_base_tells_the_channels_that_were_told(
