@@ -25,7 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from scheduler.model import DeliveryStatus
+from scheduler.model import AlertKind, DeliveryStatus
 
 # Lateness is "sent time minus due time": a healthy daemon is a few milliseconds
 # late, a catch-up after a restart can be up to the catch-up window (hours).
@@ -156,6 +156,12 @@ class Metrics:
             ["channel"],
             registry=r,
         )
+        self.escalations_total = Counter(
+            "tminus_escalations_total",
+            "Escalation delivery attempts (milestone.escalated) by channel and outcome.",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self.claims_total = Counter(
             "tminus_claims_total",
             "Deliveries claimed by this process for sending.",
@@ -198,14 +204,18 @@ class Metrics:
         *,
         duration: float | None = None,
         lateness: float | None = None,
+        kind: AlertKind = AlertKind.REMINDER,
     ) -> None:
         """Count one delivery attempt; ``duration`` and ``lateness`` are in seconds.
+        An escalation is also counted in ``tminus_escalations_total``.
 
         Lateness is only observed for sent deliveries; a reminder sent a hair
         early (clock skew between replicas) counts as on time, not negative.
         """
         outcome = DeliveryOutcome(outcome)
         self.deliveries_total.labels(channel=channel, outcome=outcome.value, reason=reason).inc()
+        if kind is AlertKind.ESCALATION:
+            self.escalations_total.labels(channel=channel, outcome=outcome.value).inc()
         if outcome is DeliveryOutcome.DEAD:
             self.deliveries_dead_total.labels(channel=channel, reason=reason).inc()
         if duration is not None:

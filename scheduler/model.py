@@ -304,6 +304,15 @@ def apprise_url_parts(url: str) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Escalation:
+    """One ``escalate`` entry: at ``at`` before the occurrence (the ``remind`` grammar;
+    negative is after it), if the occurrence is not acknowledged, alert ``notify``."""
+
+    at: Duration
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Milestone:
     """One milestone as written in the config, defaults applied, not yet resolved.
 
@@ -329,6 +338,7 @@ class Milestone:
     weekend: frozenset[int] = DEFAULT_WEEKEND
     until: date | datetime | None = None
     status: MilestoneStatus = MilestoneStatus.ACTIVE
+    escalate: tuple[Escalation, ...] = ()
     location: Location | None = field(default=None, compare=False)
 
     @property
@@ -396,6 +406,14 @@ class Reminder:
 
     @property
     def label(self) -> str:
+        """``7 days before``; an escalation adds its level (``escalation 1 · 1 day before``),
+        a moved-deadline notice is ``deadline moved``."""
+        if self.kind is AlertKind.ESCALATION:
+            found = self.extra.get("escalation")
+            level = found.get("level") if isinstance(found, Mapping) else None
+            return f"escalation {level or '?'} · {self.offset.label()}"
+        if self.kind is AlertKind.MOVED:
+            return "deadline moved"
         return self.offset.label()
 
     def delivery_id(self, channel: str) -> str:

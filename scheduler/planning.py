@@ -8,7 +8,8 @@ Every command that needs dates (``check``, ``upcoming``, ``simulate``,
   and records how it got there (the steps ``explain`` prints);
 * :func:`occurrences` gives a milestone's occurrences in a window (one for a
   plain milestone, lazily generated ones for an ``rrule``);
-* :func:`plan` gives every reminder due in a window, sorted.
+* :func:`plan` gives every reminder and escalation due in a window, sorted (a
+  milestone's ladder of offsets and channels: :mod:`scheduler.ladder`).
 
 Rules, in the order they apply to one milestone:
 
@@ -43,8 +44,8 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulebase, rrulestr
 
 from scheduler.business_days import roll_date, roll_note
-from scheduler.durations import Duration
 from scheduler.errors import NotFoundError
+from scheduler.ladder import Rung, ladder, occurrence_alerts
 from scheduler.model import Config, Milestone, MilestoneStatus, Reminder, Roll
 from scheduler.timekeeping import dst_note, format_instant, format_point, localize
 
@@ -79,7 +80,7 @@ class Explanation:
     at: datetime
     steps: tuple[str, ...]  # the base milestones' steps first, then its own
     occurrences: tuple[datetime, ...]  # upcoming ones (recurring), else just ``at``
-    reminders: tuple[Reminder, ...]  # those of the first listed occurrence
+    reminders: tuple[Reminder, ...]  # those of the first listed occurrence, escalations too
 
 
 def _place(wall: datetime, m: Milestone, zone: ZoneInfo) -> datetime:
@@ -258,32 +259,6 @@ def plan(
     return _plan(config, start, end, resolved)
 
 
-@dataclass(frozen=True, slots=True)
-class _OffsetSpec:
-    """One reminder offset, pre-digested for the hot loop of :func:`plan`."""
-
-    index: int
-    offset: Duration
-    days: timedelta
-    seconds: timedelta
-    approx: float  # rough length in seconds, for the cheap window test
-    margin: float  # how wrong ``approx`` can be: DST hours, 28-31 day months
-
-    @classmethod
-    def of(cls, remind: tuple[Duration, ...]) -> tuple[_OffsetSpec, ...]:
-        return tuple(
-            cls(
-                index=i,
-                offset=o,
-                days=timedelta(days=o.days),
-                seconds=timedelta(seconds=o.seconds),
-                approx=o.approx_seconds(),
-                margin=2 * _DAY + abs(o.months) * 3 * _DAY + abs(o.days) * 0.1 * _DAY,
-            )
-            for i, o in enumerate(remind)
-        )
-
-
 def _plan(
     config: Config, start: datetime, end: datetime, resolved: dict[str, Resolved]
 ) -> list[Reminder]:
@@ -291,16 +266,17 @@ def _plan(
     keyed: list[tuple[float, str, float, int, Reminder]] = []
     append = keyed.append
     # Keyed by identity: hashing tuples of Durations costs more than the lookup saves;
-    # the tuple is kept alongside so that its id stays valid.
-    specs: dict[int, tuple[tuple[Duration, ...], tuple[_OffsetSpec, ...]]] = {}
+    # the tuples are kept alongside so that their ids stay valid.
+    specs: dict[tuple[int, int], tuple[object, object, tuple[Rung, ...]]] = {}
     cancelled, done = MilestoneStatus.CANCELLED, MilestoneStatus.DONE
     for m in config.milestones:
-        if m.status is cancelled or m.status is done or not m.remind:
+        if m.status is cancelled or m.status is done or not (m.remind or m.escalate):
             continue
-        cached = specs.get(id(m.remind))
+        key = (id(m.remind), id(m.escalate))
+        cached = specs.get(key)
         if cached is None:
-            cached = specs[id(m.remind)] = (m.remind, _OffsetSpec.of(m.remind))
-        spec = cached[1]
+            cached = specs[key] = (m.remind, m.escalate, ladder(m.remind, m.escalate))
+        spec = cached[2]
         r = resolved[m.id]
         occs: Iterator[datetime] | tuple[datetime, ...]
         if m.rrule is None:
@@ -334,9 +310,9 @@ def _plan(
                     if not start_ts <= due_ts < end_ts:
                         continue
                     due = utc.astimezone(occ.tzinfo)
-                append((due_ts, m.id, occ_ts, s.index, Reminder(m, occ, s.offset, due, m.notify)))
-    # The tuples sort on their key fields alone: two reminders never tie on all
-    # four (same milestone, occurrence and offset), so the Reminder is never compared.
+                append((due_ts, m.id, occ_ts, s.index, s.reminder(m, occ, due)))
+    # The tuples sort on their key fields alone: two alerts never tie on all four
+    # (same milestone, occurrence and rung), so the Reminder is never compared.
     keyed.sort()
     return [k[4] for k in keyed]
 
@@ -376,13 +352,7 @@ def explain(
     occs = tuple(next_occurrences(r, origin, count)) if m.rrule else (r.at,)
     reminders: tuple[Reminder, ...] = ()
     if occs and m.status not in _INACTIVE:
-        occ = occs[0]
-        reminders = tuple(
-            sorted(
-                (Reminder(m, occ, o, o.subtract_from(occ), m.notify) for o in m.remind),
-                key=lambda rem: rem.due_at.timestamp(),
-            )
-        )
+        reminders = tuple(occurrence_alerts(m, occs[0]))
     if m.status in _INACTIVE:
         steps.append(f"status {m.status.value}: no reminders are sent")
     return Explanation(m, r.at, tuple(steps), occs, reminders)

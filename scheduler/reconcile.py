@@ -27,13 +27,13 @@ conflict", keeping finished rows as they are and reviving cancelled ones.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from scheduler.durations import Duration
-from scheduler.model import DeliveryStatus, Reminder, delivery_id, reminder_id
+from scheduler.model import AlertKind, DeliveryStatus, Reminder, delivery_id, reminder_id
 from scheduler.snapshot import Snapshot
 
 # A stored delivery due less than this before "now" is on time, not late: the
@@ -53,6 +53,7 @@ class ReconcileReason(enum.StrEnum):
     UNCHANGED = "unchanged"  # stored and planned alike
     REFRESHED = "refreshed"  # stored; its snapshot (title, description, …) changed
     REMOVED = "removed"  # cancelled: the reminder is no longer planned
+    MOVED = "moved"  # cancelled: its occurrence moved (the milestone is still there)
     CHANNEL_REMOVED = "channel_removed"  # cancelled: the channel is no longer listed
     EXPIRED = "expired"  # stored scheduled, overdue by catch_up or more: skipped
 
@@ -101,10 +102,14 @@ class ReconcileActions:
     refresh: list[PlannedDelivery] = field(default_factory=list)
     late: list[str] = field(default_factory=list)  # stored scheduled rows now overdue
     reasons: dict[str, ReconcileReason] = field(default_factory=dict)
+    # Event notices to insert once (moved deadlines): an existing row is left as it is.
+    notices: list[PlannedDelivery] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.insert or self.cancel or self.skip or self.refresh or self.late)
+        return not (
+            self.insert or self.cancel or self.skip or self.refresh or self.late or self.notices
+        )
 
     def count(self, reason: ReconcileReason) -> int:
         return sum(1 for r in self.reasons.values() if r is reason)
@@ -117,8 +122,10 @@ def plan_deliveries(reminders: Iterable[Reminder]) -> list[PlannedDelivery]:
     offset_texts: dict[Duration, tuple[str, str]] = {}
     for r in reminders:
         m = r.milestone
-        texts = offset_texts.get(r.offset)
-        if texts is None:
+        texts = offset_texts.get(r.offset) if r.kind is AlertKind.REMINDER else None
+        if texts is None and r.kind is not AlertKind.REMINDER:
+            texts = (r.offset.iso(), r.label)  # the label names the kind: not shared
+        elif texts is None:
             texts = offset_texts[r.offset] = (r.offset.iso(), r.offset.label())
         offset_iso, label = texts
         rid = reminder_id(m.id, r.occurrence, r.offset, r.kind)
@@ -154,6 +161,7 @@ def reconcile(
     window_end: datetime,
     planned_through: datetime | None,
     channels: Collection[str] | None = None,
+    moved: Callable[[StoredState], bool] | None = None,
 ) -> ReconcileActions:
     """Decide, for every planned and every open stored delivery, what the store must do.
 
@@ -162,7 +170,8 @@ def reconcile(
     sending) rows, keyed by id. Stored rows outside the window are left alone,
     except ``scheduled`` rows due before it, which are overdue beyond any
     catch-up and are skipped. ``channels``, when given, names the configured
-    channels, so that cancels of an unlisted channel say so.
+    channels, so that cancels of an unlisted channel say so; ``moved``, when given,
+    tells the cancels whose occurrence moved (reason ``moved``, not ``removed``).
     """
     actions = ReconcileActions()
     seen: set[str] = set()
@@ -185,6 +194,8 @@ def reconcile(
             actions.cancel.append(row.id)
             unlisted = channels is not None and row.channel not in channels
             reason = ReconcileReason.CHANNEL_REMOVED if unlisted else ReconcileReason.REMOVED
+            if not unlisted and moved is not None and moved(row):
+                reason = ReconcileReason.MOVED
             actions.reasons[row.id] = reason
         elif row.due_at < window_start and row.status == DeliveryStatus.SCHEDULED:
             actions.skip.append(row.id)

@@ -27,10 +27,24 @@ from scheduler.errors import ConfigError, TminusError
 from scheduler.gc_pause import gc_paused
 from scheduler.logs import fields, ordered_secrets
 from scheduler.metrics import Metrics
-from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
+from scheduler.model import DEFAULT_CATCH_UP, AlertKind, Channel, Config, Reminder
+from scheduler.moves import (
+    cancelled_by_move,
+    changed_instants,
+    detect_moves,
+    notice_deliveries,
+    told_by,
+    told_lookback,
+    why_moved,
+)
 from scheduler.notify.base import Notifier
-from scheduler.planning import plan
-from scheduler.reconcile import plan_deliveries, reconcile, reconcile_window
+from scheduler.planning import Resolved, plan, resolve
+from scheduler.reconcile import (
+    PlannedDelivery,
+    plan_deliveries,
+    reconcile,
+    reconcile_window,
+)
 from scheduler.settings import Settings
 from scheduler.store import DeliveryRow, Store
 
@@ -56,11 +70,14 @@ async def load(path: Path, metrics: Metrics) -> Config | None:
     return config
 
 
-def _plan_in_bulk(config: Config, start: datetime, end: datetime) -> list[Reminder]:
+def _plan_in_bulk(
+    config: Config, start: datetime, end: datetime
+) -> tuple[dict[str, Resolved], list[Reminder]]:
     """Planning a whole horizon allocates millions of acyclic values: the daemon, which
     owns the process, pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
     with gc_paused():
-        return plan(config, start, end)
+        resolved = resolve(config)
+        return resolved, plan(config, start, end, resolved=resolved)
 
 
 class Service:
@@ -91,6 +108,9 @@ class Service:
         self._make_notifier = make_notifier
         self._store_problem = store_problem
         self.config_in_force: Config | None = None
+        # The instants of the config last reconciled: a reload compares against them to
+        # find the few milestones that may have moved (None at start: ask the store).
+        self._resolved: dict[str, Resolved] | None = None
         self._ready_reason: str | None = "loading the config"
         self._heartbeat = time.monotonic()
         self._reload_lock = asyncio.Lock()
@@ -261,9 +281,12 @@ class Service:
             default_catch_up=DEFAULT_CATCH_UP,
         )
         started = time.monotonic()
-        reminders = await asyncio.to_thread(_plan_in_bulk, config, window.start, window.end)
+        resolved, reminders = await asyncio.to_thread(
+            _plan_in_bulk, config, window.start, window.end
+        )
         planned = plan_deliveries(reminders)
         stored = await self._db(self.store.open_deliveries)
+        notices = await self._moved_notices(config, resolved, stored, now=now, since=window.start)
         actions = reconcile(
             planned,
             stored,
@@ -271,8 +294,11 @@ class Service:
             window_start=window.start,
             window_end=window.end,
             planned_through=planned_through,
+            moved=cancelled_by_move(resolved),
         )
+        actions.notices = notices
         await self._db(self.store.apply, actions, now=now)
+        self._resolved = resolved
         await self._db(self.store.set_meta, "planned_through", window.end.isoformat())
         self._dispatcher.set_plan({p.id: p.due_at for p in planned})
         log.info(
@@ -281,6 +307,7 @@ class Service:
                 planned=len(planned),
                 inserted=len(actions.insert),
                 cancelled=len(actions.cancel),
+                moved_notices=len(notices),
                 skipped=len(actions.skip),
                 ms=round((time.monotonic() - started) * 1000),
             ),
@@ -288,6 +315,52 @@ class Service:
         await self._dispatcher.arm()
         if actions.insert:  # other replicas re-arm their timers now, not at their sweep
             await self._db(self.store.notify, Wakeup.WORK)
+
+    async def _moved_notices(
+        self,
+        config: Config,
+        resolved: dict[str, Resolved],
+        stored: dict[str, DeliveryRow],
+        *,
+        now: datetime,
+        since: datetime,
+    ) -> list[PlannedDelivery]:
+        """The ``milestone.moved`` deliveries owed for this config (SPEC "Moved deadlines").
+
+        A reload looks only at milestones whose instants changed since the last
+        reconcile; at start, the previous config is unknown and the store's sent
+        deliveries (their snapshots hold the occurrences told) are compared with all.
+        """
+        assert self.store is not None
+        old = self._resolved
+        # One key per milestone (0.1 s for 100,000): off the loop, which sends on time.
+        ids = None if old is None else await asyncio.to_thread(changed_instants, old, resolved)
+        if ids is not None and not ids:
+            return []
+        sent = await self._db(
+            self.store.sent_since, due_from=since - told_lookback(config), milestone_ids=ids
+        )
+        notices = [
+            row
+            for row in stored.values()
+            if row.snapshot.kind is AlertKind.MOVED and (ids is None or row.milestone_id in ids)
+        ]
+        told = [told_by(row) for row in [*sent, *notices]]
+        moves = detect_moves(told, resolved, channels=config.channels.keys(), since=since)
+        moved = {move.milestone.id for move in moves}
+        why = {mid: why_moved(mid, resolved, old, moved) for mid in moved}
+        for move in moves:
+            log.info(
+                "milestone moved",
+                extra=fields(
+                    milestone=move.milestone.id,
+                    channel=move.channel,
+                    was=move.was.isoformat(),
+                    now=move.now.isoformat(),
+                    why=why[move.milestone.id] or None,
+                ),
+            )
+        return notice_deliveries(moves, noticed_at=now, why=why)
 
     async def refill(self) -> None:
         """The hourly top-up of the horizon."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
@@ -320,6 +320,14 @@ class Store:
         """Scheduled, retrying and sending rows, optionally ``due_from <= due_at < due_until``."""
         with self._read() as conn:
             return reads.open_deliveries(conn, due_from=due_from, due_until=due_until)
+
+    def sent_since(
+        self, *, due_from: datetime, milestone_ids: Collection[str] | None = None
+    ) -> list[DeliveryRow]:
+        """Sent deliveries due since ``due_from``, optionally of some milestones only
+        (what channels were told: moved-deadline notices compare it with the plan)."""
+        with self._read() as conn:
+            return reads.sent_since(conn, due_from=due_from, milestone_ids=milestone_ids)
 
     def history(
         self,

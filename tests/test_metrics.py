@@ -99,3 +99,17 @@ def test_gauges_reloads_claims_and_next_due() -> None:
 def test_naive_next_due_is_refused() -> None:
     with pytest.raises(ValueError):
         Metrics().set_next_due(datetime(2019, 8, 2))
+
+
+def test_escalations_are_counted_by_channel_and_outcome() -> None:
+    from scheduler.model import AlertKind
+
+    m = Metrics()
+    m.record_delivery("phones", "sent", "ok", kind=AlertKind.ESCALATION)
+    m.record_delivery("phones", "retry", "timeout", kind=AlertKind.ESCALATION)
+    m.record_delivery("phones", "sent", "ok")  # a reminder: not an escalation
+    found = samples(m)
+    assert found[("tminus_escalations_total", (("channel", "phones"), ("outcome", "sent")))] == 1
+    assert found[("tminus_escalations_total", (("channel", "phones"), ("outcome", "retry")))] == 1
+    sent = (("channel", "phones"), ("outcome", "sent"), ("reason", "ok"))
+    assert found[("tminus_deliveries_total", sent)] == 2

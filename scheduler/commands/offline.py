@@ -35,7 +35,7 @@ from scheduler.config import load_config
 from scheduler.durations import Duration
 from scheduler.errors import ConfigError, Problem, TminusError, UsageError
 from scheduler.gc_pause import gc_paused
-from scheduler.model import Config, MilestoneStatus, Reminder
+from scheduler.model import AlertKind, Config, MilestoneStatus, Reminder
 from scheduler.planning import Resolved, plan, resolve
 from scheduler.planning import explain as explain_milestone
 from scheduler.render import fallback_text
@@ -107,6 +107,8 @@ def _emit_json(document: Any) -> None:
 
 
 def _alert_type(reminder: Reminder) -> str:
+    if reminder.kind is AlertKind.ESCALATION:
+        return "milestone.escalated"
     return "milestone.reached" if reminder.offset.is_zero else "reminder.due"
 
 
@@ -236,6 +238,7 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
     if end <= start:
         raise UsageError("--until must be later than --from")
     with gc_paused():
+        # escalations are listed as if nothing were acknowledged (there is no database here)
         reminders = plan(config, start, end, resolved=resolved)
     if args.json:
         from scheduler.commands.bodies import channel_bodies  # notifiers: only for --json
@@ -294,7 +297,8 @@ def explain(args: argparse.Namespace, settings: Settings) -> int:
     if e.reminders:
         print(f"reminders (to {', '.join(m.notify) or 'no channel'}):")
         for r in e.reminders:
-            print(f"  {format_instant(r.due_at)}  {r.label}")
+            to = f" → {', '.join(r.channels)}" if r.kind is AlertKind.ESCALATION else ""
+            print(f"  {format_instant(r.due_at)}  {r.label}{to}")
     elif m.status not in _INACTIVE:
         print("reminders: none")
     return 0

@@ -64,7 +64,7 @@ def _notify_targets(files: list[FileConfig]) -> list[FileIssue]:
     reported: set[tuple[str, DocPath]] = set()
     checked: set[int] = set()  # most milestones share their file's defaults.notify tuple
     for fc in files:
-        for group in [fc.default_notify, *fc.notify_refs]:
+        for group in [fc.default_notify, *fc.notify_refs, *fc.escalate_refs]:
             if id(group) in checked:
                 continue
             checked.add(id(group))

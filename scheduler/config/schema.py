@@ -20,6 +20,7 @@ from typing import Any
 
 from scheduler.config.channels import check_channels
 from scheduler.config.checker import Checker, DocPath
+from scheduler.config.escalate import escalate_list
 from scheduler.config.fields import (
     holiday_set,
     moment,
@@ -38,6 +39,7 @@ from scheduler.model import (
     DEFAULT_REMIND,
     DEFAULT_WEEKEND,
     Channel,
+    Escalation,
     Location,
     Milestone,
     MilestoneStatus,
@@ -47,7 +49,7 @@ from scheduler.model import (
 TOP_KEYS = frozenset(
     {"version", "timezone", "defaults", "channels", "milestones", "holidays", "weekend"}
 )
-DEFAULT_KEYS = frozenset({"remind", "notify", "catch_up"})
+DEFAULT_KEYS = frozenset({"remind", "notify", "catch_up", "escalate"})
 MILESTONE_KEYS = frozenset(
     {
         "id",
@@ -68,6 +70,7 @@ MILESTONE_KEYS = frozenset(
         "weekend",
         "until",
         "status",
+        "escalate",
     }
 )
 SUPPORTED_VERSION = 1
@@ -84,6 +87,9 @@ class FileConfig:
     # channel names each milestone notifies, with the path each name was written at
     notify_refs: list[tuple[tuple[str, DocPath], ...]] = field(default_factory=list)
     default_notify: tuple[tuple[str, DocPath], ...] = ()
+    # channel names that ``defaults.escalate`` entries notify, located (a milestone's
+    # own entries are among its ``notify_refs``)
+    escalate_refs: list[tuple[tuple[str, DocPath], ...]] = field(default_factory=list)
     # every id and channel name written, valid or not, so that one broken milestone
     # does not also make each reference to it an "unknown" error
     ids_seen: set[str] = field(default_factory=set)
@@ -96,6 +102,8 @@ class _Defaults:
     remind: tuple[Duration, ...] = DEFAULT_REMIND
     notify: tuple[tuple[str, DocPath], ...] = ()
     catch_up: Any = DEFAULT_CATCH_UP
+    escalate: tuple[Escalation, ...] = ()
+    escalate_refs: tuple[tuple[str, DocPath], ...] = ()
     holidays: frozenset[date] = frozenset()
     weekend: frozenset[int] = DEFAULT_WEEKEND
     location: Location | None = None
@@ -121,6 +129,7 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
     weekend = weekend_set(checker, top.get("weekend"), ("weekend",))
     defaults = _defaults(checker, top.get("defaults"), holidays, weekend, file=file)
     result.default_notify = defaults.notify
+    result.escalate_refs.append(defaults.escalate_refs)
     if isinstance(top.get("channels"), dict):
         result.channels_seen = {str(name) for name in top["channels"]}
     if top.get("channels") is not None:
@@ -136,6 +145,7 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
             result.after_refs.append((item["after"].strip(), (*path, "after")))
         milestone, refs = _milestone(checker, item, path, result.timezone, defaults, file=file)
         result.notify_refs.append(refs)
+
         if milestone is not None:
             result.milestones.append((milestone, path))
     return result
@@ -167,10 +177,17 @@ def _defaults(
             body["catch_up"], ("defaults", "catch_up"), "catch_up", exact=True
         )
         catch_up = parsed.to_timedelta() if parsed else None
+    escalate = (
+        escalate_list(checker, body["escalate"], ("defaults", "escalate"))
+        if "escalate" in body
+        else None
+    )
     return _Defaults(
         remind=remind or DEFAULT_REMIND,
         notify=notify or (),
         catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
+        escalate=escalate[0] if escalate else (),
+        escalate_refs=escalate[1] if escalate else (),
         holidays=holidays,
         weekend=weekend if weekend is not None else DEFAULT_WEEKEND,
         location=Location(file, 0, 0),  # positions are only looked up for problems
@@ -266,7 +283,12 @@ def _milestone(
             body["status"], (*path, "status"), "status", [s.value for s in MilestoneStatus]
         )
         status = MilestoneStatus(chosen) if chosen else status
+    escalate = defaults.escalate
     refs = notify if notify is not None else defaults.notify
+    if "escalate" in body:
+        own = escalate_list(checker, body["escalate"], (*path, "escalate"))
+        if own is not None:
+            escalate, refs = own[0], (*refs, *own[1])
     if len(checker.issues) > before or mid is None or title is None:
         return None, refs
     if at is None and after is None:
@@ -290,6 +312,7 @@ def _milestone(
         weekend=weekend if weekend is not None else defaults.weekend,
         until=until,
         status=status,
+        escalate=escalate,
         location=defaults.location,
     )
     return milestone, refs

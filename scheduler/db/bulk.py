@@ -38,6 +38,7 @@ _DELIVERY_CONFLICT = """ON CONFLICT (id) DO UPDATE SET
   claimed_by = NULL, lease_until = NULL, reason = excluded.reason,
   updated_at = excluded.updated_at
 WHERE deliveries.status = 'cancelled'"""
+_INSERT_ONCE = "ON CONFLICT (id) DO NOTHING"
 _FINISH = """
 UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = NULL, claimed_by = NULL,
   lease_until = NULL, updated_at = ?
@@ -133,6 +134,11 @@ def apply_actions(conn: Connection, actions: ReconcileActions, *, now: datetime)
                 }
             )
         w.upsert(DELIVERIES, rows, _DELIVERY_CONFLICT)
+    if actions.notices:
+        # One row per notice id, whoever inserts it first (replicas reconcile alike): the
+        # first snapshot (with its noticed time) stays.
+        _upsert_parents(w, actions.notices, at=at, reminder_conflict=_INSERT_ONCE)
+        w.upsert(DELIVERIES, [_scheduled(w, p, at=at) for p in actions.notices], _INSERT_ONCE)
     _finish(w, actions, actions.cancel, S.CANCELLED, ReconcileReason.REMOVED, at=at)
     _finish(w, actions, actions.skip, S.SKIPPED, ReconcileReason.EXPIRED, at=at)
     if actions.late:
@@ -145,7 +151,27 @@ def apply_actions(conn: Connection, actions: ReconcileActions, *, now: datetime)
         w.many(w.sql(_MOVE_DUE), moves)
 
 
-def _upsert_parents(w: _Writer, planned: list[PlannedDelivery], *, at: Any) -> None:
+def _scheduled(w: _Writer, p: PlannedDelivery, *, at: Any) -> Row:
+    due = w.instant(p.due_at)
+    return {
+        "id": p.id,
+        "reminder_id": p.reminder_id,
+        "milestone_id": p.milestone_id,
+        "channel": p.channel,
+        "due_at": due,
+        "status": S.SCHEDULED.value,
+        "attempts": 0,
+        "next_attempt_at": due,
+        "late": False,
+        "reason": None,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def _upsert_parents(
+    w: _Writer, planned: list[PlannedDelivery], *, at: Any, reminder_conflict: str | None = None
+) -> None:
     """Milestone and reminder rows (with their snapshots) for every delivery written."""
     milestones: dict[str, Row] = {}
     reminders: dict[str, Row] = {}
@@ -170,7 +196,7 @@ def _upsert_parents(w: _Writer, planned: list[PlannedDelivery], *, at: Any) -> N
     if milestones:
         w.upsert(MILESTONES, list(milestones.values()))
     if reminders:
-        w.upsert(REMINDERS, list(reminders.values()))
+        w.upsert(REMINDERS, list(reminders.values()), reminder_conflict)
 
 
 def _finish(

@@ -6,7 +6,7 @@ transactions are :class:`scheduler.store.Store`'s.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,6 +97,25 @@ def open_deliveries(
     if due_until is not None:
         stmt = stmt.where(D.c.due_at < due_until)
     return {row.id: row for row in fetch(conn, stmt)}
+
+
+def sent_since(
+    conn: Connection, *, due_from: datetime, milestone_ids: Collection[str] | None
+) -> list[DeliveryRow]:
+    """Sent deliveries due at or after ``due_from``, of ``milestone_ids`` (all when None).
+
+    ``status = 'sent' AND due_at >= …`` is one range of the (status, due_at) index; the
+    milestone filter, when given, is checked on those rows (a reload asks only about the
+    few milestones whose instants changed).
+    """
+    base = select_rows().where(D.c.status == S.SENT.value, D.c.due_at >= due_from)
+    if milestone_ids is None:
+        return fetch(conn, base)
+    wanted = sorted(milestone_ids)
+    out: list[DeliveryRow] = []
+    for start in range(0, len(wanted), _CHUNK):
+        out += fetch(conn, base.where(D.c.milestone_id.in_(wanted[start : start + _CHUNK])))
+    return out
 
 
 def history(

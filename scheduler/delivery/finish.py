@@ -38,7 +38,9 @@ class Finisher:
                 generation=row.attempts,
             )
         )
-        self._metrics.record_delivery(row.channel, DeliveryOutcome.DEAD, reason)
+        self._metrics.record_delivery(
+            row.channel, DeliveryOutcome.DEAD, reason, kind=row.snapshot.kind
+        )
         log.error(
             "delivery dead",
             extra=fields(
@@ -57,7 +59,9 @@ class Finisher:
                 generation=row.attempts,
             )
         )
-        self._metrics.record_delivery(row.channel, DeliveryOutcome.CANCELLED, reason)
+        self._metrics.record_delivery(
+            row.channel, DeliveryOutcome.CANCELLED, reason, kind=row.snapshot.kind
+        )
         log.info(
             "delivery cancelled",
             extra=fields(milestone=row.milestone_id, delivery=row.id, channel=row.channel),

@@ -94,6 +94,7 @@ class Record:
             decision.reason,
             duration=sent.elapsed,
             lateness=lateness,
+            kind=row.snapshot.kind,
         )
         if not kept:
             log.warning(

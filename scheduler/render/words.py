@@ -20,7 +20,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scheduler.model import Reminder
+from scheduler.model import AlertKind, Reminder
+from scheduler.render import notices
 from scheduler.timekeeping import (
     NOW_WITHIN_SECONDS,
     countdown,
@@ -110,10 +111,19 @@ def wording(reminder: Reminder, sent_at: datetime, *, late_by: timedelta | None 
     else:
         kind, status = Kind.REACHED, f"Reached {words}"
     label = _countdown(reminder, left, side)
-    line = f"{label}: {one_line(reminder.milestone.title)} — {format_when(occurrence)}"
+    title, icon = one_line(reminder.milestone.title), ICONS[kind]
+    line = f"{label}: {title} — {format_when(occurrence)}"
+    if reminder.kind is AlertKind.ESCALATION:
+        line, icon = (
+            notices.escalation_line(title, format_when(occurrence), label),
+            notices.ESCALATION_ICON,
+        )
+    elif reminder.kind is AlertKind.MOVED and (move := notices.Move.of(reminder)) is not None:
+        line, icon = notices.moved_line(title, move), notices.MOVED_ICON
+        label, status = notices.MOVED, notices.moved_status(move)
     if late_by is not None and late_by > timedelta(0):
         line += f" ({late_note(late_by)})"
-    return Wording(kind=kind, icon=ICONS[kind], countdown=label, status=status, fallback=line)
+    return Wording(kind=kind, icon=icon, countdown=label, status=status, fallback=line)
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
