@@ -184,9 +184,12 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     reminders = sum(len(m.remind) for m in config.milestones if m.status not in _INACTIVE)
     k = len(config.channels)
     if args.json:
-        _emit_json({"ok": True, "milestones": n, "reminders": reminders, "channels": k})
+        document = {"ok": True, "milestones": n, "reminders": reminders, "channels": k}
+        _emit_json({**document, "digests": len(config.digests)})
     else:
         summary = [counted(n, "milestone"), counted(reminders, "reminder"), counted(k, "channel")]
+        if config.digests:
+            summary.append(counted(len(config.digests), "digest"))
         print(f"OK: {', '.join(summary)}")
     return 0
 

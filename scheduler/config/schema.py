@@ -30,6 +30,7 @@ from scheduler.config.fields import (
     zone_name,
 )
 from scheduler.config.rrules import check_rrule
+from scheduler.config.schedules import check_digests
 from scheduler.config.urls import link_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.durations import Duration
@@ -38,6 +39,7 @@ from scheduler.model import (
     DEFAULT_REMIND,
     DEFAULT_WEEKEND,
     Channel,
+    Digest,
     Location,
     Milestone,
     MilestoneStatus,
@@ -45,7 +47,7 @@ from scheduler.model import (
 )
 
 TOP_KEYS = frozenset(
-    {"version", "timezone", "defaults", "channels", "milestones", "holidays", "weekend"}
+    {"version", "timezone", "defaults", "channels", "milestones", "holidays", "weekend", "digests"}
 )
 DEFAULT_KEYS = frozenset({"remind", "notify", "catch_up"})
 MILESTONE_KEYS = frozenset(
@@ -81,6 +83,7 @@ class FileConfig:
     timezone: str = "UTC"
     channels: list[tuple[Channel, DocPath]] = field(default_factory=list)
     milestones: list[tuple[Milestone, DocPath]] = field(default_factory=list)
+    digests: list[tuple[Digest, DocPath]] = field(default_factory=list)
     # channel names each milestone notifies, with the path each name was written at
     notify_refs: list[tuple[tuple[str, DocPath], ...]] = field(default_factory=list)
     default_notify: tuple[tuple[str, DocPath], ...] = ()
@@ -124,7 +127,21 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
     if isinstance(top.get("channels"), dict):
         result.channels_seen = {str(name) for name in top["channels"]}
     if top.get("channels") is not None:
-        result.channels = check_channels(checker, top["channels"], ("channels",), file=file)
+        result.channels = check_channels(
+            checker, top["channels"], ("channels",), file=file, zone=result.timezone
+        )
+    if top.get("digests") is not None:
+        for digest, path, refs in check_digests(
+            checker,
+            top["digests"],
+            ("digests",),
+            zone=result.timezone,
+            catch_up=defaults.catch_up,
+            file=file,
+        ):
+            if digest is not None:
+                result.digests.append((digest, path))
+            result.notify_refs.append(refs)
     raw_items = top.get("milestones")
     items = [] if raw_items is None else checker.sequence(raw_items, ("milestones",), "milestones")
     items = items or []
