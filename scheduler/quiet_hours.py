@@ -79,10 +79,8 @@ def held_until(hours: QuietHours | None, due: datetime) -> datetime | None:
 def describe(hours: QuietHours) -> str:
     """``mon-fri 09:00-18:00 Europe/Brussels``, for ``explain`` and logs."""
     names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    if len(hours.days) == 7:
-        days = "daily"
-    else:
-        days = ",".join(names[d] for d in sorted(hours.days))
+    listed = ",".join(names[d] for d in sorted(hours.days))
+    days = "daily" if len(hours.days) == 7 else listed
     end = "24:00" if hours.end is None else _hhmm(hours.end)
     return f"{days} {_hhmm(hours.start)}-{end} {hours.timezone}"
 

@@ -20,6 +20,7 @@ from scheduler.delivery.channels import install
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy, is_grouped
 from scheduler.delivery.values import DbCall
+from scheduler.digests import plan_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import ConfigError, TminusError
 from scheduler.gc_pause import gc_paused
@@ -27,7 +28,7 @@ from scheduler.logs import fields, ordered_secrets
 from scheduler.metrics import Metrics
 from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
 from scheduler.notify.base import Notifier
-from scheduler.planning import plan
+from scheduler.planning import plan, resolve
 from scheduler.reconcile import plan_deliveries, reconcile, reconcile_window
 from scheduler.settings import Settings
 from scheduler.store import DeliveryRow, Store
@@ -55,10 +56,13 @@ async def load(path: Path, metrics: Metrics) -> Config | None:
 
 
 def _plan_in_bulk(config: Config, start: datetime, end: datetime) -> list[Reminder]:
-    """Planning a whole horizon allocates millions of acyclic values: the daemon, which
-    owns the process, pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
+    """Reminders and digest fires of a horizon. Planning it allocates millions of acyclic
+    values: the daemon, which owns the process, pauses the cyclic collector for it (see
+    :mod:`scheduler.gc_pause`)."""
     with gc_paused():
-        return plan(config, start, end)
+        resolved = resolve(config)
+        reminders = plan(config, start, end, resolved=resolved)
+        return reminders + plan_digests(config, start, end, resolved=resolved)
 
 
 class Service:
@@ -247,7 +251,8 @@ class Service:
         window = reconcile_window(
             now=now,
             planned_through=planned_through,
-            catch_ups=(m.catch_up for m in config.milestones),
+            catch_ups=[m.catch_up for m in config.milestones]
+            + [d.catch_up for d in config.digests],
             default_catch_up=DEFAULT_CATCH_UP,
         )
         started = time.monotonic()
@@ -264,7 +269,7 @@ class Service:
         )
         await self._db(self.store.apply, actions, now=now)
         await self._db(self.store.set_meta, "planned_through", window.end.isoformat())
-        self._dispatcher.set_plan({p.id: p.due_at for p in planned})
+        self._dispatcher.set_plan({p.id: p.due_at for p in planned}, since=window.start)
         log.info(
             "reconciled",
             extra=fields(

@@ -85,7 +85,7 @@ def _days(checker: Checker, value: Any, path: DocPath) -> frozenset[int] | None:
 
 def _between(checker: Checker, value: Any, path: DocPath) -> tuple[time, time | None] | None:
     match = _BETWEEN.match(value) if isinstance(value, str) else None
-    hint = "between must be two times such as \"09:00-18:00\" (or \"22:00-06:00\" across midnight)"
+    hint = 'between must be two times such as "09:00-18:00" (or "22:00-06:00" across midnight)'
     if match is None:
         shown = repr(value[:40]) if isinstance(value, str) else "a " + type(value).__name__
         checker.fail(path, f"{hint}, got {shown}")
@@ -97,7 +97,7 @@ def _between(checker: Checker, value: Any, path: DocPath) -> tuple[time, time | 
     start = time(h1, m1)
     end = None if h2 == 24 else time(h2, m2)
     if end == start:
-        checker.fail(path, "between: the start and the end are the same time (00:00-24:00 is all day)")
+        checker.fail(path, "between: start and end are the same time (00:00-24:00 is all day)")
         return None
     return start, end
 

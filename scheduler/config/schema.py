@@ -131,7 +131,7 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
             checker, top["channels"], ("channels",), file=file, zone=result.timezone
         )
     if top.get("digests") is not None:
-        for digest, path, refs in check_digests(
+        for digest, digest_path, refs in check_digests(
             checker,
             top["digests"],
             ("digests",),
@@ -140,7 +140,7 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
             file=file,
         ):
             if digest is not None:
-                result.digests.append((digest, path))
+                result.digests.append((digest, digest_path))
             result.notify_refs.append(refs)
     raw_items = top.get("milestones")
     items = [] if raw_items is None else checker.sequence(raw_items, ("milestones",), "milestones")

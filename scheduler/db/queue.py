@@ -34,10 +34,12 @@ _CHUNK = 500  # ids per IN (…) list
 @dataclass(frozen=True, slots=True)
 class Mark:
     """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``), ``dead``,
-    ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent)
-    or ``released`` (claimed but never sent: given back with the attempt undone)."""
+    ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent),
+    ``released`` (claimed but never sent: given back with the attempt undone) or ``held``
+    (outside its channel's quiet hours: given back, attempt undone, until the opening at
+    ``next_attempt_at``)."""
 
-    kind: Literal["sent", "retry", "dead", "cancelled", "released"]
+    kind: Literal["sent", "retry", "dead", "cancelled", "released", "held"]
     delivery_id: str
     worker: str
     now: datetime
@@ -271,6 +273,14 @@ def _mark_values(mark: Mark) -> dict[str, Any]:
             "next_attempt_at": case((first, D.c.due_at), else_=mark.now),
             "claimed_by": None,
             "attempts": D.c.attempts - 1,
+        }
+    if mark.kind == "held":  # claimed, never sent: waits for its channel's next opening
+        return {
+            "status": S.HELD.value,
+            "next_attempt_at": mark.next_attempt_at,
+            "claimed_by": None,
+            "attempts": D.c.attempts - 1,
+            "reason": mark.reason,
         }
     if mark.kind == "cancelled":  # claimed ahead, never sent: the claim is given back
         return {

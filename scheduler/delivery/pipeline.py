@@ -2,7 +2,7 @@
 
 The stages, one module each, in the order the pipeline runs them::
 
-    route -> group -> wait -> verdict -> turns: (pace -> prepare -> send -> record)*
+    route -> group -> wait -> verdict -> hold -> turns: (pace -> prepare -> send -> record)*
 
 ``turns`` sends a group one request at a time, each through the per-request stages.
 A new stage is one module and one line in one of the two lists ``Pipeline`` builds. What the
@@ -20,6 +20,7 @@ from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.events import Events, Listener
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.group import Group
+from scheduler.delivery.hold import Hold
 from scheduler.delivery.pace import Pace
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY, is_grouped
 from scheduler.delivery.prepare import Prepare
@@ -76,6 +77,13 @@ class Pipeline:
             Group(),
             WaitUntilDue(clock=clock, sleep=sleep),
             StillWanted(finisher, [self.plan, *checks]),
+            Hold(
+                recorder=self._recorder,
+                events=self.events,
+                worker=worker,
+                clock=clock,
+                sleep=sleep,
+            ),
             Turns(MultiStage(per_request)),
         ]
         self._runner = MultiStage(stages)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from scheduler.db.rows import DeliveryRow
-from scheduler.delivery.values import Batch, Clock
+from scheduler.delivery.values import Batch, Clock, DeliveryReason
 from scheduler.model import Alert
 
 
@@ -33,7 +33,8 @@ class Prepare:
 
 
 def alert_for(row: DeliveryRow, now: datetime) -> Alert:
-    """The alert a claimed delivery sends now, from its stored snapshot."""
+    """The alert a claimed delivery sends now, from its stored snapshot (``held`` when
+    the ``hold`` stage kept it for its channel's quiet hours)."""
     return Alert(
         delivery_id=row.id,
         reminder=row.snapshot.reminder(row.channel),
@@ -41,4 +42,5 @@ def alert_for(row: DeliveryRow, now: datetime) -> Alert:
         attempt=row.attempts,
         late=row.late,
         sent_at=now,
+        held=row.reason == DeliveryReason.QUIET_HOURS,
     )

@@ -31,6 +31,7 @@ class DeliveryReason(enum.StrEnum):
     CHANNEL_DISABLED = "channel_disabled"  # the receiver said it is gone (410, archived)
     MILESTONE_CHANGED = "milestone_changed"  # a reload dropped it while it was claimed ahead
     SUPERSEDED = "superseded"  # a later reminder of the milestone fell due on the channel
+    QUIET_HOURS = "quiet_hours"  # held: due outside its channel's hours, sent at the opening
 
 
 class Verdict(enum.StrEnum):

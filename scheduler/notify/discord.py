@@ -12,7 +12,8 @@ import json
 from scheduler.model import Outcome, Reason
 from scheduler.notify.chat import ChatStyle
 from scheduler.notify.classify import Answer, by_status, excerpt, with_detail
-from scheduler.render.discord import MAX_EMBEDS, discord_payloads
+from scheduler.render.digest_chat import discord_messages
+from scheduler.render.discord import MAX_EMBEDS
 
 DISCORD_UNKNOWN_WEBHOOK = 10015
 
@@ -46,5 +47,5 @@ def discord_answer(answer: Answer) -> Outcome:
     return outcome
 
 
-DISCORD_STYLE = ChatStyle(render=discord_payloads, answers=discord_answer, max_alerts=MAX_EMBEDS)
+DISCORD_STYLE = ChatStyle(render=discord_messages, answers=discord_answer, max_alerts=MAX_EMBEDS)
 DISCORD = DISCORD_STYLE.kind()
