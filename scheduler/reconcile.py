@@ -17,7 +17,12 @@ The rules (SPEC "Reminder identity and delivery semantics"):
   (the milestone moved or went away, or the channel is no longer listed);
 * stored ``scheduled`` and overdue by ``catch_up`` or more → ``skipped``;
   overdue by less → marked ``late``;
-* stored and planned → untouched, its snapshot refreshed only if it changed.
+* stored and planned → untouched, its snapshot refreshed only if it changed;
+* digest fires already due are coalesced, as cron's catch-up and APScheduler's
+  ``coalesce`` do: of one digest's past fires on a channel only the latest is sent
+  (late, within ``catch_up``); the older ones are not inserted, and open rows of them
+  are skipped (``coalesced``). A digest of every minute does not send sixty late
+  messages after an hour down, and its latest list is the one worth reading.
 
 A planned delivery that is not among the open stored rows may still exist as a
 finished row (sent, dead, skipped, cancelled): the store inserts with "on
@@ -33,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from scheduler.durations import Duration
-from scheduler.model import DeliveryStatus, Reminder, delivery_id, reminder_id
+from scheduler.model import AlertKind, DeliveryStatus, Reminder, delivery_id, reminder_id
 from scheduler.snapshot import Snapshot
 
 # A stored delivery due less than this before "now" is on time, not late: the
@@ -55,6 +60,7 @@ class ReconcileReason(enum.StrEnum):
     REMOVED = "removed"  # cancelled: the reminder is no longer planned
     CHANNEL_REMOVED = "channel_removed"  # cancelled: the channel is no longer listed
     EXPIRED = "expired"  # stored scheduled, overdue by catch_up or more: skipped
+    COALESCED = "coalesced"  # a past digest fire with a later one also past: skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +171,19 @@ def reconcile(
     channels, so that cancels of an unlisted channel say so.
     """
     actions = ReconcileActions()
+    planned = list(planned)
+    coalesced = _coalesced(planned, now=now)
     seen: set[str] = set()
     for p in planned:
         if p.id in seen:
             continue
         seen.add(p.id)
         row = stored.get(p.id)
+        if p.id in coalesced:
+            if row is not None and row.status == DeliveryStatus.SCHEDULED:
+                actions.skip.append(p.id)
+            actions.reasons[p.id] = ReconcileReason.COALESCED
+            continue
         if row is None:
             _decide_new(p, actions, now=now, planned_through=planned_through)
         else:
@@ -190,6 +203,19 @@ def reconcile(
             actions.skip.append(row.id)
             actions.reasons[row.id] = ReconcileReason.EXPIRED
     return actions
+
+
+def _coalesced(planned: list[PlannedDelivery], *, now: datetime) -> set[str]:
+    """Past digest fires that a later past fire of the same digest and channel replaces."""
+    latest: dict[tuple[str, str], PlannedDelivery] = {}
+    past = [
+        p for p in planned if p.snapshot.kind is AlertKind.DIGEST and p.due_at < now - LATE_GRACE
+    ]
+    for p in past:
+        key = (p.milestone_id, p.channel)
+        if key not in latest or p.due_at > latest[key].due_at:
+            latest[key] = p
+    return {p.id for p in past if latest[(p.milestone_id, p.channel)].id != p.id}
 
 
 def _decide_new(
