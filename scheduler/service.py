@@ -20,7 +20,7 @@ from scheduler.delivery.channels import install
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy, is_grouped
 from scheduler.delivery.values import DbCall
-from scheduler.digests import plan_digests
+from scheduler.digests import plan_digests, with_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import ConfigError, TminusError
 from scheduler.gc_pause import gc_paused
@@ -142,7 +142,9 @@ class Service:
         if config is None:
             return []
         now = self.clock()
-        return plan(config, now, now + within)
+        resolved = resolve(config)
+        reminders = plan(config, now, now + within, resolved=resolved)
+        return with_digests(reminders, plan_digests(config, now, now + within, resolved=resolved))
 
     def calendar(self) -> bytes:
         from scheduler.ics import to_ics
