@@ -79,7 +79,11 @@ def held_until(hours: QuietHours | None, due: datetime) -> datetime | None:
 def describe(hours: QuietHours) -> str:
     """``mon-fri 09:00-18:00 Europe/Brussels``, for ``explain`` and logs."""
     names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    listed = ",".join(names[d] for d in sorted(hours.days))
+    ordered = sorted(hours.days)
+    run = len(ordered) >= 3 and ordered == list(range(ordered[0], ordered[-1] + 1))
+    listed = (
+        f"{names[ordered[0]]}-{names[ordered[-1]]}" if run else ",".join(names[d] for d in ordered)
+    )
     days = "daily" if len(hours.days) == 7 else listed
     end = "24:00" if hours.end is None else _hhmm(hours.end)
     return f"{days} {_hhmm(hours.start)}-{end} {hours.timezone}"

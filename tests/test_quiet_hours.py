@@ -107,7 +107,7 @@ def test_a_channel_without_hours_holds_nothing() -> None:
 @pytest.mark.parametrize(
     ("rules", "text"),
     [
-        (OFFICE, "mon,tue,wed,thu,fri 09:00-18:00 Europe/Brussels"),
+        (OFFICE, "mon-fri 09:00-18:00 Europe/Brussels"),
         (DAYTIME_NYC, "daily 09:00-17:00 America/New_York"),
         (LATE, "fri 20:00-24:00 UTC"),
     ],

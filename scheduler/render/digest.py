@@ -30,6 +30,7 @@ from scheduler.timekeeping import (
 )
 
 ICON = "📋"
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,13 @@ def split_digests(alerts: Sequence[Alert]) -> tuple[list[Alert], list[Alert]]:
 
 
 def _countdown(at: datetime, now: datetime) -> str:
+    """``T-8d`` (whole days from a day on: a list reads better so, and each entry shows
+    its date), ``T-5h30m`` within a day, ``Now``."""
     left = until(at, now)
     if abs(left.total_seconds()) < NOW_WITHIN_SECONDS:
         return NOW
-    return f"T-{short_span(left)}" if left > timedelta(0) else f"T+{short_span(left)}"
+    span = short_span(left) if abs(left) < _DAY else f"{abs(left) // _DAY}d"
+    return f"T-{span}" if left > timedelta(0) else f"T+{span}"
 
 
 def _acknowledged(value: Any) -> str:

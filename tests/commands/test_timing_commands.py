@@ -45,7 +45,7 @@ def test_simulate_shows_digests_and_holds(config: str) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "2026-12-07 09:00 CET  [chat, office]  Digest weekly: 1 milestone in the next 14 days"
-        " — T-3d1h: Contract renewal — Thu 10 Dec 2026 10:00 CET",
+        " — T-3d: Contract renewal — Thu 10 Dec 2026 10:00 CET",
         "2026-12-10 10:00 CET  [office]  Now: Contract renewal — Thu 10 Dec 2026 10:00 CET",
         "2026-12-12 00:00 CET  [office]  Now: Filing on a Saturday — Sat 12 Dec 2026 00:00 CET",
         "    held on office until 2026-12-14 09:00 CET (quiet hours)",
@@ -90,7 +90,7 @@ def test_explain_a_digest(config: str) -> None:
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert found["schedule"] == "0 9 * * mon" and found["within"] == "P14D"
-    assert found["quiet_hours"] == {"office": "mon,tue,wed,thu,fri 09:00-18:00 Europe/Brussels"}
+    assert found["quiet_hours"] == {"office": "mon-fri 09:00-18:00 Europe/Brussels"}
     assert len(found["fires"]) == 5
     text = tminus("explain", "digest:weekly", "-c", config)
     assert text.returncode == 0

@@ -77,7 +77,7 @@ def test_the_text_lists_soonest_first_with_countdowns() -> None:
     assert fallback_text(alert.reminder) == (
         "Digest weekly: 2 milestones in the next 14 days — "
         "T-1d: Contract 0 — Tue 8 Dec 2026 09:00 CET; "
-        "T-1d1h: Contract 1 — Tue 8 Dec 2026 10:00 CET"
+        "T-1d: Contract 1 — Tue 8 Dec 2026 10:00 CET"
     )
 
 
