@@ -28,6 +28,7 @@ from scheduler.db.rows import AttemptRecord, DeliveryRow
 from scheduler.db.tables import ATTEMPTS, BODY_EXCERPT_CHARS, ERROR_CHARS
 
 REDELIVERABLE = (S.DEAD, S.SENT, S.SKIPPED, S.CANCELLED)
+HELD_REASON = "quiet_hours"  # the reason a held row keeps until it is sent
 _CHUNK = 500  # ids per IN (…) list
 
 
@@ -205,7 +206,7 @@ def release_claims(conn: Connection, *, worker: str | None) -> int:
         update(D)
         .where(*mine)
         .values(
-            status=case((D.c.attempts > 1, S.RETRYING.value), else_=S.SCHEDULED.value),
+            status=_given_back_status(D.c.attempts > 1),
             claimed_by=None,
             lease_until=None,
             next_attempt_at=D.c.due_at,  # already due: taken again at the next claim
@@ -250,6 +251,18 @@ def redeliver(conn: Connection, delivery_id: str, *, now: datetime) -> bool:
     return conn.execute(stmt).first() is not None
 
 
+def _given_back_status(retried: Any) -> Any:
+    """The status of a claim given back unsent: ``held`` while it is one that quiet hours
+    held (its reason says so until it is sent: a reconcile must not expire it by
+    ``catch_up`` after its original due time), else ``retrying`` after a real attempt,
+    else ``scheduled``."""
+    return case(
+        (D.c.reason == HELD_REASON, S.HELD.value),
+        (retried, S.RETRYING.value),
+        else_=S.SCHEDULED.value,
+    )
+
+
 def _mark_values(mark: Mark) -> dict[str, Any]:
     if mark.kind == "sent":
         reason = (mark.attempt.reason if mark.attempt else None) or "ok"
@@ -269,7 +282,7 @@ def _mark_values(mark: Mark) -> dict[str, Any]:
     if mark.kind == "released":  # claimed, never sent: back to the queue, attempt undone
         first = D.c.attempts <= 1
         return {
-            "status": case((first, S.SCHEDULED.value), else_=S.RETRYING.value),
+            "status": _given_back_status(D.c.attempts > 1),
             "next_attempt_at": case((first, D.c.due_at), else_=mark.now),
             "claimed_by": None,
             "attempts": D.c.attempts - 1,

@@ -27,6 +27,7 @@ from scheduler.delivery.events import Events, Held
 from scheduler.delivery.recorder import Recorder
 from scheduler.delivery.values import Batch, Clock, DeliveryReason
 from scheduler.logs import fields
+from scheduler.metrics import DeliveryOutcome, Metrics
 from scheduler.quiet_hours import next_opening
 
 log = logging.getLogger("tminus.delivery")
@@ -40,10 +41,12 @@ class Hold:
         *,
         recorder: Recorder,
         events: Events,
+        metrics: Metrics,
         worker: str,
         clock: Clock,
         sleep: Callable[[float], Awaitable[None]],
     ) -> None:
+        self._metrics = metrics
         self._recorder = recorder
         self._events = events
         self._worker = worker
@@ -73,6 +76,9 @@ class Hold:
                 reason=DeliveryReason.QUIET_HOURS,
             )
             if await self._recorder.record(mark):
+                self._metrics.record_delivery(
+                    row.channel, DeliveryOutcome.HELD, DeliveryReason.QUIET_HOURS
+                )
                 log.info(
                     "delivery held for quiet hours",
                     extra=fields(

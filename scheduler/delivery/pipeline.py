@@ -80,6 +80,7 @@ class Pipeline:
             Hold(
                 recorder=self._recorder,
                 events=self.events,
+                metrics=metrics,
                 worker=worker,
                 clock=clock,
                 sleep=sleep,

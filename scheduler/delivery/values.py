@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scheduler.db.queue import HELD_REASON
 from scheduler.db.rows import DeliveryRow
 from scheduler.model import Channel, Outcome
 from scheduler.notify.base import Notifier, Request
@@ -31,7 +32,7 @@ class DeliveryReason(enum.StrEnum):
     CHANNEL_DISABLED = "channel_disabled"  # the receiver said it is gone (410, archived)
     MILESTONE_CHANGED = "milestone_changed"  # a reload dropped it while it was claimed ahead
     SUPERSEDED = "superseded"  # a later reminder of the milestone fell due on the channel
-    QUIET_HOURS = "quiet_hours"  # held: due outside its channel's hours, sent at the opening
+    QUIET_HOURS = HELD_REASON  # held: due outside its channel's hours, sent at the opening
 
 
 class Verdict(enum.StrEnum):

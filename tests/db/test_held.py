@@ -68,3 +68,30 @@ def test_reconcile_keeps_an_overdue_held_row_and_cancels_a_removed_one(store: St
     kept, removed = store.get_delivery(p.id), store.get_delivery(q.id)
     assert kept is not None and kept.status is S.HELD
     assert removed is not None and removed.status is S.CANCELLED
+
+
+def test_a_held_claim_given_back_unsent_stays_held(store: Store) -> None:
+    # Claimed again at its opening, then given back (a shutdown, or a crash and the next
+    # start's release): it must stay held, not become a scheduled row long overdue that
+    # a reconcile would expire.
+    p, q = insert(store, [planned("m1"), planned("m2")])
+    store.claim_due(now=T0, worker="w1", lease=LEASE, limit=5)
+    assert _hold(store, p.id) and _hold(store, q.id)
+    store.claim_due(now=OPENING, worker="w2", lease=LEASE, limit=5)
+    assert store.record([Mark("released", p.id, "w2", OPENING)]) == [True]
+    assert store.release_claims(worker="w2") == 1
+    # A clean give-back undoes the attempt; a crash's release counts it, as for any row.
+    for delivery_id, attempts in ((p.id, 0), (q.id, 1)):
+        row = store.get_delivery(delivery_id)
+        assert row is not None and (row.status, row.attempts) == (S.HELD, attempts)
+    later = OPENING + timedelta(hours=2)
+    actions = reconcile(
+        [p, q],
+        store.open_deliveries(),
+        now=later,
+        window_start=later - timedelta(hours=1),
+        window_end=later + timedelta(days=2),
+        planned_through=None,
+    )
+    assert actions.skip == [] and actions.cancel == []
+    assert len(store.claim_due(now=later, worker="w3", lease=LEASE, limit=5)) == 2

@@ -29,7 +29,14 @@ def stage(h: Harness) -> tuple[Hold, list[DeliveryEvent]]:
         heard.append(event)
 
     events.subscribe(listen)
-    hold = Hold(recorder=h.recorder, events=events, worker="w", clock=h.clock, sleep=h.clock.sleep)
+    hold = Hold(
+        recorder=h.recorder,
+        events=events,
+        metrics=h.metrics,
+        worker="w",
+        clock=h.clock,
+        sleep=h.clock.sleep,
+    )
     return hold, heard
 
 
@@ -55,6 +62,8 @@ async def test_outside_the_hours_rows_are_held_until_the_opening(attempts: int) 
     ]
     assert heard == [Held(rows[0].id, opening), Held(rows[1].id, opening)]
     assert h.clock.slept == []
+    labels = {"channel": "hook", "outcome": "held", "reason": "quiet_hours"}
+    assert h.metrics.registry.get_sample_value("tminus_deliveries_total", labels) == 2
     await h.close()
 
 
