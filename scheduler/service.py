@@ -20,7 +20,7 @@ from scheduler.delivery.channels import install
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy, is_grouped
 from scheduler.delivery.values import DbCall
-from scheduler.digests import plan_digests, with_digests
+from scheduler.digests import AckLookup, no_acknowledgements, plan_digests, with_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import ConfigError, TminusError
 from scheduler.gc_pause import gc_paused
@@ -55,14 +55,17 @@ async def load(path: Path, metrics: Metrics) -> Config | None:
     return config
 
 
-def _plan_in_bulk(config: Config, start: datetime, end: datetime) -> list[Reminder]:
+def _plan_in_bulk(
+    config: Config, start: datetime, end: datetime, acknowledged: AckLookup
+) -> list[Reminder]:
     """Reminders and digest fires of a horizon. Planning it allocates millions of acyclic
     values: the daemon, which owns the process, pauses the cyclic collector for it (see
     :mod:`scheduler.gc_pause`)."""
     with gc_paused():
         resolved = resolve(config)
         reminders = plan(config, start, end, resolved=resolved)
-        return reminders + plan_digests(config, start, end, resolved=resolved)
+        digests = plan_digests(config, start, end, resolved=resolved, acknowledged=acknowledged)
+        return reminders + digests
 
 
 class Service:
@@ -93,6 +96,11 @@ class Service:
         self._make_notifier = make_notifier
         self._store_problem = store_problem
         self.config_in_force: Config | None = None
+        # What digests show as acknowledged: (milestone id, occurrence) -> {by, at, note}
+        # or None. Called on the planning thread, so it must not touch the database:
+        # whoever stores acknowledgements sets a lookup over a snapshot read beforehand
+        # (and reconciles again when one changes, so digests already planned refresh).
+        self.acknowledged: AckLookup = no_acknowledgements
         self._ready_reason: str | None = "loading the config"
         self._heartbeat = time.monotonic()
         self._reload_lock = asyncio.Lock()
@@ -258,7 +266,9 @@ class Service:
             default_catch_up=DEFAULT_CATCH_UP,
         )
         started = time.monotonic()
-        reminders = await asyncio.to_thread(_plan_in_bulk, config, window.start, window.end)
+        reminders = await asyncio.to_thread(
+            _plan_in_bulk, config, window.start, window.end, self.acknowledged
+        )
         planned = plan_deliveries(reminders)
         stored = await self._db(self.store.open_deliveries)
         actions = reconcile(

@@ -74,7 +74,7 @@ class Pipeline:
         ]
         stages: list[Stage] = [
             Route(finisher),
-            Group(),
+            Group(clock),
             WaitUntilDue(clock=clock, sleep=sleep),
             StillWanted(finisher, [self.plan, *checks]),
             Hold(
