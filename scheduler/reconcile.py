@@ -280,15 +280,20 @@ def reconcile_window(
     default_catch_up: timedelta,
     horizon: timedelta = HORIZON,
     max_lookback: timedelta = MAX_LOOKBACK,
+    held_since: datetime | None = None,
 ) -> Window:
     """The window of a reconcile at ``now``.
 
     It starts at the widest ``catch_up`` before now (the default when there are no
     milestones), or further back at the ``planned_through`` watermark when the
-    daemon was down longer (so what fell due meanwhile is recorded missed), but never
-    more than ``max_lookback`` back; it ends ``horizon`` after now.
+    daemon was down longer (so what fell due meanwhile is recorded missed), or at
+    ``held_since``, the earliest due time of a delivery quiet hours still hold (so a
+    reload that removes or moves its milestone cancels it rather than leaving it to go
+    out at the opening), but never more than ``max_lookback`` back; it ends
+    ``horizon`` after now.
     """
     start = now - max(catch_ups, default=default_catch_up)
-    if planned_through is not None and planned_through < start:
-        start = max(planned_through, now - max_lookback)
+    for earlier in (planned_through, held_since):
+        if earlier is not None and earlier < start:
+            start = max(earlier, now - max_lookback)
     return Window(start=start, end=now + horizon)

@@ -26,7 +26,7 @@ from scheduler.errors import ConfigError, TminusError
 from scheduler.gc_pause import gc_paused
 from scheduler.logs import fields, ordered_secrets
 from scheduler.metrics import Metrics
-from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, Reminder
+from scheduler.model import DEFAULT_CATCH_UP, Channel, Config, DeliveryStatus, Reminder
 from scheduler.notify.base import Notifier
 from scheduler.planning import plan, resolve
 from scheduler.reconcile import plan_deliveries, reconcile, reconcile_window
@@ -258,19 +258,21 @@ class Service:
         now = self.clock()
         raw = await self._db(self.store.get_meta, "planned_through")
         planned_through = datetime.fromisoformat(raw) if raw else None
+        stored = await self._db(self.store.open_deliveries)
+        held = [r.due_at for r in stored.values() if r.status is DeliveryStatus.HELD]
         window = reconcile_window(
             now=now,
             planned_through=planned_through,
             catch_ups=[m.catch_up for m in config.milestones]
             + [d.catch_up for d in config.digests],
             default_catch_up=DEFAULT_CATCH_UP,
+            held_since=min(held, default=None),
         )
         started = time.monotonic()
         reminders = await asyncio.to_thread(
             _plan_in_bulk, config, window.start, window.end, self.acknowledged
         )
         planned = plan_deliveries(reminders)
-        stored = await self._db(self.store.open_deliveries)
         actions = reconcile(
             planned,
             stored,

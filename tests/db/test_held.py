@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scheduler.model import DeliveryStatus as S
-from scheduler.reconcile import reconcile
+from scheduler.reconcile import reconcile, reconcile_window
 from scheduler.store import Mark, Store
 from tests.support.deliveries import T0, planned
 from tests.support.store import LEASE, insert
@@ -95,3 +95,31 @@ def test_a_held_claim_given_back_unsent_stays_held(store: Store) -> None:
     )
     assert actions.skip == [] and actions.cancel == []
     assert len(store.claim_due(now=later, worker="w3", lease=LEASE, limit=5)) == 2
+
+
+def test_a_held_delivery_whose_milestone_went_away_is_cancelled(store: Store) -> None:
+    (p,) = insert(store, [planned()])
+    store.claim_due(now=T0, worker="w1", lease=LEASE, limit=5)
+    assert _hold(store, p.id)
+    now = T0 + timedelta(hours=8)  # the next morning, before the opening: a reload
+    stored = store.open_deliveries()
+    held = [r.due_at for r in stored.values() if r.status is S.HELD]
+    window = reconcile_window(
+        now=now,
+        planned_through=now,
+        catch_ups=[timedelta(hours=1)],
+        default_catch_up=timedelta(hours=1),
+        held_since=min(held),
+    )
+    actions = reconcile(
+        [],  # the milestone is gone from the config
+        stored,
+        now=now,
+        window_start=window.start,
+        window_end=window.end,
+        planned_through=now,
+    )
+    assert actions.cancel == [p.id]
+    store.apply(actions, now=now)
+    row = store.get_delivery(p.id)
+    assert row is not None and row.status is S.CANCELLED
