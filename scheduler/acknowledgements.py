@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from scheduler.acknowledge import (
     MAX_BY_CHARS,
@@ -77,6 +77,9 @@ class Acknowledgements:
         self._resolved: tuple[Config, dict[str, Resolved]] | None = None
         memory.poll = self.sync
         self._lock = asyncio.Lock()
+        # Called after an acknowledgement made elsewhere was applied (the daemon refreshes
+        # planned digests, whose lists show acknowledgement state).
+        self.after_change: Callable[[], Awaitable[None]] | None = None
 
     # -- the wake-up hook ----------------------------------------------------------------
     async def sync(self) -> None:
@@ -103,6 +106,8 @@ class Acknowledgements:
             self._loaded = True
         if not first:
             await self._dispatcher.kick()
+            if self.after_change is not None:  # e.g. digests already planned list it
+                await self.after_change()
 
     async def memory_fresh(self) -> None:
         """The heartbeat's poll, shared with the ``verdict`` stage's (one read at a time)."""
@@ -111,6 +116,14 @@ class Acknowledgements:
     def current(self) -> dict[Key, Acknowledgement]:
         """The acknowledgements in force, as of the last heartbeat (or change made here)."""
         return dict(self._current)
+
+    def listed(self, milestone_id: str, occurrence: datetime) -> dict[str, str] | None:
+        """What a digest lists for an occurrence: ``{"by", "at", "note"}`` when it is
+        acknowledged. Reads memory only (it runs on the planning thread)."""
+        ack = self._current.get((milestone_id, occurrence.astimezone(UTC)))
+        if ack is None or not ack.active:
+            return None
+        return {"by": ack.by, "at": ack.at.isoformat(), "note": ack.note}
 
     # -- acknowledging ---------------------------------------------------------------------
     def _occurrence(self, milestone_id: str, wanted: datetime | None) -> datetime:

@@ -220,6 +220,8 @@ class Daemon:
             # An acknowledgement made by any process: at once on PostgreSQL (its NOTIFY),
             # else on the next heartbeat's poll.
             wakeups.on(Wakeup.ACK, self.acks.sync)
+            service.acknowledged = self.acks.listed
+            self.acks.after_change = service.refresh_digests
             with redacting(service.secrets):
                 await self._serve(service, dispatcher, pipeline, config)
         return self._exit_code

@@ -23,7 +23,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.delivery.events import DeliveryEvent, Reached, RetryScheduled
+from scheduler.delivery.events import DeliveryEvent, Held, Reached, RetryScheduled
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy
 from scheduler.delivery.values import Clock, DbCall, DeliveryReason
@@ -135,14 +135,15 @@ class Dispatcher:
                 break
         await self.arm()
 
-    def set_plan(self, planned: dict[str, datetime]) -> None:
-        """Record a reconcile's plan: claims held in memory are checked against it."""
-        self.pipeline.plan.update(planned)
+    def set_plan(self, planned: dict[str, datetime], *, since: datetime | None = None) -> None:
+        """Record a reconcile's plan of due times from ``since`` on: claims held in memory
+        are checked against it."""
+        self.pipeline.plan.update(planned, since=since)
 
     async def _heard(self, event: DeliveryEvent) -> None:
-        if isinstance(event, RetryScheduled):
+        if isinstance(event, (RetryScheduled, Held)):
             if not self.stopping:
-                self._background(self.arm())  # the retry may now be the earliest thing due
+                self._background(self.arm())  # it may now be the earliest thing due
         elif isinstance(event, Reached):
             await self._supersede(list(event.rows))
 

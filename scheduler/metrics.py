@@ -76,6 +76,7 @@ class DeliveryOutcome(enum.StrEnum):
     DEAD = "dead"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    HELD = "held"  # outside the channel's quiet hours: sent at the next opening
 
 
 class Metrics:

@@ -12,7 +12,7 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -193,6 +193,21 @@ class Templates:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHours:
+    """When a channel may send (``hours: {days, between, timezone}``): from ``start`` to
+    ``end`` wall time in ``timezone`` on each of ``days`` (``date.weekday()`` numbers).
+
+    A window that ends at or before it starts wraps midnight (``22:00-06:00``): it
+    belongs to the day it opens on. ``end`` of ``None`` means the end of the day (24:00).
+    """
+
+    days: frozenset[int]
+    start: time
+    end: time | None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     """One destination for alerts, as configured."""
 
@@ -205,6 +220,7 @@ class Channel:
     retry: RetryPolicy = RetryPolicy()
     rate_limit: float | None = None  # messages per second; None: unpaced (Slack: 1)
     group_window: timedelta = DEFAULT_GROUP_WINDOW
+    hours: QuietHours | None = None  # None: sends at any time
     location: Location | None = field(default=None, compare=False)
     apprise_urls: tuple[Secret, ...] = ()  # `type: apprise`: every URL is a credential
     templates: Templates | None = None
@@ -347,6 +363,24 @@ class Milestone:
 
 
 @dataclass(frozen=True, slots=True)
+class Digest:
+    """A scheduled summary (``digests:``): at each fire time of the 5-field cron
+    ``schedule`` (in ``timezone``), one message to ``notify`` listing the milestones
+    whose occurrences fall within ``within`` from then (only those with one of ``tags``,
+    when given). ``skip_empty``: a fire with nothing to list sends nothing."""
+
+    id: str
+    schedule: str
+    within: Duration
+    timezone: str = "UTC"
+    notify: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    skip_empty: bool = True
+    catch_up: timedelta = DEFAULT_CATCH_UP
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated configuration, possibly merged from several files."""
 
@@ -354,6 +388,7 @@ class Config:
     channels: Mapping[str, Channel]
     timezone: str = "UTC"
     sources: tuple[str, ...] = ()
+    digests: tuple[Digest, ...] = ()
 
     def milestone(self, milestone_id: str) -> Milestone | None:
         for m in self.milestones:
@@ -433,6 +468,8 @@ class Alert:
     # The acknowledge link of the reminder's occurrence (``TMINUS_PUBLIC_URL/ack/…``);
     # empty when links are off or the alert is itself an acknowledgement notice.
     ack_url: str = ""
+    # Due outside its channel's quiet hours, so sent at the next opening (SPEC "Quiet hours").
+    held: bool = False
 
 
 class Reason(enum.StrEnum):

@@ -17,7 +17,12 @@ The rules (SPEC "Reminder identity and delivery semantics"):
   (the milestone moved or went away, or the channel is no longer listed);
 * stored ``scheduled`` and overdue by ``catch_up`` or more → ``skipped``;
   overdue by less → marked ``late``;
-* stored and planned → untouched, its snapshot refreshed only if it changed.
+* stored and planned → untouched, its snapshot refreshed only if it changed;
+* digest fires already due are coalesced, as cron's catch-up and APScheduler's
+  ``coalesce`` do: of one digest's past fires on a channel only the latest is sent
+  (late, within ``catch_up``); the older ones are not inserted, and open rows of them
+  are skipped (``coalesced``). A digest of every minute does not send sixty late
+  messages after an hour down, and its latest list is the one worth reading.
 
 A planned delivery that is not among the open stored rows may still exist as a
 finished row (sent, dead, skipped, cancelled): the store inserts with "on
@@ -56,6 +61,7 @@ class ReconcileReason(enum.StrEnum):
     MOVED = "moved"  # cancelled: its occurrence moved (the milestone is still there)
     CHANNEL_REMOVED = "channel_removed"  # cancelled: the channel is no longer listed
     EXPIRED = "expired"  # stored scheduled, overdue by catch_up or more: skipped
+    COALESCED = "coalesced"  # a past digest fire with a later one also past: skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +180,19 @@ def reconcile(
     tells the cancels whose occurrence moved (reason ``moved``, not ``removed``).
     """
     actions = ReconcileActions()
+    planned = list(planned)
+    coalesced = _coalesced(planned, now=now)
     seen: set[str] = set()
     for p in planned:
         if p.id in seen:
             continue
         seen.add(p.id)
         row = stored.get(p.id)
+        if p.id in coalesced:
+            if row is not None and row.status == DeliveryStatus.SCHEDULED:
+                actions.skip.append(p.id)
+            actions.reasons[p.id] = ReconcileReason.COALESCED
+            continue
         if row is None:
             _decide_new(p, actions, now=now, planned_through=planned_through)
         else:
@@ -201,6 +214,19 @@ def reconcile(
             actions.skip.append(row.id)
             actions.reasons[row.id] = ReconcileReason.EXPIRED
     return actions
+
+
+def _coalesced(planned: list[PlannedDelivery], *, now: datetime) -> set[str]:
+    """Past digest fires that a later past fire of the same digest and channel replaces."""
+    latest: dict[tuple[str, str], PlannedDelivery] = {}
+    past = [
+        p for p in planned if p.snapshot.kind is AlertKind.DIGEST and p.due_at < now - LATE_GRACE
+    ]
+    for p in past:
+        key = (p.milestone_id, p.channel)
+        if key not in latest or p.due_at > latest[key].due_at:
+            latest[key] = p
+    return {p.id for p in past if latest[(p.milestone_id, p.channel)].id != p.id}
 
 
 def _decide_new(
@@ -265,15 +291,20 @@ def reconcile_window(
     default_catch_up: timedelta,
     horizon: timedelta = HORIZON,
     max_lookback: timedelta = MAX_LOOKBACK,
+    held_since: datetime | None = None,
 ) -> Window:
     """The window of a reconcile at ``now``.
 
     It starts at the widest ``catch_up`` before now (the default when there are no
     milestones), or further back at the ``planned_through`` watermark when the
-    daemon was down longer (so what fell due meanwhile is recorded missed), but never
-    more than ``max_lookback`` back; it ends ``horizon`` after now.
+    daemon was down longer (so what fell due meanwhile is recorded missed), or at
+    ``held_since``, the earliest due time of a delivery quiet hours still hold (so a
+    reload that removes or moves its milestone cancels it rather than leaving it to go
+    out at the opening), but never more than ``max_lookback`` back; it ends
+    ``horizon`` after now.
     """
     start = now - max(catch_ups, default=default_catch_up)
-    if planned_through is not None and planned_through < start:
-        start = max(planned_through, now - max_lookback)
+    for earlier in (planned_through, held_since):
+        if earlier is not None and earlier < start:
+            start = max(earlier, now - max_lookback)
     return Window(start=start, end=now + horizon)

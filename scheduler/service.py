@@ -22,12 +22,13 @@ from scheduler.delivery.channels import install
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy, is_grouped
 from scheduler.delivery.values import DbCall
+from scheduler.digests import AckLookup, no_acknowledgements, plan_digests, with_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import ConfigError, TminusError
 from scheduler.gc_pause import gc_paused
 from scheduler.logs import fields, ordered_secrets
 from scheduler.metrics import Metrics
-from scheduler.model import DEFAULT_CATCH_UP, AlertKind, Channel, Config, Reminder
+from scheduler.model import DEFAULT_CATCH_UP, AlertKind, Channel, Config, DeliveryStatus, Reminder
 from scheduler.moves import (
     cancelled_by_move,
     changed_instants,
@@ -71,13 +72,16 @@ async def load(path: Path, metrics: Metrics) -> Config | None:
 
 
 def _plan_in_bulk(
-    config: Config, start: datetime, end: datetime
+    config: Config, start: datetime, end: datetime, acknowledged: AckLookup
 ) -> tuple[dict[str, Resolved], list[Reminder]]:
-    """Planning a whole horizon allocates millions of acyclic values: the daemon, which
-    owns the process, pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
+    """Reminders, escalations and digest fires of a horizon, with the instants resolved.
+    Planning it allocates millions of acyclic values: the daemon, which owns the process,
+    pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
     with gc_paused():
         resolved = resolve(config)
-        return resolved, plan(config, start, end, resolved=resolved)
+        reminders = plan(config, start, end, resolved=resolved)
+        digests = plan_digests(config, start, end, resolved=resolved, acknowledged=acknowledged)
+        return resolved, reminders + digests
 
 
 class Service:
@@ -111,6 +115,11 @@ class Service:
         # The instants of the config last reconciled: a reload compares against them to
         # find the few milestones that may have moved (None at start: ask the store).
         self._resolved: dict[str, Resolved] | None = None
+        # What digests show as acknowledged: (milestone id, occurrence) -> {by, at, note}
+        # or None. Called on the planning thread, so it must not touch the database:
+        # whoever stores acknowledgements sets a lookup over a snapshot read beforehand
+        # (and reconciles again when one changes, so digests already planned refresh).
+        self.acknowledged: AckLookup = no_acknowledgements
         self._ready_reason: str | None = "loading the config"
         self._heartbeat = time.monotonic()
         self._reload_lock = asyncio.Lock()
@@ -163,7 +172,9 @@ class Service:
         if config is None:
             return []
         now = self.clock()
-        return plan(config, now, now + within)
+        resolved = resolve(config)
+        reminders = plan(config, now, now + within, resolved=resolved)
+        return with_digests(reminders, plan_digests(config, now, now + within, resolved=resolved))
 
     def calendar(self) -> bytes:
         from scheduler.ics import to_ics
@@ -274,18 +285,21 @@ class Service:
         now = self.clock()
         raw = await self._db(self.store.get_meta, "planned_through")
         planned_through = datetime.fromisoformat(raw) if raw else None
+        stored = await self._db(self.store.open_deliveries)
+        held = [r.due_at for r in stored.values() if r.status is DeliveryStatus.HELD]
         window = reconcile_window(
             now=now,
             planned_through=planned_through,
-            catch_ups=(m.catch_up for m in config.milestones),
+            catch_ups=[m.catch_up for m in config.milestones]
+            + [d.catch_up for d in config.digests],
             default_catch_up=DEFAULT_CATCH_UP,
+            held_since=min(held, default=None),
         )
         started = time.monotonic()
         resolved, reminders = await asyncio.to_thread(
-            _plan_in_bulk, config, window.start, window.end
+            _plan_in_bulk, config, window.start, window.end, self.acknowledged
         )
         planned = plan_deliveries(reminders)
-        stored = await self._db(self.store.open_deliveries)
         notices = await self._moved_notices(config, resolved, stored, now=now, since=window.start)
         actions = reconcile(
             planned,
@@ -300,7 +314,7 @@ class Service:
         await self._db(self.store.apply, actions, now=now)
         self._resolved = resolved
         await self._db(self.store.set_meta, "planned_through", window.end.isoformat())
-        self._dispatcher.set_plan({p.id: p.due_at for p in planned})
+        self._dispatcher.set_plan({p.id: p.due_at for p in planned}, since=window.start)
         log.info(
             "reconciled",
             extra=fields(
@@ -361,6 +375,13 @@ class Service:
                 ),
             )
         return notice_deliveries(moves, noticed_at=now, why=why)
+
+    async def refresh_digests(self) -> None:
+        """Plan again when the config has digests, so fires already planned list what
+        changed (an acknowledgement); without digests nothing planned shows it."""
+        config = self.config_in_force
+        if config is not None and config.digests:
+            await self.refill()
 
     async def refill(self) -> None:
         """The hourly top-up of the horizon."""

@@ -85,6 +85,7 @@ def test_check_ok_counts() -> None:
         "milestones": n,
         "reminders": m,
         "channels": len(config.channels),
+        "digests": 0,
     }
 
 

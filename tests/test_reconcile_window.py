@@ -32,3 +32,26 @@ def test_the_window_starts_where_missed_reminders_begin(
     )
     assert window.start == start
     assert window.end == NOW + HORIZON
+
+
+@pytest.mark.parametrize(
+    ("held_since", "planned_through", "start"),
+    [
+        (NOW - 10 * H, None, NOW - 10 * H),  # held overnight: the window reaches back to it
+        (NOW - 10 * H, NOW - 30 * H, NOW - 30 * H),  # the watermark is further back still
+        (NOW - 30 * H, NOW - 10 * H, NOW - 30 * H),
+        (NOW - 0.5 * H, None, NOW - H),  # inside the catch-up anyway
+        (NOW - 1000 * 24 * H, None, NOW - MAX_LOOKBACK),
+    ],
+)
+def test_the_window_reaches_back_to_deliveries_still_held(
+    held_since: datetime, planned_through: datetime | None, start: datetime
+) -> None:
+    window = reconcile_window(
+        now=NOW,
+        planned_through=planned_through,
+        catch_ups=[H],
+        default_catch_up=H,
+        held_since=held_since,
+    )
+    assert window.start == start

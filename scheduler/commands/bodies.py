@@ -3,9 +3,10 @@
 Each channel's own notifier renders them (:meth:`~scheduler.notify.base.Notifier.prepare`,
 the code the daemon sends with), through a client whose transport refuses every
 request: nothing here can reach the network. Alerts are sent as the daemon sends
-them when nothing goes wrong: first attempts, on time; chat channels combine the
-reminders due within their ``group_window`` into one message, sent when the last
-of them is due, as the ``group`` stage does. A channel's secrets that a template
+them when nothing goes wrong: first attempts, on time, or at the channel's next
+opening when its quiet hours hold them (``held``); chat channels combine the
+reminders going out within their ``group_window`` into one message, sent when the
+last of them goes, as the ``group`` stage does. A channel's secrets that a template
 put into a body (``env.PD_KEY``) are shown as ``***``.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 
@@ -21,6 +23,7 @@ from scheduler.delivery.policy import is_grouped
 from scheduler.logs import scrub
 from scheduler.model import Alert, Config, Reminder
 from scheduler.notify import make_notifier
+from scheduler.quiet_hours import held_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class Body:
     content_type: str
     body: str  # the request body exactly as it would be sent (UTF-8)
     alerts: int  # how many reminders that one request carries
+    sent_at: str  # when it goes out (ISO 8601): its due time, or the opening that ends a hold
 
 
 def _no_network(request: httpx.Request) -> httpx.Response:
@@ -61,19 +65,31 @@ def _render(
         if channel is None:
             continue
         notifier = make_notifier(channel, client)
-        ordered = sorted(planned, key=lambda r: r.due_at)
+        goes: dict[str, tuple[datetime, bool]] = {}
+        for r in planned:
+            opening = held_until(channel.hours, r.due_at)
+            goes[r.id] = (r.due_at, False) if opening is None else (opening, True)
+        ordered = sorted(planned, key=lambda r: goes[r.id][0])
         clusters: list[list[Reminder]] = []
         for reminder in ordered:
-            first = clusters[-1][0] if clusters else None
-            near = first is not None and reminder.due_at - first.due_at <= channel.group_window
+            first = goes[clusters[-1][0].id][0] if clusters else None
+            near = first is not None and goes[reminder.id][0] - first <= channel.group_window
             if is_grouped(channel) and near:
                 clusters[-1].append(reminder)
             else:
                 clusters.append([reminder])
         for cluster in clusters:
-            sent_at = cluster[-1].due_at  # a group goes when its last reminder is due
+            sent_at = goes[cluster[-1].id][0]  # a group goes when its last reminder goes
             alerts = [
-                Alert(r.delivery_id(name), r, name, attempt=1, late=False, sent_at=sent_at)
+                Alert(
+                    r.delivery_id(name),
+                    r,
+                    name,
+                    attempt=1,
+                    late=False,
+                    sent_at=sent_at,
+                    held=goes[r.id][1],
+                )
                 for r in cluster
             ]
             for request in notifier.prepare(alerts):
@@ -86,5 +102,6 @@ def _render(
                         # A template may put a secret in the body (env.PD_KEY): shown as ***.
                         body=scrub(request.content.decode("utf-8"), channel.secrets()),
                         alerts=len(request.alerts),
+                        sent_at=sent_at.isoformat(),
                     )
     return out

@@ -31,7 +31,15 @@ from zoneinfo import ZoneInfo
 
 from dateutil.parser import isoparse
 
+from scheduler.commands.timing import (
+    channels_cell,
+    explain_digest,
+    held_lines,
+    holds,
+    reminder_extras,
+)
 from scheduler.config import load_config
+from scheduler.digests import find_digest, plan_digests, with_digests
 from scheduler.durations import Duration
 from scheduler.errors import ConfigError, Problem, TminusError, UsageError
 from scheduler.gc_pause import gc_paused
@@ -109,6 +117,9 @@ def _emit_json(document: Any) -> None:
 def _alert_type(reminder: Reminder) -> str:
     if reminder.kind is AlertKind.ESCALATION:
         return "milestone.escalated"
+
+    if reminder.kind is AlertKind.DIGEST:
+        return "digest"
     return "milestone.reached" if reminder.offset.is_zero else "reminder.due"
 
 
@@ -128,12 +139,15 @@ def _reminder_json(reminder: Reminder) -> dict[str, Any]:
     }
 
 
-def _simulated_json(reminder: Reminder, bodies: dict[tuple[str, str], Any]) -> dict[str, Any]:
+def _simulated_json(
+    config: Config, reminder: Reminder, bodies: dict[tuple[str, str], Any]
+) -> dict[str, Any]:
     """One simulated alert: the reminder, and per channel the exact body it would get."""
     r = reminder
     found = [bodies[(r.id, name)] for name in r.channels if (r.id, name) in bodies]
     return {
         **_reminder_json(r),
+        **reminder_extras(config, r),
         "reminder_id": r.id,
         "text": fallback_text(r),
         "deliveries": [
@@ -143,6 +157,7 @@ def _simulated_json(reminder: Reminder, bodies: dict[tuple[str, str], Any]) -> d
                 "delivery_id": b.delivery_id,
                 "content_type": b.content_type,
                 "alerts_in_request": b.alerts,
+                "sent_at": b.sent_at,
                 "body": b.body,
             }
             for b in found
@@ -191,9 +206,12 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     reminders = sum(len(m.remind) for m in config.milestones if m.status not in _INACTIVE)
     k = len(config.channels)
     if args.json:
-        _emit_json({"ok": True, "milestones": n, "reminders": reminders, "channels": k})
+        document = {"ok": True, "milestones": n, "reminders": reminders, "channels": k}
+        _emit_json({**document, "digests": len(config.digests)})
     else:
         summary = [counted(n, "milestone"), counted(reminders, "reminder"), counted(k, "channel")]
+        if config.digests:
+            summary.append(counted(len(config.digests), "digest"))
         print(f"OK: {', '.join(summary)}")
     return 0
 
@@ -208,8 +226,9 @@ def upcoming(args: argparse.Namespace, settings: Settings) -> int:
     end = span.add_to(now)
     with gc_paused():
         reminders = plan(config, now, end, resolved=resolved)
+        reminders = with_digests(reminders, plan_digests(config, now, end, resolved=resolved))
     if args.json:
-        _emit_json([_reminder_json(r) for r in reminders])
+        _emit_json([{**_reminder_json(r), **reminder_extras(config, r)} for r in reminders])
         return 0
     if not reminders:
         print(f"No reminders due within {args.within} of {format_instant(now)}.")
@@ -219,8 +238,8 @@ def upcoming(args: argparse.Namespace, settings: Settings) -> int:
             format_instant(r.due_at),
             f"in {compact_span(r.due_at - now)}",
             r.milestone.id,
-            r.label,
-            ", ".join(r.channels) or "-",
+            "digest" if r.kind is AlertKind.DIGEST else r.label,
+            channels_cell(config, r),
         ]
         for r in reminders
     ]
@@ -240,19 +259,24 @@ def simulate(args: argparse.Namespace, settings: Settings) -> int:
     with gc_paused():
         # escalations are listed as if nothing were acknowledged (there is no database here)
         reminders = plan(config, start, end, resolved=resolved)
+        reminders = with_digests(reminders, plan_digests(config, start, end, resolved=resolved))
     if args.json:
         from scheduler.commands.bodies import channel_bodies  # notifiers: only for --json
 
         bodies = channel_bodies(config, reminders)
-        _emit_json([_simulated_json(r, bodies) for r in reminders])
+        _emit_json([_simulated_json(config, r, bodies) for r in reminders])
         return 0
     for r in reminders:
         print(f"{format_instant(r.due_at)}  [{', '.join(r.channels)}]  {fallback_text(r)}")
+        for line in held_lines(config, r):
+            print(line)
     deliveries = sum(len(r.channels) for r in reminders)
+    held = sum(len(holds(config, r)) for r in reminders)
     # The summary goes to stderr so that stdout stays one line per alert for pipes.
     print(
         f"{counted(len(reminders), 'reminder')}, {counted(deliveries, 'delivery', 'deliveries')} "
-        f"from {format_instant(start)} until {format_instant(end)}",
+        + (f"({held} held for quiet hours) " if held else "")
+        + f"from {format_instant(start)} until {format_instant(end)}",
         file=sys.stderr,
     )
     return 0
@@ -263,6 +287,11 @@ def explain(args: argparse.Namespace, settings: Settings) -> int:
     """How a milestone's date was computed, its next occurrences and its reminders."""
     config, resolved = _load(settings)
     now = datetime.now(UTC)
+    digest = find_digest(config, args.milestone)
+    if digest is not None and (
+        args.milestone.startswith("digest:") or args.milestone not in resolved
+    ):
+        return explain_digest(config, digest, now=now, resolved=resolved, as_json=args.json)
     e = explain_milestone(config, args.milestone, now=now, resolved=resolved)
     m = e.milestone
     if args.svg:

@@ -17,6 +17,7 @@ from scheduler.config.apprise_urls import APPRISE_TYPE, check_apprise_urls
 from scheduler.config.checker import Checker, DocPath
 from scheduler.config.email import EMAIL_KEYS, check_email, refuse_email_keys
 from scheduler.config.interpolate import InterpolationError, interpolate
+from scheduler.config.schedules import check_hours
 from scheduler.config.templates import check_templates
 from scheduler.config.urls import channel_url_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
@@ -48,6 +49,7 @@ CHANNEL_KEYS = frozenset(
         "subject",
         "body_template",
         "template_env",
+        "hours",
     }
 )
 RETRY_KEYS = frozenset({"max_attempts", "initial", "max_delay"})
@@ -57,7 +59,7 @@ _HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
 
 
 def check_channels(
-    checker: Checker, value: Any, path: DocPath, *, file: str
+    checker: Checker, value: Any, path: DocPath, *, file: str, zone: str = "UTC"
 ) -> list[tuple[Channel, DocPath]]:
     """Every valid channel in the section, with the path of its name."""
     section = checker.mapping(value, path, "channels")
@@ -69,14 +71,14 @@ def check_channels(
         if not SLUG.match(name):
             checker.fail(where, f"invalid channel name '{name}': use {SLUG_HINT}", on_key=True)
             continue
-        channel = _check_channel(checker, name, body, where, file=file)
+        channel = _check_channel(checker, name, body, where, file=file, zone=zone)
         if channel is not None:
             out.append((channel, where))
     return out
 
 
 def _check_channel(
-    checker: Checker, name: str, value: Any, path: DocPath, *, file: str
+    checker: Checker, name: str, value: Any, path: DocPath, *, file: str, zone: str
 ) -> Channel | None:
     body = checker.mapping(
         value, path, f"channel '{name}'", allowed=CHANNEL_KEYS | EMAIL_KEYS, required=["type"]
@@ -130,6 +132,10 @@ def _check_channel(
         )
         window = parsed.to_timedelta() if parsed else window
     templates = check_templates(checker, body, path, kind_)
+
+    hours = None
+    if body.get("hours") is not None:
+        hours = check_hours(checker, body["hours"], (*path, "hours"), zone=zone)
     if len(checker.issues) > before or kind_ is None or url is None or headers is None:
         return None
     if apprise_urls is None:
@@ -144,6 +150,7 @@ def _check_channel(
         retry=retry or RetryPolicy(),
         rate_limit=rate_limit,
         group_window=window,
+        hours=hours,
         location=Location(file, 0, 0),
         apprise_urls=apprise_urls,
         templates=templates,

@@ -23,6 +23,7 @@ def cross_check(files: list[FileConfig]) -> list[FileIssue]:
     out: list[FileIssue] = []
     out += _unique_channels(files)
     out += _unique_ids(files)
+    out += _unique_digests(files)
     out += _notify_targets(files)
     out += _after_targets(files)
     out += _after_cycles(files)
@@ -54,6 +55,20 @@ def _unique_ids(files: list[FileConfig]) -> list[FileIssue]:
                 out.append((fc.file, Issue(where, message, ref=first[milestone.id])))
             else:
                 first[milestone.id] = (fc.file, where)
+    return out
+
+
+def _unique_digests(files: list[FileConfig]) -> list[FileIssue]:
+    out: list[FileIssue] = []
+    first: dict[str, tuple[str, DocPath]] = {}
+    for fc in files:
+        for digest, path in fc.digests:
+            where = (*path, "id")
+            if digest.id in first:
+                message = f"duplicate digest id '{digest.id}' (first defined at {{ref}})"
+                out.append((fc.file, Issue(where, message, ref=first[digest.id])))
+            else:
+                first[digest.id] = (fc.file, where)
     return out
 
 

@@ -267,4 +267,5 @@ def _merge(results: list[FileConfig], sources: list[_Source]) -> Config:
         channels=MappingProxyType(channels),
         timezone=results[0].timezone if results else "UTC",
         sources=tuple(source.name for source in sources),
+        digests=tuple(d for fc in results for d, _ in fc.digests),
     )

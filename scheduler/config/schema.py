@@ -31,6 +31,7 @@ from scheduler.config.fields import (
     zone_name,
 )
 from scheduler.config.rrules import check_rrule
+from scheduler.config.schedules import check_digests
 from scheduler.config.urls import link_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.durations import Duration
@@ -39,6 +40,7 @@ from scheduler.model import (
     DEFAULT_REMIND,
     DEFAULT_WEEKEND,
     Channel,
+    Digest,
     Escalation,
     Location,
     Milestone,
@@ -47,7 +49,7 @@ from scheduler.model import (
 )
 
 TOP_KEYS = frozenset(
-    {"version", "timezone", "defaults", "channels", "milestones", "holidays", "weekend"}
+    {"version", "timezone", "defaults", "channels", "milestones", "holidays", "weekend", "digests"}
 )
 DEFAULT_KEYS = frozenset({"remind", "notify", "catch_up", "escalate"})
 MILESTONE_KEYS = frozenset(
@@ -84,6 +86,7 @@ class FileConfig:
     timezone: str = "UTC"
     channels: list[tuple[Channel, DocPath]] = field(default_factory=list)
     milestones: list[tuple[Milestone, DocPath]] = field(default_factory=list)
+    digests: list[tuple[Digest, DocPath]] = field(default_factory=list)
     # channel names each milestone notifies, with the path each name was written at
     notify_refs: list[tuple[tuple[str, DocPath], ...]] = field(default_factory=list)
     default_notify: tuple[tuple[str, DocPath], ...] = ()
@@ -133,7 +136,21 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
     if isinstance(top.get("channels"), dict):
         result.channels_seen = {str(name) for name in top["channels"]}
     if top.get("channels") is not None:
-        result.channels = check_channels(checker, top["channels"], ("channels",), file=file)
+        result.channels = check_channels(
+            checker, top["channels"], ("channels",), file=file, zone=result.timezone
+        )
+    if top.get("digests") is not None:
+        for digest, digest_path, refs in check_digests(
+            checker,
+            top["digests"],
+            ("digests",),
+            zone=result.timezone,
+            catch_up=defaults.catch_up,
+            file=file,
+        ):
+            if digest is not None:
+                result.digests.append((digest, digest_path))
+            result.notify_refs.append(refs)
     raw_items = top.get("milestones")
     items = [] if raw_items is None else checker.sequence(raw_items, ("milestones",), "milestones")
     items = items or []

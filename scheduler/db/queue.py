@@ -30,17 +30,20 @@ from scheduler.db.rows import AttemptRecord, DeliveryRow
 from scheduler.db.tables import ATTEMPTS, BODY_EXCERPT_CHARS, ERROR_CHARS
 
 REDELIVERABLE = (S.DEAD, S.SENT, S.SKIPPED, S.CANCELLED)
+HELD_REASON = "quiet_hours"  # the reason a held row keeps until it is sent
 _CHUNK = 500  # ids per IN (…) list
 
 
 @dataclass(frozen=True, slots=True)
 class Mark:
     """One outcome to record: ``sent``, ``retry`` (at ``next_attempt_at``), ``dead``,
-    ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent)
-    or ``released`` (claimed but never sent: given back with the attempt undone).
-    ``generation`` is the row's ``attempts`` as the worker's claim left it."""
+    ``cancelled`` (claimed ahead of its time, then dropped by a reload before it was sent),
+    ``released`` (claimed but never sent: given back with the attempt undone) or ``held``
+    (outside its channel's quiet hours: given back, attempt undone, until the opening at
+    ``next_attempt_at``). ``generation`` is the row's ``attempts`` as the worker's claim
+    left it."""
 
-    kind: Literal["sent", "retry", "dead", "cancelled", "released"]
+    kind: Literal["sent", "retry", "dead", "cancelled", "released", "held"]
     delivery_id: str
     worker: str
     now: datetime
@@ -213,7 +216,7 @@ def release_claims(conn: Connection, *, worker: str | None) -> int:
         update(D)
         .where(*mine)
         .values(
-            status=case((D.c.attempts > 1, S.RETRYING.value), else_=S.SCHEDULED.value),
+            status=_given_back_status(D.c.attempts > 1),
             claimed_by=None,
             lease_until=None,
             next_attempt_at=D.c.due_at,  # already due: taken again at the next claim
@@ -268,6 +271,18 @@ def redeliver(conn: Connection, delivery_id: str, *, now: datetime) -> bool:
     return conn.execute(stmt).first() is not None
 
 
+def _given_back_status(retried: Any) -> Any:
+    """The status of a claim given back unsent: ``held`` while it is one that quiet hours
+    held (its reason says so until it is sent: a reconcile must not expire it by
+    ``catch_up`` after its original due time), else ``retrying`` after a real attempt,
+    else ``scheduled``."""
+    return case(
+        (D.c.reason == HELD_REASON, S.HELD.value),
+        (retried, S.RETRYING.value),
+        else_=S.SCHEDULED.value,
+    )
+
+
 def _mark_values(mark: Mark) -> dict[str, Any]:
     if mark.kind == "sent":
         reason = (mark.attempt.reason if mark.attempt else None) or "ok"
@@ -287,10 +302,18 @@ def _mark_values(mark: Mark) -> dict[str, Any]:
     if mark.kind == "released":  # claimed, never sent: back to the queue, attempt undone
         first = D.c.attempts <= 1
         return {
-            "status": case((first, S.SCHEDULED.value), else_=S.RETRYING.value),
+            "status": _given_back_status(D.c.attempts > 1),
             "next_attempt_at": case((first, D.c.due_at), else_=mark.now),
             "claimed_by": None,
             "attempts": D.c.attempts - 1,
+        }
+    if mark.kind == "held":  # claimed, never sent: waits for its channel's next opening
+        return {
+            "status": S.HELD.value,
+            "next_attempt_at": mark.next_attempt_at,
+            "claimed_by": None,
+            "attempts": D.c.attempts - 1,
+            "reason": mark.reason,
         }
     if mark.kind == "cancelled":  # claimed ahead, never sent: the claim is given back
         return {

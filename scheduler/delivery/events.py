@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from scheduler.db.rows import DeliveryRow
 
@@ -23,7 +24,16 @@ class RetryScheduled:
     delivery_id: str
 
 
-DeliveryEvent = Reached | RetryScheduled
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A delivery was held for its channel's quiet hours until ``until``: the earliest
+    thing due may have changed."""
+
+    delivery_id: str
+    until: datetime
+
+
+DeliveryEvent = Reached | RetryScheduled | Held
 Listener = Callable[[DeliveryEvent], Awaitable[None]]
 
 

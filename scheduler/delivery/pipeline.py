@@ -2,7 +2,8 @@
 
 The stages, one module each, in the order the pipeline runs them::
 
-    route -> group -> wait -> verdict -> turns: (pace -> held -> prepare -> send -> record)*
+    route -> group -> wait -> verdict -> hold
+          -> turns: (pace -> fence -> prepare -> send -> record)*
 
 ``turns`` sends a group one request at a time, each through the per-request stages.
 A new stage is one module and one line in one of the two lists ``Pipeline`` builds. What the
@@ -21,9 +22,10 @@ from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.acked import AckMemory
 from scheduler.delivery.claims import Claims
 from scheduler.delivery.events import Events, Listener
+from scheduler.delivery.fence import StillHeld
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.group import Group
-from scheduler.delivery.held import StillHeld
+from scheduler.delivery.hold import Hold
 from scheduler.delivery.pace import Pace
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY, is_grouped
 from scheduler.delivery.prepare import AckUrl, Prepare
@@ -60,7 +62,7 @@ class Pipeline:
     ) -> None:
         self.plan = PlanMemory()
         self.acks = AckMemory()
-        # The claims held in memory; the dispatcher notes them, ``held`` checks them.
+        # The claims held in memory; the dispatcher notes them, ``fence`` checks them.
         self.claims = claims or Claims()
         self.events = Events()
         self._recorder = Recorder(store.record, db)
@@ -104,9 +106,17 @@ class Pipeline:
         ]
         stages: list[Stage] = [
             Route(finisher),
-            Group(),
+            Group(clock),
             WaitUntilDue(clock=clock, sleep=sleep),
             StillWanted(finisher, [self.plan, *checks], acks=self.acks),
+            Hold(
+                recorder=self._recorder,
+                events=self.events,
+                metrics=metrics,
+                worker=worker,
+                clock=clock,
+                sleep=sleep,
+            ),
             Turns(MultiStage(per_request)),
         ]
         self._runner = MultiStage(stages)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from scheduler.acknowledge import CANCELLED_KINDS
 from scheduler.db.rows import DeliveryRow
-from scheduler.delivery.values import Batch, Clock
+from scheduler.delivery.values import Batch, Clock, DeliveryReason
 from scheduler.model import Alert, Reminder
 
 AckUrl = Callable[[Reminder], str]
@@ -39,7 +39,8 @@ class Prepare:
 
 def alert_for(row: DeliveryRow, now: datetime, ack_url: AckUrl | None = None) -> Alert:
     """The alert a claimed delivery sends now, from its stored snapshot; reminders and
-    escalations carry the acknowledge link of their occurrence when links are on."""
+    escalations carry the acknowledge link of their occurrence when links are on; ``held``
+    when the ``hold`` stage kept it for its channel's quiet hours."""
     reminder = row.snapshot.reminder(row.channel)
     link = ack_url(reminder) if ack_url is not None and reminder.kind in CANCELLED_KINDS else ""
     return Alert(
@@ -50,4 +51,5 @@ def alert_for(row: DeliveryRow, now: datetime, ack_url: AckUrl | None = None) ->
         late=row.late,
         sent_at=now,
         ack_url=link,
+        held=row.reason == DeliveryReason.QUIET_HOURS,
     )

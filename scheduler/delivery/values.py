@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scheduler.db.queue import HELD_REASON
 from scheduler.db.rows import DeliveryRow
 from scheduler.model import Channel, Outcome
 from scheduler.notify.base import Notifier, Request
@@ -32,6 +33,8 @@ class DeliveryReason(enum.StrEnum):
     MILESTONE_CHANGED = "milestone_changed"  # a reload dropped it while it was claimed ahead
     SUPERSEDED = "superseded"  # a later reminder of the milestone fell due on the channel
     ACKNOWLEDGED = "acknowledged"  # its occurrence was acknowledged while it was claimed
+
+    QUIET_HOURS = HELD_REASON  # held: due outside its channel's hours, sent at the opening
 
 
 class Verdict(enum.StrEnum):

@@ -33,10 +33,18 @@ class PlanMemory:
         self._planned: dict[str, datetime] = {}
         self._dropped: set[str] = set()
 
-    def update(self, planned: Mapping[str, datetime]) -> None:
-        """Record a reconcile's plan; what the previous one planned and this one does not
-        was dropped by this process (a reload, or the window moving past it)."""
-        self._dropped = (self._dropped | (self._planned.keys() - planned.keys())) - planned.keys()
+    def update(self, planned: Mapping[str, datetime], *, since: datetime | None = None) -> None:
+        """Record a reconcile's plan of the deliveries due from ``since`` on; what the
+        previous one planned there and this one does not was dropped by this process (a
+        reload). One due before ``since`` only fell out of the window (a delivery held
+        overnight for quiet hours is still wanted): the reconcile left its row alone, and
+        so does this."""
+        gone = {
+            i
+            for i in self._planned.keys() - planned.keys()
+            if since is None or self._planned[i] >= since
+        }
+        self._dropped = (self._dropped | gone) - planned.keys()
         self._planned = dict(planned)
 
     def verdict(self, row: DeliveryRow) -> Verdict:

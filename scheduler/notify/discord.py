@@ -12,7 +12,8 @@ import json
 from scheduler.model import Outcome, Reason
 from scheduler.notify.chat import ChatStyle
 from scheduler.notify.classify import Answer, by_status, excerpt, with_detail
-from scheduler.render.discord import MAX_EMBEDS, discord_payloads
+from scheduler.render.digest_chat import discord_messages
+from scheduler.render.discord import MAX_EMBEDS
 from scheduler.render.templated import DISCORD_TEXT
 
 DISCORD_UNKNOWN_WEBHOOK = 10015
@@ -48,7 +49,7 @@ def discord_answer(answer: Answer) -> Outcome:
 
 
 DISCORD_STYLE = ChatStyle(
-    render=discord_payloads,
+    render=discord_messages,
     answers=discord_answer,
     max_alerts=MAX_EMBEDS,
     text_message=DISCORD_TEXT,

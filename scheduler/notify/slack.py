@@ -10,7 +10,8 @@ from __future__ import annotations
 from scheduler.model import Outcome, Reason
 from scheduler.notify.chat import ChatStyle
 from scheduler.notify.classify import Answer, by_status, with_detail
-from scheduler.render.slack import MAX_GROUP_ALERTS, slack_payloads
+from scheduler.render.digest_chat import slack_messages
+from scheduler.render.slack import MAX_GROUP_ALERTS
 from scheduler.render.templated import SLACK_TEXT
 
 # Slack incoming-webhook error bodies and what they mean for a person reading history.
@@ -65,7 +66,7 @@ def slack_answer(answer: Answer) -> Outcome:
 
 
 SLACK_STYLE = ChatStyle(
-    render=slack_payloads,
+    render=slack_messages,
     answers=slack_answer,
     max_alerts=MAX_GROUP_ALERTS,
     text_message=SLACK_TEXT,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from scheduler.notify.chat import ChatStyle
 from scheduler.notify.classify import by_status
-from scheduler.render.teams import MAX_GROUP_ALERTS, teams_payloads
+from scheduler.render.digest_chat import teams_messages
+from scheduler.render.teams import MAX_GROUP_ALERTS
 from scheduler.render.templated import TEAMS_TEXT
 
 TEAMS_STYLE = ChatStyle(
-    render=teams_payloads, answers=by_status, max_alerts=MAX_GROUP_ALERTS, text_message=TEAMS_TEXT
+    render=teams_messages, answers=by_status, max_alerts=MAX_GROUP_ALERTS, text_message=TEAMS_TEXT
 )
 TEAMS = TEAMS_STYLE.kind()

@@ -93,7 +93,7 @@ def _facts(v: AlertView) -> dict[str, Any]:
         ("Reminder", v.label),
     ]
     if v.late_line:
-        facts.append(("Late", v.late_line))
+        facts.append(("Held" if v.held else "Late", v.late_line))
     return {
         "type": "FactSet",
         "facts": [{"title": name, "value": fit_bytes(value, FACT_MAX)} for name, value in facts],

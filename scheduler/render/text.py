@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from scheduler.model import Reminder
+from scheduler.model import AlertKind, Reminder
+from scheduler.render.digest import digest_text
 from scheduler.render.words import late_note, one_line, wording
 
 __all__ = ["fallback_text", "in_zone", "late_note", "one_line"]
@@ -25,15 +26,23 @@ def in_zone(moment: datetime, reminder: Reminder) -> datetime:
 
 
 def fallback_text(
-    reminder: Reminder, *, late_by: timedelta | None = None, sent_at: datetime | None = None
+    reminder: Reminder,
+    *,
+    late_by: timedelta | None = None,
+    sent_at: datetime | None = None,
+    held: bool = False,
 ) -> str:
     """One line for notifications, screen readers and logs.
 
     ``T-7d: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 CEST``;
     at the moment itself ``Now: …``; after it ``T+2h: …``; a late delivery
     ends with ``(late by 2 hours)``. Plain text: channels escape it themselves.
-    ``sent_at`` defaults to the due time plus ``late_by``, as the daemon sends it.
+    ``sent_at`` defaults to the due time plus ``late_by``, as the daemon sends it. A
+    ``held`` one (quiet hours) ends with ``(held: due Sat 00:00)``. A digest is its
+    own summary line (:func:`scheduler.render.digest.digest_text`).
     """
     if sent_at is None:
         sent_at = reminder.due_at + (late_by or timedelta(0))
-    return wording(reminder, sent_at, late_by=late_by).fallback
+    if reminder.kind is AlertKind.DIGEST:
+        return digest_text(reminder, sent_at, held=held)
+    return wording(reminder, sent_at, late_by=late_by, held=held).fallback

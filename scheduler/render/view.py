@@ -32,13 +32,17 @@ class AlertView:
     status: str  # "In 7 days", "Reached now", "Reached 2 hours ago", "2 hours ago"
     countdown: str  # "T-7d", "Now", "T+2h"
     late_by: timedelta | None
-    late_line: str  # "Late by 2 hours: this reminder was due Thu 1 Aug 2019 22:00 CEST", or ""
+    # "Late by 2 hours: this reminder was due Thu 1 Aug 2019 22:00 CEST", or for a delivery
+    # kept by quiet hours "Held for quiet hours: this reminder was due Sat 3 Aug 2019 00:00
+    # CEST", or ""
+    late_line: str
     label: str  # "7 days before"
     description: str
     tags: tuple[str, ...]
     links: tuple[str, ...]
     fallback: str  # the one-line text
     timestamp: datetime  # the occurrence, aware
+    held: bool = False
 
     @property
     def tag_line(self) -> str:
@@ -59,9 +63,12 @@ def view(alert: Alert) -> AlertView:
     milestone = reminder.milestone
     occurrence = in_zone(reminder.occurrence, reminder)
     lateness = late_by(alert)
-    words = wording(reminder, alert.sent_at, late_by=lateness)
+    words = wording(reminder, alert.sent_at, late_by=lateness, held=alert.held)
     late_line = ""
-    if lateness is not None:
+    if alert.held:
+        due = format_when(in_zone(reminder.due_at, reminder))
+        late_line = f"Held for quiet hours: this reminder was due {due}"
+    elif lateness is not None:
         due = format_when(in_zone(reminder.due_at, reminder))
         late_line = f"Late by {format_span(lateness)}: this reminder was due {due}"
     return AlertView(
@@ -80,6 +87,7 @@ def view(alert: Alert) -> AlertView:
         links=milestone.links,
         fallback=words.fallback,
         timestamp=occurrence,
+        held=alert.held,
     )
 
 

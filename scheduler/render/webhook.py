@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.model import Alert, AlertKind, AlertType
+from scheduler.render.digest import digest_body
 from scheduler.timekeeping import iso_exact
 
 _TYPE_OF_KIND: dict[AlertKind, AlertType] = {
@@ -30,8 +31,12 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
     ``at`` and ``due_at`` are the exact instants the daemon scheduled (a sub-second
     part only when they have one), ``sent_at`` to the millisecond, all ISO 8601
     with the zone's offset, as in SPEC's example. The keys of ``reminder.extra`` are
-    added at the top level.
+    added at the top level. A delivery kept for quiet hours adds ``"held": true`` (its
+    ``reminder.due_at`` is the original due time); a digest has its own body
+    (:func:`scheduler.render.digest.digest_body`).
     """
+    if alert.reminder.kind is AlertKind.DIGEST:
+        return digest_body(alert)
     reminder = alert.reminder
     milestone = reminder.milestone
     zone = milestone.zone
@@ -58,6 +63,8 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
     }
     if alert.ack_url:  # with TMINUS_PUBLIC_URL: the occurrence's acknowledge link
         body["ack_url"] = alert.ack_url
+    if alert.held:
+        body["held"] = True
     # A kind other than a reminder adds its own top-level keys (``"escalation": {…}``).
     body.update(reminder.extra)
     return body

@@ -74,6 +74,12 @@ def late_note(late_by: timedelta) -> str:
     return f"late by {format_span(late_by)}"
 
 
+def held_note(due_at: datetime) -> str:
+    """``held: due Sat 00:00``: a delivery kept for its channel's quiet hours says when it
+    was due (``due_at`` in the zone it is shown in)."""
+    return f"held: due {due_at:%a %H:%M}"
+
+
 def _side(span: timedelta) -> Side:
     if abs(span.total_seconds()) < NOW_WITHIN_SECONDS:
         return Side.NOW
@@ -96,8 +102,15 @@ def _countdown(reminder: Reminder, left: timedelta, side: Side) -> str:
     return f"T-{short_span(left)}" if side is Side.AHEAD else f"T+{short_span(left)}"
 
 
-def wording(reminder: Reminder, sent_at: datetime, *, late_by: timedelta | None = None) -> Wording:
-    """The words for ``reminder`` sent at ``sent_at``; ``late_by`` adds the lateness note."""
+def wording(
+    reminder: Reminder,
+    sent_at: datetime,
+    *,
+    late_by: timedelta | None = None,
+    held: bool = False,
+) -> Wording:
+    """The words for ``reminder`` sent at ``sent_at``; ``late_by`` adds the lateness note,
+    ``held`` the note that quiet hours kept it (``held: due Sat 00:00``)."""
     occurrence = reminder.occurrence.astimezone(reminder.milestone.zone)
     left = until(occurrence, sent_at)
     side = _side(left)
@@ -121,7 +134,9 @@ def wording(reminder: Reminder, sent_at: datetime, *, late_by: timedelta | None 
     elif reminder.kind is AlertKind.MOVED and (move := notices.Move.of(reminder)) is not None:
         line, icon = notices.moved_line(title, move), notices.MOVED_ICON
         label, status = notices.MOVED, notices.moved_status(move)
-    if late_by is not None and late_by > timedelta(0):
+    if held:
+        line += f" ({held_note(reminder.due_at.astimezone(reminder.milestone.zone))})"
+    elif late_by is not None and late_by > timedelta(0):
         line += f" ({late_note(late_by)})"
     return Wording(kind=kind, icon=icon, countdown=label, status=status, fallback=line)
 

@@ -352,7 +352,7 @@ def test_nested_aliases_do_not_explode(tmp_path: Path) -> None:
     assert len(found) == 9
     assert found[0] == (
         f"{path}:2:1: unknown key 'a0' in the config; expected one of: channels, defaults, "
-        "holidays, milestones, timezone, version, weekend (at a0)"
+        "digests, holidays, milestones, timezone, version, weekend (at a0)"
     )
 
 

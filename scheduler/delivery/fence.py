@@ -1,4 +1,4 @@
-"""Stage ``held``: is each claim still this worker's, just before its request is built?
+"""Stage ``fence``: is each claim still this worker's, just before its request is built?
 
 On PostgreSQL another replica may take a claim over once this worker's liveness session
 ended or its lease ran out (:mod:`scheduler.fencing`). A claim whose lease ran out by
