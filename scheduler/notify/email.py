@@ -1,8 +1,10 @@
 """Email channels: one message per delivery group, sent over SMTP with aiosmtplib.
 
 :meth:`EmailNotifier.prepare` renders the MIME message once
-(:mod:`scheduler.render.email_mime`); the request's content is the message as
-``DATA`` carries it. :meth:`EmailNotifier.send` holds one SMTP conversation:
+(:mod:`scheduler.render.email_mime`), in the words of the channel's ``subject`` and
+``template`` when it has them; the request's content is the message as ``DATA``
+carries it, and an alert whose template failed is said in the log when it is sent.
+:meth:`EmailNotifier.send` holds one SMTP conversation:
 
 1. connect: TLS from the first byte for ``smtps://``; for ``smtp://`` a STARTTLS
    upgrade when the server offers it (``starttls: required``: refuse a server
@@ -32,7 +34,7 @@ import aiosmtplib
 import httpx
 
 from scheduler.model import Alert, Channel, EmailSettings, Outcome, Reason, StartTLS
-from scheduler.notify.base import ChannelKind, Request, scrub
+from scheduler.notify.base import ChannelKind, Request, report_fallbacks, scrub
 from scheduler.notify.classify import by_status, excerpt, timed_out
 from scheduler.notify.smtp_replies import Refusal, Step, error_outcome, no_tls, refused_outcome
 from scheduler.render.email_mime import email_messages
@@ -50,12 +52,14 @@ class EmailNotifier:
         self.settings: EmailSettings = channel.email
 
     def prepare(self, alerts: Sequence[Alert]) -> list[Request]:
-        out = []
-        for carried, content in email_messages(alerts, self.settings):
-            out.append(Request(tuple(carried), content, {"content-type": "message/rfc822"}))
-        return out
+        headers = {"content-type": "message/rfc822"}
+        return [
+            Request(tuple(mail.alerts), mail.content, headers, mail.fallbacks)
+            for mail in email_messages(alerts, self.settings, self.channel.templates)
+        ]
 
     async def send(self, request: Request) -> Outcome:
+        report_fallbacks(self.channel, request)
         seconds = self.channel.timeout.total_seconds()
         try:
             async with asyncio.timeout(seconds):

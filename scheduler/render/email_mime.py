@@ -32,13 +32,16 @@ from __future__ import annotations
 import email.policy
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from scheduler.ics import occurrence_ics
-from scheduler.model import Alert, EmailSettings, Mailbox, Reminder
-from scheduler.render.email import email_text
+from scheduler.model import Alert, EmailSettings, Mailbox, Reminder, Templates
+from scheduler.render.email import EmailText, email_text
+from scheduler.render.email_templated import email_words
+from scheduler.render.templated import TemplateFailure
 from scheduler.render.view import soonest_first
 from scheduler.timekeeping import utc_iso_micro
 
@@ -81,15 +84,29 @@ def _address(box: Mailbox) -> Address:
     return Address(display_name=box.name, addr_spec=box.address)
 
 
-def build_message(alerts: Sequence[Alert], settings: EmailSettings) -> EmailMessage:
-    """The message carrying ``alerts`` (one channel, due together) to the channel's recipients."""
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    """One message as ``DATA`` carries it, the alerts it carries, and those of them whose
+    template failed (they carry the built-in words)."""
+
+    alerts: list[Alert]
+    content: bytes
+    fallbacks: tuple[TemplateFailure, ...] = ()
+
+
+def build_message(
+    alerts: Sequence[Alert], settings: EmailSettings, *, words: EmailText | None = None
+) -> EmailMessage:
+    """The message carrying ``alerts`` (one channel, due together) to the channel's
+    recipients, saying ``words`` (the built-in ones by default)."""
     if not alerts:
         raise ValueError("a message carries at least one alert")
     ordered = soonest_first(alerts)
     domain = message_domain(settings)
     own_id = message_id(ordered, domain)
     roots = list(dict.fromkeys(thread_root(a.reminder, a.channel, domain) for a in ordered))
-    words = email_text(ordered)
+    if words is None:
+        words = email_text(ordered)
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = _address(settings.sender)
     msg["To"] = [_address(box) for box in settings.recipients]
@@ -138,13 +155,16 @@ def _attach_calendars(msg: EmailMessage, ordered: Sequence[Alert]) -> None:
 
 
 def email_messages(
-    alerts: Sequence[Alert], settings: EmailSettings
-) -> list[tuple[list[Alert], bytes]]:
+    alerts: Sequence[Alert], settings: EmailSettings, templates: Templates | None = None
+) -> list[RenderedMail]:
     """``alerts`` as messages of at most :data:`MAX_GROUP_ALERTS`, soonest first, as bytes
-    with CRLF line ends (what SMTP ``DATA`` carries)."""
+    with CRLF line ends (what SMTP ``DATA`` carries), in the channel's ``templates``' words
+    where it has them."""
     ordered = soonest_first(alerts)
-    out: list[tuple[list[Alert], bytes]] = []
+    out: list[RenderedMail] = []
     for start in range(0, len(ordered), MAX_GROUP_ALERTS):
         chunk = ordered[start : start + MAX_GROUP_ALERTS]
-        out.append((chunk, build_message(chunk, settings).as_bytes(policy=WIRE_POLICY)))
+        words, failures = email_words(chunk, templates)
+        message = build_message(chunk, settings, words=words)
+        out.append(RenderedMail(chunk, message.as_bytes(policy=WIRE_POLICY), tuple(failures)))
     return out

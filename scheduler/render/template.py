@@ -106,11 +106,12 @@ class Rendered:
 
 
 def ack_url(alert: Alert) -> str:
-    """The acknowledge link of ``alert``'s occurrence: the one place messages get it.
+    """The acknowledge link of ``alert``'s occurrence, as the prepare stage signed it.
 
-    Empty until acknowledge links exist (SPEC: empty without ``TMINUS_PUBLIC_URL``).
+    Empty without ``TMINUS_PUBLIC_URL``, and for a notice that is itself about an
+    acknowledgement (there is nothing left to acknowledge).
     """
-    return ""
+    return alert.ack_url
 
 
 def template_context(alert: Alert, env: Mapping[str, str]) -> dict[str, Any]:

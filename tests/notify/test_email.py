@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from scheduler.model import (
     Reason,
     Secret,
     StartTLS,
+    Templates,
 )
 from scheduler.notify.email import EmailNotifier
 from scheduler.notify.registry import make_notifier
@@ -232,6 +234,35 @@ async def test_a_group_is_one_message(plain: SMTPServer) -> None:
     assert (await notifier.send(request)).ok
     (mail,) = plain.mails
     assert mail.message["Subject"].startswith("5 reminders: T-7d: Deadline 000")
+
+
+async def test_a_template_failing_at_send_time_is_said_once_and_the_mail_still_goes(
+    plain: SMTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ``tags[1]`` renders for the first deadline and fails for the one-tag second; the
+    # channel's template_env value must not show in the log.
+    source = "{{ milestone.tags[1] }} {{ env.TMINUS_TEMPLATE_KEY }}: {{ milestone.title }}"
+    templates = Templates(subject=source, env={"TMINUS_TEMPLATE_KEY": "k3y-s3cret"})
+    channel = replace(email_channel(plain), templates=templates)
+    [ok] = burst(1, channel=channel.name)
+    one_tag = make_alert(channel=channel.name, milestone_id="one-tag", tags=("inf",))
+    notifier = EmailNotifier(channel)
+    [request] = notifier.prepare([ok, one_tag])
+    assert [(f.alert.delivery_id, f.key) for f in request.fallbacks] == [
+        (one_tag.delivery_id, "subject")
+    ]
+    with caplog.at_level(logging.WARNING, logger="tminus.notify"):
+        assert (await notifier.send(request)).ok
+    [warning] = [r for r in caplog.records if "template failed" in r.getMessage()]
+    event = warning.tminus_fields  # type: ignore[attr-defined]
+    assert event["delivery_id"] == one_tag.delivery_id and event["template"] == "subject"
+    assert "unknown variable" in event["problem"]
+    assert_no_secret(repr(warning.__dict__), ["k3y-s3cret"])
+    (mail,) = plain.mails
+    assert mail.message["Subject"] == (
+        "2 reminders: usa k3y-s3cret: Deadline 000; "
+        "T-7d: INF Treaty withdrawal takes effect — Fri 2 Aug 2019 00:00 CEST"
+    )
 
 
 async def test_a_server_echoing_the_password_leaks_nothing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -49,6 +50,24 @@ RENDERS = [
 @pytest.mark.parametrize(("source", "expected"), RENDERS)
 def test_variables(source: str, expected: str) -> None:
     assert render_text(source, make_alert(), ENV).text == expected
+
+
+ACK = "https://tminus.example.org/ack/eyJ2MSJ9.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("link", "markup", "expected"),
+    [
+        (ACK, Markup.PLAIN, f"Acknowledge: {ACK}"),
+        (ACK, Markup.SLACK, f"Acknowledge: {ACK}"),
+        (f"{ACK}?a=1&b=2", Markup.SLACK, f"Acknowledge: {ACK}?a=1&amp;b=2"),
+        ("", Markup.PLAIN, "Acknowledge:"),
+    ],
+)
+def test_ack_url_is_the_alerts_link(link: str, markup: Markup, expected: str) -> None:
+    alert = replace(make_alert(), ack_url=link)
+    assert template_context(alert, {})["ack_url"] == link
+    assert render_text("Acknowledge: {{ ack_url }}", alert, ENV, markup=markup).text == expected
 
 
 def test_context_names_are_the_documented_ones() -> None:
