@@ -14,7 +14,7 @@ from scheduler.model import ChannelType
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 
-@pytest.mark.parametrize("name", ["inf-treaty.yaml", "milestones.yaml"])
+@pytest.mark.parametrize("name", ["inf-treaty.yaml", "milestones.yaml", "channels-tour.yaml"])
 def test_example_loads_without_environment(name: str) -> None:
     config = load_config(CONFIG_DIR / name, env={})
     assert config.milestones
