@@ -102,7 +102,9 @@ def print_table(lines: list[Line]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("scenario", choices=["all", "burst", "lateness", "fairness"])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--server", default=DEFAULT_SERVER, help="PostgreSQL server URL")

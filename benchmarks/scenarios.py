@@ -66,8 +66,12 @@ def _iso(moment: float) -> str:
 
 def _milestones(prefix: str, dues: list[float], channel: str) -> list[dict[str, Any]]:
     return [
-        {"id": f"{prefix}{i:05d}", "title": f"Deadline {prefix}{i}", "at": _iso(due),
-         "notify": [channel]}
+        {
+            "id": f"{prefix}{i:05d}",
+            "title": f"Deadline {prefix}{i}",
+            "at": _iso(due),
+            "notify": [channel],
+        }
         for i, due in enumerate(dues)
     ]
 
@@ -204,8 +208,6 @@ def fairness(
     figures.tminus = spread_ms(lateness_ms(arrivals, "/b"))
     drained = max(a for a, path, _ in arrivals if path.startswith("/a"))
     figures.tminus["a_rate"] = burst_count / (drained - start)
-    _baseline(
-        "fairness", receiver.url, burst_count, count, spread, 64, time.time() + BASELINE_LEAD
-    )
+    _baseline("fairness", receiver.url, burst_count, count, spread, 64, time.time() + BASELINE_LEAD)
     figures.baseline = spread_ms(lateness_ms(receiver.take(), "/b"))
     return figures
