@@ -21,7 +21,7 @@ from scheduler.delivery.events import Events, Listener
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.group import Group
 from scheduler.delivery.pace import Pace
-from scheduler.delivery.policy import DEFAULT_CONCURRENCY, is_grouped
+from scheduler.delivery.policy import is_grouped
 from scheduler.delivery.prepare import Prepare
 from scheduler.delivery.record import Record
 from scheduler.delivery.recorder import Recorder
@@ -47,7 +47,6 @@ class Pipeline:
         metrics: Metrics,
         worker: str,
         clock: Clock,
-        concurrency: int = DEFAULT_CONCURRENCY,
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         checks: Sequence[Check] = (),
@@ -56,7 +55,7 @@ class Pipeline:
         self.events = Events()
         self._recorder = Recorder(store.record, db)
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
-        self._send = Send(clock=clock, concurrency=concurrency)
+        self._send = Send(clock=clock)
         per_request: list[Stage] = [
             Pace(finisher, sleep=sleep),
             Prepare(clock=clock),
