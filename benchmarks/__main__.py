@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--fair-a", type=int, default=5_000, help="channel A's burst")
     parser.add_argument("--fair-b", type=int, default=100, help="channel B's reminders")
     parser.add_argument("--fair-spread", type=float, default=10.0, help="seconds B spreads over")
-    parser.add_argument("--lead", type=float, default=15.0, help="seconds for tminus to start")
+    parser.add_argument("--lead", type=float, default=30.0, help="seconds for tminus to start")
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure (medians)")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]

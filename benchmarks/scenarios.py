@@ -117,9 +117,10 @@ def _peak_rss_mib(pid: int) -> float:
 
 @contextmanager
 def daemon_running(
-    db: Database, config: dict[str, Any], *, first_due: float
+    db: Database, config: dict[str, Any], *, first_due: float, late_ok: bool = False
 ) -> Iterator[DaemonProcess]:
-    """A ``tminus run`` on ``config``, ready before ``first_due`` (else the run is void)."""
+    """A ``tminus run`` on ``config``, ready before ``first_due`` (else the run is void,
+    unless ``late_ok``: a burst already due is still a burst)."""
     with tempfile.TemporaryDirectory(prefix="tminus-bench-") as tmp, db.url(Path(tmp)) as url:
         workdir = Path(tmp)
         path = workdir / "milestones.yaml"
@@ -127,7 +128,7 @@ def daemon_running(
         daemon = DaemonProcess(workdir=workdir, config=path, database_url=url)
         try:
             daemon.start(timeout=120)
-            if time.time() > first_due:
+            if time.time() > first_due and not late_ok:
                 raise SystemExit(
                     f"tminus run was ready {time.time() - first_due:.1f} s after the first due"
                     " time: give it a longer --lead"
@@ -155,13 +156,14 @@ def burst(receiver: ReceiverProcess, db: Database, count: int, lead: float) -> F
     receiver.take()
     due = time.time() + lead
     config = _config(receiver.url, ["a"], _milestones("m", [due] * count, "a"))
-    with daemon_running(db, config, first_due=due) as daemon:
+    with daemon_running(db, config, first_due=due, late_ok=True) as daemon:
+        began = max(due, time.time())  # ready after the due time: the burst starts now
         arrived = receiver.wait_for(count, timeout=lead + 300)
         assert daemon.proc is not None
         figures.tminus["rss_mib"] = _peak_rss_mib(daemon.proc.pid)
     arrivals = receiver.take()
     last = max(a for a, _, _ in arrivals)
-    figures.tminus["rate"] = arrived / (last - due)
+    figures.tminus["rate"] = arrived / (last - began)
     figures.tminus["first_ms"] = (min(a for a, _, _ in arrivals) - due) * 1000
     start = time.time() + BASELINE_LEAD
     figures.baseline = _baseline("burst", f"{receiver.url}/a", count, 64, start)
