@@ -55,7 +55,9 @@ HEADERS = {"content-type": "application/json", "user-agent": "baseline/1"}
 
 def _client(concurrency: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(limits=limits, headers=HEADERS)
+    # Generous timeouts: on a loaded machine a request waiting for a pooled connection
+    # must not fail (tminus's channels wait as long as their timeout says).
+    return httpx.AsyncClient(limits=limits, headers=HEADERS, timeout=60.0)
 
 
 async def _drain(client: httpx.AsyncClient, url: str, bodies: list[bytes], workers: int) -> None:

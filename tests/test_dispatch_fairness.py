@@ -98,3 +98,23 @@ async def test_a_due_row_of_one_channel_is_sent_while_another_channels_burst_is_
     await d.kick()
     await running
     await d.pipeline.close()
+
+
+async def test_a_steady_stream_is_claimed_twice_a_lookahead_not_once_a_reminder(
+    store: Store,
+) -> None:
+    a = FakeNotifier(channel(name="a"))
+    d = wire(store, a)
+    soon = planned("soon", at=NOW + timedelta(seconds=1.2), channel="a")
+    later = planned("later", at=NOW + timedelta(seconds=3), channel="a")
+    insert(store, soon, later)
+    await d.dispatch()  # claims nothing: both lie beyond the lookahead
+    scheduler = d.scheduler
+    assert isinstance(scheduler, FakeScheduler)
+    # "soon" would be claimed at NOW + 0.2 s, but the last claim was at NOW: the next
+    # one comes half a lookahead later and still takes "soon" 0.7 s ahead of its moment.
+    assert scheduler.jobs[-1]["run_date"] == NOW + POLICY.lookahead / 2
+    d._claimed_at = NOW - timedelta(seconds=5)  # long ago: the row's own time decides
+    await d.arm()
+    assert scheduler.jobs[-1]["run_date"] == soon.due_at - POLICY.lookahead
+    await d.pipeline.close()
