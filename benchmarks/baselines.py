@@ -126,8 +126,11 @@ async def fairness(
 
 
 def main() -> None:
+    """``KIND URL NUMBERS… LEAD``: the last number is how many seconds after this process
+    has started (its imports done) the work is due, so a slow start is not lateness."""
     kind, url, *numbers = sys.argv[1:]
     args = [float(n) for n in numbers]
+    args[-1] = time.time() + args[-1]
     if kind == "burst":
         result = asyncio.run(burst(url, int(args[0]), int(args[1]), args[2]))
     elif kind == "lateness":
