@@ -2,11 +2,7 @@
 the previous one ran.
 
 Under a burst this turns hundreds of small write transactions into a few, so the
-database thread stays free for the claims that keep the next reminders on time. A
-steady stream (a reminder every few milliseconds) would still cost one transaction per
-outcome, each one Python work on a database thread competing with the event loop for
-the GIL; so the writer waits :data:`GATHER` seconds before a batch that is not full.
-Recording a little later changes nothing a receiver sees.
+database thread stays free for the claims that keep the next reminders on time.
 Each caller still learns whether its own mark held (the claim was not lost).
 """
 
@@ -20,7 +16,6 @@ from scheduler.db.queue import Mark
 from scheduler.delivery.values import DbCall
 
 BATCH = 500
-GATHER = 0.02  # seconds: outcomes arriving this close together share one transaction
 
 
 class Recorder:
@@ -45,8 +40,6 @@ class Recorder:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
-            if len(self._pending) < BATCH:
-                await asyncio.sleep(GATHER)
             self._wake.clear()
             while self._pending:
                 batch = self._pending[:BATCH]
