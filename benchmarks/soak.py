@@ -18,7 +18,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,9 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
-
-from scheduler.db.engine import normalize_url
+from benchmarks.databases import DEFAULT_SERVER, create_postgres_database, drop_postgres_database
 from tests.daemon.conftest import write_config
 from tests.support.daemon import DaemonProcess
 from tests.support.plan_ids import planned_webhook_ids
@@ -130,24 +127,6 @@ def _config(url: str, milestones: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _postgres_database(server: str) -> tuple[str, str]:
-    """Create a fresh database on ``server``; returns (its URL, its name)."""
-    admin_url = normalize_url(server)
-    name = f"tminus_soak_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return admin_url.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_postgres_database(server: str, name: str) -> None:
-    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -157,9 +136,7 @@ def main() -> None:
     parser.add_argument("--reload-minutes", type=float, default=5.0)
     parser.add_argument(
         "--server",
-        default=os.environ.get(
-            "TMINUS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
+        default=DEFAULT_SERVER,
         help="PostgreSQL server for --db postgres (a fresh database is made and dropped)",
     )
     args = parser.parse_args()
@@ -179,7 +156,7 @@ def main() -> None:
         url = str(parent_end.recv())
         pg_name = None
         if args.db == "postgres":
-            database_url, pg_name = _postgres_database(args.server)
+            database_url, pg_name = create_postgres_database(args.server, "tminus_soak")
         else:
             database_url = f"sqlite:///{workdir / 'tminus.db'}"
 
@@ -247,7 +224,7 @@ def main() -> None:
             parent_end.send("stop")
             receiver.join(10)
             if pg_name is not None:
-                _drop_postgres_database(args.server, pg_name)
+                drop_postgres_database(args.server, pg_name)
 
         journal.read_new()
         planned = planned_webhook_ids(milestones, CHANNEL)

@@ -44,7 +44,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler import __version__
@@ -55,12 +54,13 @@ from scheduler.db.owner import owning
 from scheduler.db.session import WorkerSession, application_name
 from scheduler.delivery.claims import Claims
 from scheduler.delivery.pipeline import Pipeline
-from scheduler.delivery.policy import DeliveryPolicy
+from scheduler.delivery.policy import DEFAULT_CONCURRENCY, DeliveryPolicy
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import TminusError
 from scheduler.health import StoreHealth
 from scheduler.logs import fields, redacting
 from scheduler.metrics import Metrics
+from scheduler.notify.clients import ChannelClients
 from scheduler.notify.registry import make_notifier
 from scheduler.service import Service, load
 from scheduler.settings import Settings
@@ -154,13 +154,10 @@ class Daemon:
         config = await load(Path(self.settings.config), self.metrics)
         if config is None:
             return 1
-        async with httpx.AsyncClient(
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            headers={"user-agent": f"tminus/{__version__}"},
-        ) as client:
+        async with ChannelClients(
+            connections=DEFAULT_CONCURRENCY, headers={"user-agent": f"tminus/{__version__}"}
+        ) as clients:
             links = self.settings.ack_links()
-
             wakeups = Wakeups(asyncio.get_running_loop())
             built: list[Dispatcher] = []  # the session may call back before it exists
             claims = await self._liveness(store, wakeups, lambda: built[0] if built else None)
@@ -170,7 +167,6 @@ class Daemon:
                 metrics=self.metrics,
                 worker=self.worker,
                 clock=self.clock,
-                concurrency=self.policy.concurrency,
                 ack_url=_ack_url(links) if links is not None else None,
                 claims=claims,
             )
@@ -201,7 +197,9 @@ class Daemon:
                 pipeline=pipeline,
                 dispatcher=dispatcher,
                 policy=self.policy,
-                make_notifier=partial(make_notifier, client=client),
+                make_notifier=lambda channel: make_notifier(
+                    channel, clients.for_channel(channel.name)
+                ),
                 store_problem=health.reason,
             )
             service.acks = self.acks = Acknowledgements(

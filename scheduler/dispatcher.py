@@ -1,14 +1,18 @@
 """The dispatcher: claims due deliveries when a timer kicks it, and keeps the timer set.
 
 APScheduler holds one ``wake`` date job at the earliest moment something must be
-claimed; the job only *kicks* this dispatcher (an event), so a timer never waits
-behind a dispatch in progress. One task claims in a loop until nothing is due,
-hands each channel's rows to the pipeline as a task of its own, and re-arms the
-timer. First attempts are claimed the policy's lookahead early and sent from memory
-at their moment; a reload that drops one in between cancels it (the pipeline's
-``verdict`` stage). It hears what the pipeline reports (events) rather than being
-called back: a retry re-arms the timer, a reminder reaching its moment supersedes
-earlier ones still failing on its channel.
+claimed; the job only *kicks* this dispatcher (an event), so a timer never waits behind
+a dispatch in progress. One task claims in a loop until nothing is due, hands each
+channel's rows to the pipeline as a task of its own, and re-arms the timer. Channels are
+claimed for fairly: one that holds its whole backlog in memory
+(``DeliveryPolicy.backlog``) is skipped by claims and by the timer until some of its
+deliveries end, so a burst on one channel drains through a bounded window while another
+channel's reminders are claimed, and sent, at their moment. First attempts are claimed
+the policy's lookahead early and sent from memory at their moment; a reload that drops
+one in between cancels it (the pipeline's ``verdict`` stage). It hears what the pipeline
+reports (events) rather than being called back: a retry re-arms the timer, a reminder
+reaching its moment supersedes earlier ones still failing on its channel (in batches,
+off the delivery path).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
@@ -32,6 +36,8 @@ from scheduler.metrics import DeliveryOutcome, Metrics
 from scheduler.store import DeliveryRow, Mark, Store
 
 log = logging.getLogger("tminus.dispatch")
+
+SUPERSEDE_BATCH = 500  # (milestone, channel, due) items per supersede transaction
 
 
 class Dispatcher:
@@ -65,24 +71,45 @@ class Dispatcher:
         # window of a chat channel, so a whole group arrives together.
         self.ahead = policy.lookahead
         self.stopping = False
+        self._claimed_at: datetime | None = None
         self._due = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._inflight: dict[asyncio.Task[None], list[DeliveryRow]] = {}
         self.claims = pipeline.claims
+        self._channel_of: dict[asyncio.Task[None], str] = {}
+        # Claimed rows each channel holds in memory (in its delivery tasks).
+        self.held: Counter[str] = Counter()
+        self._to_supersede: list[tuple[str, str, datetime]] = []
+        self._superseding: asyncio.Future[Any] | None = None
+
+    def full_channels(self) -> frozenset[str]:
+        """Channels holding their whole backlog: claims and the timer skip them."""
+        return frozenset(c for c, n in self.held.items() if n >= self.policy.backlog)
 
     async def arm(self) -> None:
         """Point the ``wake`` job at the earliest pending delivery."""
         if self.scheduler is None or self.stopping:
             return
-        when = await self.db(self._store.next_wakeup, ahead=self.policy.lookahead)
+        when = await self.db(
+            self._store.next_wakeup,
+            ahead=self.policy.lookahead,
+            skip_channels=self.full_channels(),
+        )
         if when is None:
             self.metrics.set_next_due(None)
             return
         self.metrics.set_next_due(when + self.policy.lookahead)
+        earliest = self.clock()
+        if self._claimed_at is not None:
+            # The timer claims at most every half lookahead; each claim takes what falls
+            # due within the next lookahead, so every first attempt is still claimed half
+            # a lookahead early, and a steady stream of reminders costs two claims a
+            # second instead of one claim (and one wake-up query) per reminder.
+            earliest = max(earliest, self._claimed_at + self.policy.lookahead / 2)
         self.scheduler.add_job(
             self.kick,
             "date",
-            run_date=max(when, self.clock()),
+            run_date=max(when, earliest),
             id="wake",
             replace_existing=True,
         )
@@ -111,7 +138,7 @@ class Dispatcher:
             if epoch is None or not self.may_claim():
                 return
             since = time.monotonic()
-            now = self.clock()
+            now = self._claimed_at = self.clock()
             rows = await self.db(
                 self._store.claim_due,
                 ahead=self.ahead,
@@ -119,6 +146,7 @@ class Dispatcher:
                 worker=self.worker,
                 lease=self.policy.lease,
                 limit=self.policy.claim_batch,
+                skip_channels=self.full_channels(),
             )
             if not rows:
                 break
@@ -130,6 +158,8 @@ class Dispatcher:
             for channel, group in by_channel.items():
                 task = asyncio.create_task(self.pipeline.deliver(channel, group))
                 self._inflight[task] = group
+                self._channel_of[task] = channel
+                self.held[channel] += len(group)
                 task.add_done_callback(self._delivered)
             if len(rows) < self.policy.claim_batch:
                 break
@@ -145,16 +175,31 @@ class Dispatcher:
             if not self.stopping:
                 self._background(self.arm())  # it may now be the earliest thing due
         elif isinstance(event, Reached):
-            await self._supersede(list(event.rows))
+            items = [(r.milestone_id, r.channel, r.due_at) for r in event.rows if r.attempts == 1]
+            if items:
+                # Bookkeeping, batched and detached: a send never waits for it.
+                self._to_supersede.extend(items)
+                if self._superseding is None or self._superseding.done():
+                    self._superseding = self._background(self._supersede_pending())
 
-    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
         """Run a coroutine detached, keeping a reference until it ends."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _delivered(self, task: asyncio.Task[None]) -> None:
-        self.claims.forget(self._inflight.pop(task, []))
+        rows = self._inflight.pop(task, [])
+        self.claims.forget(rows)
+        channel = self._channel_of.pop(task, None)
+        if channel is not None:
+            was_full = self.held[channel] >= self.policy.backlog
+            self.held[channel] -= len(rows)
+            if self.held[channel] <= 0:
+                del self.held[channel]
+            if was_full and self.held[channel] < self.policy.backlog and not self.stopping:
+                self._due.set()  # room again: claim what this channel has waiting
         if task.cancelled():
             return
         if task.exception() is not None:
@@ -163,11 +208,17 @@ class Dispatcher:
                 exc_info=task.exception(),
             )
 
-    async def _supersede(self, rows: list[DeliveryRow]) -> None:
+    async def _supersede_pending(self) -> None:
+        while self._to_supersede:
+            items = self._to_supersede[:SUPERSEDE_BATCH]
+            del self._to_supersede[:SUPERSEDE_BATCH]
+            try:
+                await self._supersede(items)
+            except Exception:
+                log.exception("superseding earlier reminders failed; the next one tries again")
+
+    async def _supersede(self, items: list[tuple[str, str, datetime]]) -> None:
         """A later reminder falling due ends an earlier one still failing on that channel."""
-        items = [(r.milestone_id, r.channel, r.due_at) for r in rows if r.attempts == 1]
-        if not items:
-            return
         now = self.clock()
         for dead, channel in await self.db(self._store.supersede_all, items, now=now):
             reason = DeliveryReason.SUPERSEDED

@@ -199,6 +199,7 @@ class Store:
         lease: timedelta,
         limit: int,
         ahead: timedelta = timedelta(0),
+        skip_channels: Collection[str] = (),
     ) -> list[DeliveryRow]:
         """Atomically take up to ``limit`` due deliveries for ``worker``, soonest first.
 
@@ -212,11 +213,18 @@ class Store:
 
         ``ahead`` also takes first attempts due up to that long after ``now``, so the
         daemon can send them from memory at the exact moment; retries and expired
-        leases are only taken once their time has come.
+        leases are only taken once their time has come. Rows of ``skip_channels``
+        are left for later (the dispatcher's channels that hold all they may).
         """
         return self._transact(
             lambda conn: queue.claim_due(
-                conn, now=now, worker=worker, lease=lease, limit=limit, ahead=ahead
+                conn,
+                now=now,
+                worker=worker,
+                lease=lease,
+                limit=limit,
+                ahead=ahead,
+                skip_channels=skip_channels,
             )
         )
 
@@ -364,12 +372,15 @@ class Store:
         with self._read() as conn:
             return reads.counts_by_channel_status(conn)
 
-    def next_wakeup(self, *, ahead: timedelta = timedelta(0)) -> datetime | None:
+    def next_wakeup(
+        self, *, ahead: timedelta = timedelta(0), skip_channels: Collection[str] = ()
+    ) -> datetime | None:
         """When the daemon must next claim: the earliest next attempt (scheduled,
         retrying) or lease expiry (sending), where a first attempt counts ``ahead``
-        early, as ``claim_due(ahead=…)`` takes those that far ahead of their time."""
+        early, as ``claim_due(ahead=…)`` takes those that far ahead of their time;
+        rows of ``skip_channels`` do not count."""
         with self._read() as conn:
-            return reads.next_wakeup(conn, ahead=ahead)
+            return reads.next_wakeup(conn, ahead=ahead, skip_channels=skip_channels)
 
     # -- reconciliation ------------------------------------------------------------------
     def apply(self, actions: ReconcileActions, *, now: datetime) -> None:

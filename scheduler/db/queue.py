@@ -18,16 +18,31 @@ nobody has locked (``SKIP LOCKED``), so they never wait at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, case, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import TypeEngine
 
 from scheduler.db.reads import FINAL_STATUSES, D, S, snapshots, to_row
 from scheduler.db.rows import AttemptRecord, DeliveryRow
 from scheduler.db.tables import ATTEMPTS, BODY_EXCERPT_CHARS, ERROR_CHARS
+from scheduler.db.types import UTCDateTime
 
 REDELIVERABLE = (S.DEAD, S.SENT, S.SKIPPED, S.CANCELLED)
 HELD_REASON = "quiet_hours"  # the reason a held row keeps until it is sent
@@ -67,6 +82,7 @@ def claim_due(
     lease: timedelta,
     limit: int,
     ahead: timedelta,
+    skip_channels: Collection[str] = (),
 ) -> list[DeliveryRow]:
     """Take up to ``limit`` due rows for ``worker`` (see ``Store.claim_due``)."""
     due = D.c.next_attempt_at <= now
@@ -78,6 +94,8 @@ def claim_due(
         .order_by(D.c.next_attempt_at)
         .limit(limit)
     )
+    if skip_channels:
+        pick = pick.where(D.c.channel.not_in(sorted(skip_channels)))
     if conn.dialect.name != "sqlite":
         pick = pick.with_for_update(skip_locked=True)
     stmt = (
@@ -101,56 +119,193 @@ def claim_due(
 
 
 def record(conn: Connection, marks: Sequence[Mark]) -> list[bool]:
-    """Apply ``marks``, rows in id order (marks of one row in their given order); each
-    result, in the order of ``marks``, is False where that claim was lost."""
-    _lock_in_order(conn, sorted({m.delivery_id for m in marks}))
+    """Apply ``marks`` in one guarded batch; each result, in the order of ``marks``, is
+    False where that claim was lost.
+
+    :func:`held_claims` is the guard (and, on PostgreSQL, the lock, in id order); the
+    marks that pass it change their rows in one statement (:data:`MARK_SET`): on
+    PostgreSQL one ``UPDATE … FROM unnest(…)``, on SQLite one prepared statement run
+    for every row, in process. A second mark of one row in a batch finds it no longer
+    ``sending`` under the claim, as it would one by one, and is lost.
+    """
+    held_now = held_claims(conn, marks)
     held = [False] * len(marks)
+    applied: list[Mark] = []
     for k in sorted(range(len(marks)), key=lambda k: marks[k].delivery_id):
-        held[k] = _apply_mark(conn, marks[k])
+        key = (marks[k].delivery_id, marks[k].worker, marks[k].generation)
+        if key in held_now:
+            held_now.discard(key)  # every mark takes its row out of ``sending``
+            held[k] = True
+            applied.append(marks[k])
+    if applied:
+        _apply_marks(conn, applied)
     return held
 
 
+def held_claims(conn: Connection, marks: Sequence[Mark]) -> set[tuple[str, str, int]]:
+    """The guard of every change to a claimed row (:func:`claim_guard`, the fence rule of
+    :func:`scheduler.fencing.fence`): the (id, worker, generation) triples among ``marks``
+    whose row is still ``sending`` under that worker's claim of that generation. On
+    PostgreSQL those rows are locked (``FOR UPDATE``, by id) until the transaction ends;
+    SQLite's write lock already keeps them as they are."""
+    by_worker: dict[str, list[str]] = {}
+    for mark in marks:
+        by_worker.setdefault(mark.worker, []).append(mark.delivery_id)
+    held: set[tuple[str, str, int]] = set()
+    for worker, ids in sorted(by_worker.items()):
+        guard = (D.c.status == S.SENDING, D.c.claimed_by == worker)
+        locked = _lock_in_order(conn, sorted(set(ids)), *guard)
+        held.update((i, worker, generation) for i, generation in _generations(conn, locked))
+    return held
+
+
+def _generations(conn: Connection, ids: Sequence[str]) -> list[tuple[str, int]]:
+    """The claim generation (``attempts``) of each of ``ids`` (already guarded, locked)."""
+    found: list[tuple[str, int]] = []
+    for start in range(0, len(ids), _CHUNK):
+        pick = select(D.c.id, D.c.attempts).where(D.c.id.in_(list(ids[start : start + _CHUNK])))
+        found.extend((i, int(a)) for i, a in conn.execute(pick))
+    return found
+
+
 def _lock_in_order(conn: Connection, ids: Sequence[str], *guard: Any) -> list[str]:
-    """On PostgreSQL, lock the rows among ``ids`` (sorted) that pass ``guard``, by id;
-    returns the ids locked. SQLite's write lock already serialises writers: all of ``ids``."""
-    if conn.dialect.name == "sqlite":
-        return list(ids)
+    """The rows among ``ids`` (sorted) that pass ``guard``; on PostgreSQL locked, by id."""
     locked: list[str] = []
     for start in range(0, len(ids), _CHUNK):
-        pick = (
-            select(D.c.id)
-            .where(D.c.id.in_(list(ids[start : start + _CHUNK])), *guard)
-            .order_by(D.c.id)
-            .with_for_update()
-        )
+        pick = select(D.c.id).where(D.c.id.in_(list(ids[start : start + _CHUNK])), *guard)
+        if conn.dialect.name != "sqlite":
+            pick = pick.order_by(D.c.id).with_for_update()
+        elif not guard:
+            locked.extend(ids[start : start + _CHUNK])
+            continue
         locked.extend(conn.execute(pick).scalars())
     return locked
 
 
-def _apply_mark(conn: Connection, mark: Mark) -> bool:
-    """One guarded transition of a claimed row, plus its attempt record."""
-    values = _mark_values(mark)
+# What a mark sets, column by column, for both statements of ``_apply_marks``: ``{v}``
+# is a value of the mark (a parameter, or a column of the unnest), ``{d}`` the row's
+# current value. A released row goes back to ``scheduled`` at its due time if this was
+# its first attempt, else to ``retrying`` now; only marks with an attempt touch last_*.
+MARK_SET = (
+    (
+        "status",
+        "CASE WHEN {v}released THEN CASE WHEN {d}reason = '"
+        + HELD_REASON
+        + "' THEN 'held' WHEN {d}attempts <= 1 THEN 'scheduled'"
+        " ELSE 'retrying' END ELSE {v}status END",
+    ),
+    (
+        "next_attempt_at",
+        "CASE WHEN {v}released AND {d}attempts <= 1 THEN {d}due_at ELSE {v}next_attempt_at END",
+    ),
+    ("claimed_by", "CASE WHEN {v}clear_claim THEN NULL ELSE {d}claimed_by END"),
+    ("reason", "CASE WHEN {v}keep_reason THEN {d}reason ELSE {v}reason END"),
+    ("sent_at", "COALESCE({v}sent_at, {d}sent_at)"),
+    ("attempts", "{d}attempts + {v}attempts_delta"),
+    (
+        "last_status_code",
+        "CASE WHEN {v}has_attempt THEN {v}last_status_code ELSE {d}last_status_code END",
+    ),
+    ("last_body", "CASE WHEN {v}has_attempt THEN {v}last_body ELSE {d}last_body END"),
+    ("last_error", "CASE WHEN {v}has_attempt THEN {v}last_error ELSE {d}last_error END"),
+    ("lease_until", "NULL"),
+    ("updated_at", "{v}updated_at"),
+)
+_MARK_PARAMS: dict[str, tuple[TypeEngine[Any], str]] = {  # name -> (one value's type, array type)
+    "id": (String(), "text[]"),
+    "released": (Boolean(), "boolean[]"),
+    "status": (String(), "text[]"),
+    "next_attempt_at": (UTCDateTime(), "timestamptz[]"),
+    "clear_claim": (Boolean(), "boolean[]"),
+    "keep_reason": (Boolean(), "boolean[]"),
+    "reason": (String(), "text[]"),
+    "sent_at": (UTCDateTime(), "timestamptz[]"),
+    "attempts_delta": (Integer(), "integer[]"),
+    "has_attempt": (Boolean(), "boolean[]"),
+    "last_status_code": (Integer(), "integer[]"),
+    "last_body": (String(), "text[]"),
+    "last_error": (String(), "text[]"),
+    "updated_at": (UTCDateTime(), "timestamptz[]"),
+}
+
+
+def _set_clause(v: str, d: str) -> str:
+    return ", ".join(f"{col} = {expr.format(v=v, d=d)}" for col, expr in MARK_SET)
+
+
+# Built once at import from the constants above (no input reaches them).
+_UNNEST = ", ".join(f"CAST(:{name} AS {array})" for name, (_, array) in _MARK_PARAMS.items())
+_SQLITE_SQL = f"UPDATE deliveries SET {_set_clause(':', '')} WHERE id = :id"  # noqa: S608
+_PG_SQL = (
+    f"UPDATE deliveries AS d SET {_set_clause('v.', 'd.')}"  # noqa: S608
+    f" FROM unnest({_UNNEST}) AS v({', '.join(_MARK_PARAMS)}) WHERE d.id = v.id"
+)
+_SQLITE_MARKS = text(_SQLITE_SQL).bindparams(
+    *(bindparam(name, type_=kind) for name, (kind, _) in _MARK_PARAMS.items())
+)
+_PG_MARKS = text(_PG_SQL).bindparams(
+    *(bindparam(name, type_=ARRAY(kind)) for name, (kind, _) in _MARK_PARAMS.items())
+)
+
+
+def _apply_marks(conn: Connection, marks: Sequence[Mark]) -> None:
+    """Change the rows of ``marks`` (each already through the guard) and record their
+    attempts: one statement per batch, whatever its size."""
+    values = [_mark_params(mark) for mark in marks]
+    if conn.dialect.name == "sqlite":
+        conn.execute(_SQLITE_MARKS, values)
+    else:
+        columns = {name: [row[name] for row in values] for name in _MARK_PARAMS}
+        conn.execute(_PG_MARKS, columns)
+    attempts = [
+        _attempt_values(m.delivery_id, m.worker, m.attempt) for m in marks if m.attempt is not None
+    ]
+    if attempts:
+        conn.execute(ATTEMPTS.insert(), attempts)
+
+
+def _mark_params(mark: Mark) -> dict[str, Any]:
+    """One mark as the values :data:`MARK_SET` reads."""
     attempt = mark.attempt
-    if attempt is not None:
-        failed = values["status"] != S.SENT.value
-        error = (attempt.error or attempt.reason) if failed else None
-        values |= {
-            "last_status_code": attempt.status_code,
-            "last_body": _excerpt(attempt.body, BODY_EXCERPT_CHARS),
-            "last_error": _excerpt(error, ERROR_CHARS),
-        }
-    stmt = (
-        update(D)
-        .where(D.c.id == mark.delivery_id, *claim_guard(mark.worker, mark.generation))
-        .values(lease_until=None, updated_at=mark.now, **values)
-        .returning(D.c.id)
-    )
-    if conn.execute(stmt).first() is None:
-        return False
-    if attempt is not None:
-        recorded = _attempt_values(mark.delivery_id, mark.worker, attempt)
-        conn.execute(ATTEMPTS.insert().values(**recorded))
-    return True
+    status, next_at, reason = _MARK_STATES[mark.kind], None, mark.reason
+    if mark.kind == "sent":
+        reason = (attempt.reason if attempt else None) or "ok"
+    elif mark.kind == "retry":
+        next_at = mark.next_attempt_at
+        reason = attempt.reason if attempt else mark.reason
+    elif mark.kind == "released":
+        next_at = mark.now  # a later attempt given back is due again at once
+    elif mark.kind == "held":  # never sent: waits for its channel's next opening
+        next_at = mark.next_attempt_at
+    error = None
+    if attempt is not None and status != S.SENT.value:
+        error = attempt.error or attempt.reason
+    return {
+        "id": mark.delivery_id,
+        "released": mark.kind == "released",
+        "status": status,
+        "next_attempt_at": next_at,
+        "clear_claim": mark.kind in ("retry", "released", "held"),
+        "keep_reason": mark.kind == "released",
+        "reason": reason,
+        "sent_at": mark.now if mark.kind == "sent" else None,
+        "attempts_delta": -1 if mark.kind in ("released", "cancelled", "held") else 0,
+        "has_attempt": attempt is not None,
+        "last_status_code": attempt.status_code if attempt else None,
+        "last_body": _excerpt(attempt.body, BODY_EXCERPT_CHARS) if attempt else None,
+        "last_error": _excerpt(error, ERROR_CHARS),
+        "updated_at": mark.now,
+    }
+
+
+_MARK_STATES = {
+    "sent": S.SENT.value,
+    "retry": S.RETRYING.value,
+    "dead": S.DEAD.value,
+    "cancelled": S.CANCELLED.value,
+    "released": S.SCHEDULED.value,  # or retrying, or held: decided in SQL from the row
+    "held": S.HELD.value,
+}
 
 
 def _excerpt(text: str | None, limit: int) -> str | None:
@@ -177,15 +332,20 @@ def supersede_all(
     conn: Connection, items: Sequence[tuple[str, str, datetime]], *, now: datetime
 ) -> list[tuple[str, str]]:
     """Retrying rows of each (milestone, channel) due before ``before`` become dead."""
+    before: dict[tuple[str, str], datetime] = {}
+    for milestone_id, channel, moment in items:
+        key = (milestone_id, channel)
+        before[key] = max(moment, before.get(key, moment))
+    milestones = sorted({m for m, _ in before})
     found: set[str] = set()
-    for milestone_id, channel, before in items:
-        pick = select(D.c.id).where(
-            D.c.milestone_id == milestone_id,
-            D.c.channel == channel,
-            D.c.due_at < before,
-            D.c.status == S.RETRYING,
+    for start in range(0, len(milestones), _CHUNK):  # one query per chunk, not per item
+        pick = select(D.c.id, D.c.milestone_id, D.c.channel, D.c.due_at).where(
+            D.c.status == S.RETRYING, D.c.milestone_id.in_(milestones[start : start + _CHUNK])
         )
-        found.update(conn.execute(pick).scalars())
+        for delivery_id, milestone_id, channel, due_at in conn.execute(pick):
+            limit = before.get((milestone_id, channel))
+            if limit is not None and due_at < limit:
+                found.add(delivery_id)
     ids = _lock_in_order(conn, sorted(found), D.c.status == S.RETRYING)
     out: list[tuple[str, str]] = []
     for start in range(0, len(ids), _CHUNK):
@@ -281,45 +441,3 @@ def _given_back_status(retried: Any) -> Any:
         (retried, S.RETRYING.value),
         else_=S.SCHEDULED.value,
     )
-
-
-def _mark_values(mark: Mark) -> dict[str, Any]:
-    if mark.kind == "sent":
-        reason = (mark.attempt.reason if mark.attempt else None) or "ok"
-        return {
-            "status": S.SENT.value,
-            "sent_at": mark.now,
-            "next_attempt_at": None,
-            "reason": reason,
-        }
-    if mark.kind == "retry":
-        return {
-            "status": S.RETRYING.value,
-            "next_attempt_at": mark.next_attempt_at,
-            "claimed_by": None,
-            "reason": mark.attempt.reason if mark.attempt else mark.reason,
-        }
-    if mark.kind == "released":  # claimed, never sent: back to the queue, attempt undone
-        first = D.c.attempts <= 1
-        return {
-            "status": _given_back_status(D.c.attempts > 1),
-            "next_attempt_at": case((first, D.c.due_at), else_=mark.now),
-            "claimed_by": None,
-            "attempts": D.c.attempts - 1,
-        }
-    if mark.kind == "held":  # claimed, never sent: waits for its channel's next opening
-        return {
-            "status": S.HELD.value,
-            "next_attempt_at": mark.next_attempt_at,
-            "claimed_by": None,
-            "attempts": D.c.attempts - 1,
-            "reason": mark.reason,
-        }
-    if mark.kind == "cancelled":  # claimed ahead, never sent: the claim is given back
-        return {
-            "status": S.CANCELLED.value,
-            "next_attempt_at": None,
-            "reason": mark.reason,
-            "attempts": D.c.attempts - 1,
-        }
-    return {"status": S.DEAD.value, "next_attempt_at": None, "reason": mark.reason}

@@ -150,10 +150,14 @@ def counts_by_channel_status(conn: Connection) -> dict[str, dict[str, int]]:
     return out
 
 
-def next_wakeup(conn: Connection, *, ahead: timedelta) -> datetime | None:
+def next_wakeup(
+    conn: Connection, *, ahead: timedelta, skip_channels: Collection[str] = ()
+) -> datetime | None:
     base = select(D.c.next_attempt_at).where(
         D.c.next_attempt_at.is_not(None), D.c.status.not_in(FINAL_STATUSES)
     )
+    if skip_channels:
+        base = base.where(D.c.channel.not_in(sorted(skip_channels)))
     first = base.where(D.c.attempts == 0).order_by(D.c.next_attempt_at).limit(1)
     other = base.where(D.c.attempts > 0).order_by(D.c.next_attempt_at).limit(1)
     found = [conn.execute(first).scalar(), conn.execute(other).scalar()]

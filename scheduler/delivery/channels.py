@@ -2,9 +2,10 @@
 
 A channel whose definition is unchanged keeps its runtime (bucket, lock, notifier).
 A changed definition under the same name gets a new notifier and bucket, but a 429
-pause still in force carries over, and the lock too, so sends in flight and new ones
-stay one at a time. A channel disabled by its receiver stays disabled while its
-definition (fingerprint) is the one that was disabled; a changed one is re-enabled.
+pause still in force carries over, and the lock and send slots too, so sends in flight
+and new ones stay one at a time (chat) or within the channel's concurrency. A channel
+disabled by its receiver stays disabled while its definition (fingerprint) is the one
+that was disabled; a changed one is re-enabled.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def install(
         )
         if old is not None:
             runtime.lock = old.lock
+            runtime.slots = old.slots
             if old.bucket is not None and old.bucket.paused_for() > 0:
                 bucket.pause_for(old.bucket.paused_for())
         installed.runtimes[name] = runtime

@@ -27,7 +27,7 @@ from scheduler.delivery.finish import Finisher
 from scheduler.delivery.group import Group
 from scheduler.delivery.hold import Hold
 from scheduler.delivery.pace import Pace
-from scheduler.delivery.policy import DEFAULT_CONCURRENCY, is_grouped
+from scheduler.delivery.policy import is_grouped
 from scheduler.delivery.prepare import AckUrl, Prepare
 from scheduler.delivery.record import Record
 from scheduler.delivery.recorder import Recorder
@@ -53,7 +53,6 @@ class Pipeline:
         metrics: Metrics,
         worker: str,
         clock: Clock,
-        concurrency: int = DEFAULT_CONCURRENCY,
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         checks: Sequence[Check] = (),
@@ -67,7 +66,7 @@ class Pipeline:
         self.events = Events()
         self._recorder = Recorder(store.record, db)
         finisher = Finisher(recorder=self._recorder, metrics=metrics, worker=worker, clock=clock)
-        self._send = Send(clock=clock, concurrency=concurrency)
+        self._send = Send(clock=clock)
 
         async def renew(rows: Sequence[DeliveryRow]) -> set[tuple[str, int]]:
             lease = timedelta(seconds=self.claims.lease or 0)

@@ -24,8 +24,14 @@ DEFAULT_LEASE = timedelta(seconds=30)
 # the exact moment, so the database round trip is not part of their lateness.
 DEFAULT_LOOKAHEAD = timedelta(seconds=1)
 CLAIM_BATCH = 500
-# Requests in flight at once, over every channel.
-DEFAULT_CONCURRENCY = 32
+# Requests in flight at once on one channel. Each channel has its own send slots and its
+# own connection pool of this size, so a burst on one channel never holds another's.
+DEFAULT_CONCURRENCY = 64
+# Claimed deliveries one channel may hold in memory (waiting for their moment or a send
+# slot). A channel holding this many is skipped by claims until some of them end, so a
+# burst of 10,000 drains through a bounded window and other channels' rows are claimed
+# on time beside it. A claim may overshoot by one batch.
+CHANNEL_BACKLOG = 2 * CLAIM_BATCH
 # A Retry-After pauses the whole channel, but never longer than this: a receiver asking
 # for a day must not hold every claimed delivery in memory for a day (they retry later).
 MAX_PAUSE = timedelta(minutes=5)
@@ -48,7 +54,7 @@ class DeliveryPolicy:
     lease: timedelta = DEFAULT_LEASE
     lookahead: timedelta = DEFAULT_LOOKAHEAD
     claim_batch: int = CLAIM_BATCH
-    concurrency: int = DEFAULT_CONCURRENCY
+    backlog: int = CHANNEL_BACKLOG  # claimed rows one channel may hold in memory
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliveryPolicy:

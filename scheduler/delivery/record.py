@@ -5,6 +5,7 @@ the channel is gone disables it until its config changes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -58,8 +59,9 @@ class Record:
         # One jitter draw per request: deliveries that travelled together retry together
         # (and are grouped into one message again), instead of scattering into many posts.
         jitter = self._rand()
-        for row in batch.rows:
-            await self._record(runtime, row, sent, jitter)
+        # Every row's mark is queued at once, so a group's outcomes share one transaction
+        # (awaited one by one, a 50-reminder post cost 50 transactions before its next turn).
+        await asyncio.gather(*(self._record(runtime, row, sent, jitter) for row in batch.rows))
         # Their moment has come (and they went out): earlier reminders of the same
         # milestone still failing on this channel are superseded. Bookkeeping, after the send.
         firsts = tuple(row for row in batch.rows if row.attempts == 1)

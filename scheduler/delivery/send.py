@@ -1,13 +1,14 @@
 """Stage ``send``: one request on the wire, answered with an :class:`~scheduler.model.Outcome`.
 
-A ``Retry-After`` pauses the whole channel (at most :data:`~scheduler.delivery.policy.MAX_PAUSE`).
+Each channel has its own slots (``ChannelRuntime.slots``): a burst on one channel fills
+only its own. A ``Retry-After`` pauses the whole channel (at most
+:data:`~scheduler.delivery.policy.MAX_PAUSE`).
 The ids on the wire are kept so that a shutdown gives back, without using up an
 attempt, only the deliveries that never left.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,16 +18,15 @@ from scheduler.delivery.values import Batch, Clock, Sent
 
 
 class Send:
-    def __init__(self, *, clock: Clock, concurrency: int) -> None:
+    def __init__(self, *, clock: Clock) -> None:
         self._clock = clock
-        self._slots = asyncio.Semaphore(concurrency)
         self.on_the_wire: set[str] = set()
 
     async def __call__(self, batch: Batch) -> Sequence[Batch]:
         runtime, request = batch.runtime, batch.request
         assert runtime is not None and request is not None  # routed and prepared
         started = self._clock()
-        async with self._slots:
+        async with runtime.slots:
             began = time.monotonic()
             wire = [row.id for row in batch.rows]
             self.on_the_wire.update(wire)

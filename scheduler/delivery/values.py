@@ -16,6 +16,7 @@ from typing import Any
 
 from scheduler.db.queue import HELD_REASON
 from scheduler.db.rows import DeliveryRow
+from scheduler.delivery.policy import DEFAULT_CONCURRENCY
 from scheduler.model import Channel, Outcome
 from scheduler.notify.base import Notifier, Request
 from scheduler.notify.pacing import TokenBucket
@@ -52,7 +53,9 @@ class ChannelRuntime:
 
     ``disabled`` changes in two places only: the record stage sets it when a receiver
     says the channel is gone, and a config install carries it over (or lifts it when
-    the channel's definition changed).
+    the channel's definition changed). ``slots`` bounds the channel's requests in
+    flight (its connection pool has as many connections), so channels never wait for
+    each other's sends.
     """
 
     channel: Channel
@@ -60,6 +63,7 @@ class ChannelRuntime:
     bucket: TokenBucket | None
     disabled: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DEFAULT_CONCURRENCY))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ def prepared(rows: Sequence[object]) -> Request:
 
 async def test_the_ids_are_on_the_wire_only_while_the_request_runs() -> None:
     h = Harness()
-    stage = Send(clock=h.clock, concurrency=4)
+    stage = Send(clock=h.clock)
     seen: list[frozenset[str]] = []
 
     class Watching(FakeNotifier):
@@ -55,5 +55,5 @@ async def test_a_retry_after_pauses_the_whole_channel_within_the_cap(
     row = claimed("a")
     alert: Alert = Alert(row.id, None, "hook", 1, False, h.clock())  # type: ignore[arg-type]
     batch = Batch("hook", rt, (row,), request=prepared([alert]))
-    await Send(clock=h.clock, concurrency=1)(batch)
+    await Send(clock=h.clock)(batch)
     assert 0 < rt.bucket.paused_for() <= paused_at_most
