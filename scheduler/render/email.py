@@ -7,7 +7,11 @@ Several alerts due together are one message listing them soonest first, under a
 alert with an acknowledge link (``TMINUS_PUBLIC_URL`` set) carries an
 "Acknowledge: URL" line in the text and an Acknowledge button in its HTML card.
 A channel's templates replace the subject and the entries
-(:mod:`scheduler.render.email_templated`); both build on :func:`assemble`.
+(:mod:`scheduler.render.email_templated`); both build on :func:`assemble`. A digest
+fire is a message of its own (:mod:`scheduler.render.email_digest`). A held alert's
+subject ends ``(held: due Sat 00:00)`` and its body says when it was due, escalations
+and moved notices read ``Unacknowledged: …`` and ``Moved: …``: the words are
+:func:`scheduler.render.view.view`'s, as in chat.
 
 The HTML is one column at most 600 px wide with the system font at 16 px, so a
 phone shows it without zooming; it uses inline styles only (mail clients drop
@@ -53,6 +57,7 @@ LINK_STYLE = "color:#0969da"
 BUTTON_STYLE = "display:inline-block;padding:10px 20px;border-radius:6px;background:#1f883d;color:#ffffff;font-weight:600;text-decoration:none"  # noqa: E501
 BUTTON_ROW_STYLE = "margin:12px 0"
 ACK_LABEL = "Acknowledge"
+SIGNATURE = "\n\n-- \nSent by tminus.\n"  # "-- ": the signature line mail clients dim
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +104,9 @@ def assemble(subjects: Sequence[str], texts: Sequence[str], cards: Sequence[str]
         text = heading + "\n\n" + "\n\n".join(texts)
     # One line: a header holds no line break, and a template's text may have some.
     subject = cut(one_line(subject), SUBJECT_MAX)
-    text += "\n\n-- \nSent by tminus.\n"  # "-- ": the signature line mail clients dim
-    return EmailText(subject=subject, text=text, html=_page(subject, heading, "".join(cards)))
+    return EmailText(
+        subject=subject, text=text + SIGNATURE, html=page(subject, heading, "".join(cards))
+    )
 
 
 def ack_line(alert: Alert) -> str:
@@ -181,7 +187,8 @@ def card(parts: Sequence[str]) -> str:
     return f'<div style="{CARD_STYLE}">\n' + "\n".join(parts) + "\n</div>\n"
 
 
-def _page(subject: str, heading: str, cards: str) -> str:
+def page(subject: str, heading: str, cards: str) -> str:
+    """The whole HTML document: ``heading`` (none when empty) above the ``cards``."""
     top = f'<h1 style="{TITLE_STYLE}">{escape(heading)}</h1>\n' if heading else ""
     return (
         "<!DOCTYPE html>\n"

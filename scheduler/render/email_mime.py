@@ -3,7 +3,8 @@
 Structure: ``multipart/mixed`` holding the ``multipart/alternative`` (plain text
 first, HTML second, as RFC 2046 orders them) and one ``text/calendar``
 attachment per occurrence (``METHOD:PUBLISH``, see :func:`scheduler.ics.occurrence_ics`),
-or the ``multipart/alternative`` alone when the channel sets ``attach_ics: false``.
+or the ``multipart/alternative`` alone when the channel sets ``attach_ics: false``
+and for a digest fire (its own message, in :mod:`scheduler.render.email_digest`'s words).
 Text parts are quoted-printable, so the message is 7-bit clean for any server.
 
 Identity and threading, without a database read:
@@ -39,7 +40,10 @@ from email.utils import format_datetime
 
 from scheduler.ics import occurrence_ics
 from scheduler.model import Alert, EmailSettings, Mailbox, Reminder, Templates
+from scheduler.render.digest import alert_view as digest_view_of
+from scheduler.render.digest import split_digests
 from scheduler.render.email import EmailText, email_text
+from scheduler.render.email_digest import digest_email
 from scheduler.render.email_templated import email_words
 from scheduler.render.templated import TemplateFailure
 from scheduler.render.view import soonest_first
@@ -95,10 +99,15 @@ class RenderedMail:
 
 
 def build_message(
-    alerts: Sequence[Alert], settings: EmailSettings, *, words: EmailText | None = None
+    alerts: Sequence[Alert],
+    settings: EmailSettings,
+    *,
+    words: EmailText | None = None,
+    calendars: bool = True,
 ) -> EmailMessage:
     """The message carrying ``alerts`` (one channel, due together) to the channel's
-    recipients, saying ``words`` (the built-in ones by default)."""
+    recipients, saying ``words`` (the built-in ones by default), with the occurrences'
+    calendars when ``calendars`` and the channel's ``attach_ics`` both say so."""
     if not alerts:
         raise ValueError("a message carries at least one alert")
     ordered = soonest_first(alerts)
@@ -121,7 +130,7 @@ def build_message(
     msg.set_content(words.text, cte=QP)
     msg.add_alternative(words.html, subtype="html", cte=QP)
     boundary = own_id.strip("<>").partition("@")[0]
-    if settings.attach_ics:
+    if calendars and settings.attach_ics:
         _attach_calendars(msg, ordered)
         msg.set_boundary(f"=_tminus_{boundary}_mixed")
         alternative = _parts(msg)[0]
@@ -159,12 +168,23 @@ def email_messages(
 ) -> list[RenderedMail]:
     """``alerts`` as messages of at most :data:`MAX_GROUP_ALERTS`, soonest first, as bytes
     with CRLF line ends (what SMTP ``DATA`` carries), in the channel's ``templates``' words
-    where it has them."""
-    ordered = soonest_first(alerts)
-    out: list[RenderedMail] = []
+    where it has them. Each digest fire is a message of its own, first, in the digest's
+    words and without a calendar (see :func:`digest_mail`)."""
+    digests, others = split_digests(alerts)
+    out = [digest_mail(alert, settings) for alert in digests]
+    ordered = soonest_first(others)
     for start in range(0, len(ordered), MAX_GROUP_ALERTS):
         chunk = ordered[start : start + MAX_GROUP_ALERTS]
         words, failures = email_words(chunk, templates)
         message = build_message(chunk, settings, words=words)
         out.append(RenderedMail(chunk, message.as_bytes(policy=WIRE_POLICY), tuple(failures)))
     return out
+
+
+def digest_mail(alert: Alert, settings: EmailSettings) -> RenderedMail:
+    """One digest fire's message. No ``.ics``: the listed milestones are other deadlines,
+    each with its own reminders and their calendars (importing a week's list on one
+    click would duplicate them), and the fire itself is no event to put in a calendar."""
+    words = digest_email(digest_view_of(alert))
+    message = build_message([alert], settings, words=words, calendars=False)
+    return RenderedMail([alert], message.as_bytes(policy=WIRE_POLICY))
