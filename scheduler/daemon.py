@@ -185,7 +185,9 @@ class Daemon:
                 clock=self.clock,
                 pipeline=pipeline,
                 policy=self.policy,
-                may_claim=lambda: health.healthy,
+                # Nothing is claimed before the first config's channels are installed: an
+                # overdue delivery claimed earlier would find no channel and go dead.
+                may_claim=lambda: health.healthy and bool(self.service and self.service.config()),
             )
             built.append(dispatcher)
             service = self.service = Service(

@@ -241,6 +241,8 @@ class Service:
         await self._install_channels(config)
         self._use_secrets(config)
         self.config_in_force = config
+        if first:  # claims waited for the channels (the daemon's ``may_claim``)
+            await self._dispatcher.kick()
         # Claim far enough ahead that a chat channel's whole group window arrives together.
         windows = [c.group_window for c in config.channels.values() if is_grouped(c)]
         self._dispatcher.ahead = self._policy.lookahead + max(windows, default=timedelta(0))
