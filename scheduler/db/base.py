@@ -1,0 +1,166 @@
+"""The store's foundation: the engine, transactions (a deadlocked or unserialisable one
+is run again), the mapping of driver errors to tminus's, migrations and the health probe.
+
+:class:`scheduler.store.Store` builds its named operations on :class:`StoreBase`; nothing
+else uses this module.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, StatementError
+
+from scheduler.db import engine as engines
+from scheduler.db import health
+from scheduler.errors import StoreError
+
+T = TypeVar("T")
+# SQLSTATEs of a transaction the server rolled back so that another could go on: a
+# deadlock (40P01) or a serialisation failure (40001). Running it again is correct.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+WRITE_ATTEMPTS = 4
+RETRY_PAUSE = 0.05  # seconds, doubled after each failed attempt
+
+
+def _retryable(exc: BaseException) -> bool:
+    orig = getattr(exc.__cause__, "orig", None)
+    return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+class StoreBase:
+    """The engine, its transactions and the mapping of driver errors: what every named
+    operation of :class:`scheduler.store.Store` runs in."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # Lease renewal and outcome batches of this process take turns rather than
+        # waiting on each other's row locks (they are ordered by id either way).
+        self._queue_writes = threading.Lock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        memory = database in (None, "", ":memory:") or "mode=memory" in str(database)
+        self._sqlite_file = None if memory else Path(str(database)).expanduser()
+        self._file_identity: health.FileIdentity | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, *, application_name: str | None = None) -> Self:
+        """Connect to ``url`` (SQLite file, created with its directory, or PostgreSQL,
+        its connections named ``application_name``)."""
+        return cls(engines.create_store_engine(url, application_name=application_name))
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self._engine.dialect.name == "sqlite"
+
+    def upgrade(self) -> None:
+        """Migrate the schema to the newest revision (Alembic, in one transaction)."""
+        with self._errors():
+            engines.upgrade(self._engine)
+
+    def current_revision(self) -> str | None:
+        with self._errors():
+            return engines.current_revision(self._engine)
+
+    @staticmethod
+    def head_revision() -> str | None:
+        return engines.head_revision()
+
+    def ensure_schema(self) -> None:
+        """Upgrade unless the schema is already at the newest revision."""
+        if self.current_revision() != self.head_revision():
+            self.upgrade()
+
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers."""
+        with self._read() as conn:
+            conn.exec_driver_sql("SELECT 1").scalar_one()
+
+    def probe(self, *, now: datetime) -> health.StoreFinding | None:
+        """Can the store read and write? None if so, else why not (see
+        :mod:`scheduler.db.health`). The first probe pins the SQLite file's identity:
+        later ones report it deleted or replaced."""
+        if self._sqlite_file is not None:
+            if self._file_identity is None:
+                self._file_identity = health.file_identity(self._sqlite_file)
+            found = health.check_file(self._sqlite_file, self._file_identity)
+            if found is not None:
+                return found
+        try:
+            with (
+                self._errors(),
+                self._engine.connect().execution_options(**{engines.WRITE_OPTION: True}) as conn,
+                health.short_lock_wait(conn),
+                conn.begin(),
+            ):
+                health.write_heartbeat(conn, now)
+        except StoreError as exc:
+            return health.classify(exc)
+        return None
+
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            # The driver's own first line: no URL, no parameters.
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise StoreError(f"database error: {detail}") from exc
+        except StatementError as exc:
+            # A value the column type refused (a naive datetime): the caller's mistake.
+            if isinstance(exc.orig, ValueError):
+                raise exc.orig from None
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._errors(), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with (
+            self._errors(),
+            self._engine.connect().execution_options(**{engines.WRITE_OPTION: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def _transact(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction; run it again (a few times, after a
+        short pause) when the server rolled it back as deadlocked or not serialisable."""
+        pause = RETRY_PAUSE
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self._write() as conn:
+                    return work(conn)
+            except StoreError as exc:
+                if attempt == WRITE_ATTEMPTS or not _retryable(exc):
+                    raise
+            time.sleep(pause)
+            pause *= 2
+        raise AssertionError("unreachable")
+
+    def _upsert(self, table: Any, key: str, values: dict[str, Any]) -> None:
+        dialect = sqlite if self.is_sqlite else postgresql
+        stmt = dialect.insert(table).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[key], set_={k: v for k, v in values.items() if k != key}
+        )
+        self._transact(lambda conn: conn.execute(stmt))
