@@ -139,7 +139,7 @@ class Daemon:
                 # claims left by a killed predecessor are released at once instead of
                 # waiting for their lease.
                 owned.enter_context(owning(Path(str(store.engine.url.database))))
-                released = await self.db(store.release_claims, worker=None)
+                released = await self.db(store.release_claims, worker=None, forgive_unrecorded=True)
                 if released:
                     log.warning(
                         "released claims left by a previous run", extra=fields(count=released)

@@ -151,9 +151,14 @@ class Store(StoreBase):
         if not self.is_sqlite:
             self._transact(lambda conn: notify.publish(conn, kind))
 
-    def release_claims(self, *, worker: str | None = None) -> int:
-        """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many."""
-        return self._transact(lambda conn: queue.release_claims(conn, worker=worker))
+    def release_claims(self, *, worker: str | None = None, forgive_unrecorded: bool = False) -> int:
+        """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many
+        (``forgive_unrecorded``: see :func:`scheduler.db.queue.release_claims`)."""
+        return self._transact(
+            lambda conn: queue.release_claims(
+                conn, worker=worker, forgive_unrecorded=forgive_unrecorded
+            )
+        )
 
     def redeliver(self, delivery_id: str, *, now: datetime) -> DeliveryRow:
         """Queue a finished (dead, sent, skipped, cancelled) delivery again, same id, now."""

@@ -31,6 +31,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    func,
     or_,
     select,
     text,
@@ -365,18 +366,37 @@ def supersede_all(
     return sorted(out)
 
 
-def release_claims(conn: Connection, *, worker: str | None) -> int:
-    """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many."""
+def release_claims(
+    conn: Connection, *, worker: str | None, forgive_unrecorded: bool = False
+) -> int:
+    """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many.
+
+    ``forgive_unrecorded`` (a SQLite daemon starting after its predecessor was killed):
+    a row keeps at most one attempt more than it has recorded, so repeated crashes do
+    not use up ``max_attempts`` for deliveries that never got an answer; the one extra
+    still counts the request that may have been on the wire. (Never on PostgreSQL, where
+    the attempt count is the claim generation that fences a stale holder.)
+    """
     mine = [D.c.status == S.SENDING]
     if worker is not None:
         mine.append(D.c.claimed_by == worker)
     if conn.dialect.name != "sqlite":
         conn.execute(select(D.c.id).where(*mine).order_by(D.c.id).with_for_update()).all()
+    attempts: Any = D.c.attempts
+    if forgive_unrecorded:
+        recorded = (
+            select(func.count())
+            .select_from(ATTEMPTS)
+            .where(ATTEMPTS.c.delivery_id == D.c.id)
+            .scalar_subquery()
+        )
+        attempts = case((D.c.attempts > recorded + 1, recorded + 1), else_=D.c.attempts)
     stmt = (
         update(D)
         .where(*mine)
         .values(
-            status=_given_back_status(D.c.attempts > 1),
+            status=_given_back_status(attempts > 1),
+            attempts=attempts,
             claimed_by=None,
             lease_until=None,
             next_attempt_at=D.c.due_at,  # already due: taken again at the next claim

@@ -196,6 +196,31 @@ def test_release_claims(store: Store) -> None:
     assert store.get_delivery(a.id).status is S.RETRYING
 
 
+@pytest.mark.parametrize("forgive", [False, True])
+def test_claims_released_after_crashes_keep_one_unrecorded_attempt(
+    store: Store, forgive: bool
+) -> None:
+    # A SQLite daemon killed three times with the row claimed: a start that forgives
+    # unrecorded attempts leaves it one more than it recorded, else every crash counts.
+    (p,) = insert(store, many(1))
+    for _ in range(3):
+        store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
+        store.release_claims(forgive_unrecorded=forgive)
+    row = store.get_delivery(p.id)
+    assert row is not None
+    assert (row.status, row.attempts) == (S.SCHEDULED, 1) if forgive else (S.RETRYING, 3)
+    # One recorded failure, then two more crashes: recorded (1) plus one.
+    (claimed,) = store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
+    failed = attempt(claimed.attempts, code=500)
+    assert record_retry(store, p.id, worker="w", now=T0, next_attempt_at=T0, attempt=failed)
+    for _ in range(2):
+        store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
+        store.release_claims(forgive_unrecorded=forgive)
+    row = store.get_delivery(p.id)
+    assert row is not None
+    assert (row.status, row.attempts) == (S.RETRYING, 2 if forgive else 6)
+
+
 def test_redeliver(store: Store) -> None:
     a, b = insert(store, many(2))
     store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
