@@ -45,11 +45,18 @@ def live_keys(conn: Connection) -> set[int]:
 
 def take_over(conn: Connection, worker: str) -> int | None:
     """In a write transaction: if ``worker``'s session lock is free, put its claims back in
-    the queue (attempts kept: a later claim has a higher generation, so the old holder's
-    copy is fenced) and return how many; None if the worker is alive after all."""
+    the queue and return how many; None if the worker is alive after all.
+
+    A row keeps at most one attempt more than it recorded (the request that may have been
+    on the wire), so replicas killed again and again do not use up ``max_attempts``. The
+    old holder cannot write over the next claim: its guard names it as the claimant, and
+    a holder whose session ended drops its copies before sending (the ``fence`` stage);
+    only the same worker claiming the row again at the very generation it held could
+    match, and then its late record is of a request that was really made (at worst the
+    same id is sent twice, never lost)."""
     took = conn.execute(
         select(func.pg_try_advisory_xact_lock(WORKER_LOCK_SPACE, lock_key(worker)))
     ).scalar_one()
     if not took:
         return None
-    return release_claims(conn, worker=worker)
+    return release_claims(conn, worker=worker, forgive_unrecorded=True)

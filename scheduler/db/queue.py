@@ -371,11 +371,11 @@ def release_claims(
 ) -> int:
     """Put ``sending`` rows (of ``worker``, or all) back in the queue; returns how many.
 
-    ``forgive_unrecorded`` (a SQLite daemon starting after its predecessor was killed):
-    a row keeps at most one attempt more than it has recorded, so repeated crashes do
-    not use up ``max_attempts`` for deliveries that never got an answer; the one extra
-    still counts the request that may have been on the wire. (Never on PostgreSQL, where
-    the attempt count is the claim generation that fences a stale holder.)
+    ``forgive_unrecorded`` (the claims of a process that died: a SQLite daemon's
+    predecessor, a PostgreSQL worker whose session lock is free): a row keeps at most one
+    attempt more than it has recorded, so repeated crashes do not use up
+    ``max_attempts`` for deliveries that never got an answer; the one extra still counts
+    the request that may have been on the wire.
     """
     mine = [D.c.status == S.SENDING]
     if worker is not None:
