@@ -276,13 +276,7 @@ class Daemon:
         dispatcher.scheduler = scheduler
         assert self.acks is not None
         await self.acks.sync()  # before anything is claimed: the verdicts need them
-        dispatching = asyncio.create_task(dispatcher.run())
-        await service.apply(config, first=True)
-        scheduler.add_job(service.refill, "interval", seconds=REFILL_EVERY.total_seconds())
-        scheduler.add_job(dispatcher.kick, "interval", seconds=SWEEP_EVERY.total_seconds())
-        lease_every = self.policy.lease.total_seconds() / 3
-        scheduler.add_job(dispatcher.renew_leases, "interval", seconds=lease_every)
-        scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
+        takeover: Takeover | None = None
         if self.session is not None:
             assert service.store is not None
             takeover = Takeover(
@@ -292,6 +286,18 @@ class Daemon:
                 metrics=self.metrics,
                 on_taken=dispatcher.kick,
             )
+            # Before the first claim: the claims of a predecessor that died come back
+            # through the takeover (which forgives its unrecorded attempts), not through
+            # its lease running out.
+            await takeover.check()
+        dispatching = asyncio.create_task(dispatcher.run())
+        await service.apply(config, first=True)
+        scheduler.add_job(service.refill, "interval", seconds=REFILL_EVERY.total_seconds())
+        scheduler.add_job(dispatcher.kick, "interval", seconds=SWEEP_EVERY.total_seconds())
+        lease_every = self.policy.lease.total_seconds() / 3
+        scheduler.add_job(dispatcher.renew_leases, "interval", seconds=lease_every)
+        scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
+        if takeover is not None:
             scheduler.add_job(takeover.poke, "interval", seconds=TAKEOVER_EVERY)
         assert self.health is not None
         await self.health.check()  # pins the SQLite file's identity
