@@ -22,7 +22,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -34,6 +34,8 @@ from scheduler.delivery.values import Clock, DbCall, DeliveryReason
 from scheduler.logs import fields
 from scheduler.metrics import DeliveryOutcome, Metrics
 from scheduler.store import DeliveryRow, Mark, Store
+
+MAX_CLAIM_SPACING = timedelta(seconds=0.5)
 
 log = logging.getLogger("tminus.dispatch")
 
@@ -101,11 +103,13 @@ class Dispatcher:
         self.metrics.set_next_due(when + self.policy.lookahead)
         earliest = self.clock()
         if self._claimed_at is not None:
-            # The timer claims at most every half lookahead; each claim takes what falls
-            # due within the next lookahead, so every first attempt is still claimed half
-            # a lookahead early, and a steady stream of reminders costs two claims a
-            # second instead of one claim (and one wake-up query) per reminder.
-            earliest = max(earliest, self._claimed_at + self.policy.lookahead / 2)
+            # The timer claims at most every half lookahead (at most half a second
+            # apart, however long the lookahead); each claim takes what falls due within
+            # the next lookahead, so every first attempt is still claimed early, and a
+            # steady stream of reminders costs two claims a second instead of one claim
+            # (and one wake-up query) per reminder.
+            spacing = min(self.policy.lookahead / 2, MAX_CLAIM_SPACING)
+            earliest = max(earliest, self._claimed_at + spacing)
         self.scheduler.add_job(
             self.kick,
             "date",
