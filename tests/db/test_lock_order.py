@@ -105,7 +105,7 @@ def test_recording_and_lease_renewal_on_overlapping_rows_never_deadlock(
 def _failing(error: type[Exception], times: int) -> Callable[..., int]:
     calls: list[int] = []
 
-    def release(conn: object, *, worker: str | None) -> int:
+    def release(conn: object, *, worker: str | None, forgive_unrecorded: bool = False) -> int:
         calls.append(1)
         if len(calls) <= times:
             raise OperationalError("UPDATE deliveries …", {}, error("rolled back"))
