@@ -5,7 +5,8 @@ the transactions and the mapping of driver errors, over modules that each hold o
 kind of SQL (all in :mod:`scheduler.db`):
 
 * :mod:`~scheduler.db.reads` — the delivery row query and its decoding, listings, counts;
-* :mod:`~scheduler.db.queue` — claims, leases and the guarded marks (:class:`Mark`);
+* :mod:`~scheduler.db.queue` — claims, leases and the guard of every outcome;
+* :mod:`~scheduler.db.marks` — what each outcome (:class:`Mark`) writes, a batch at a time;
 * :mod:`~scheduler.db.bulk` — the bulk writes of a reconciliation;
 * :mod:`~scheduler.db.acks` — acknowledgements and the deliveries they change;
 * :mod:`~scheduler.db.engine` — engines and migrations;
@@ -25,7 +26,7 @@ from scheduler.db import acks, liveness, notify, pacing, queue, reads
 from scheduler.db.acks import AckChange
 from scheduler.db.base import StoreBase
 from scheduler.db.bulk import apply_actions
-from scheduler.db.queue import Mark
+from scheduler.db.marks import Mark
 from scheduler.db.rows import AttemptRecord, AttemptRow, ChannelState, DeliveryRow
 from scheduler.db.tables import CHANNEL_STATE, META
 from scheduler.errors import NotFoundError, TminusError

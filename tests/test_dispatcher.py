@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scheduler.db.queue import Mark
+from scheduler.db.marks import Mark
 from scheduler.db.rows import AttemptRecord
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from scheduler.db.queue import Mark
+from scheduler.db.marks import Mark
 from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.recorder import Recorder
 from scheduler.delivery.values import Clock, DeliveryReason

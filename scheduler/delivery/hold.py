@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
-from scheduler.db.queue import Mark
+from scheduler.db.marks import Mark
 from scheduler.delivery.events import Events, Held
 from scheduler.delivery.recorder import Recorder
 from scheduler.delivery.values import Batch, Clock, DeliveryReason

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from scheduler.db.queue import Mark
+from scheduler.db.marks import Mark
 from scheduler.db.rows import AttemptRecord, DeliveryRow
 from scheduler.delivery.events import Events, Reached, RetryScheduled
 from scheduler.delivery.recorder import Recorder

@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 
-from scheduler.db.queue import Mark
+from scheduler.db.marks import Mark
 from scheduler.delivery.values import DbCall
 
 BATCH = 500
 
 
 class Recorder:
-    """Queues :class:`~scheduler.db.queue.Mark` values for ``record`` (the store's one
+    """Queues :class:`~scheduler.db.marks.Mark` values for ``record`` (the store's one
     guarded batch call) and answers each with whether it held."""
 
     def __init__(self, record: Callable[[Sequence[Mark]], list[bool]], db: DbCall) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scheduler.db.queue import HELD_REASON
+from scheduler.db.marks import HELD_REASON
 from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY
 from scheduler.model import Channel, Outcome

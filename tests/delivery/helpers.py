@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from scheduler.db.queue import Mark
+from scheduler.db.marks import Mark
 from scheduler.delivery.finish import Finisher
 from scheduler.delivery.recorder import Recorder
 from scheduler.delivery.values import ChannelRuntime
