@@ -127,18 +127,15 @@ def held_claims(conn: Connection, marks: Sequence[Mark]) -> set[tuple[str, str, 
     held: set[tuple[str, str, int]] = set()
     for worker, ids in sorted(by_worker.items()):
         guard = (D.c.status == S.SENDING, D.c.claimed_by == worker)
-        locked = _lock_in_order(conn, sorted(set(ids)), *guard)
-        held.update((i, worker, generation) for i, generation in _generations(conn, locked))
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            # One read per chunk: the guard, the lock and each row's generation together.
+            pick = select(D.c.id, D.c.attempts).where(D.c.id.in_(chunk), *guard)
+            if conn.dialect.name != "sqlite":
+                pick = pick.order_by(D.c.id).with_for_update()
+            held.update((i, worker, int(a)) for i, a in conn.execute(pick))
     return held
-
-
-def _generations(conn: Connection, ids: Sequence[str]) -> list[tuple[str, int]]:
-    """The claim generation (``attempts``) of each of ``ids`` (already guarded, locked)."""
-    found: list[tuple[str, int]] = []
-    for start in range(0, len(ids), _CHUNK):
-        pick = select(D.c.id, D.c.attempts).where(D.c.id.in_(list(ids[start : start + _CHUNK])))
-        found.extend((i, int(a)) for i, a in conn.execute(pick))
-    return found
 
 
 def _lock_in_order(conn: Connection, ids: Sequence[str], *guard: Any) -> list[str]:
