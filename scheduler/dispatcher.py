@@ -246,9 +246,7 @@ class Dispatcher:
             lease_until=self.clock() + self.policy.lease,
         )
         self.claims.renewed(
-            [c for c in claims if c[0] in held],
-            [c for c in claims if c[0] not in held],
-            since=since,
+            [c for c in claims if c in held], [c for c in claims if c not in held], since=since
         )
 
     async def drain_claims(self, running: asyncio.Task[None], grace: float) -> None:

@@ -15,6 +15,7 @@ from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DeliveryPolicy
 from scheduler.delivery.values import ChannelRuntime, Verdict
 from scheduler.dispatcher import Dispatcher
+from scheduler.fencing import Hold
 from scheduler.metrics import Metrics
 from scheduler.model import DeliveryStatus
 from scheduler.notify.pacing import TokenBucket
@@ -146,3 +147,25 @@ def test_the_plan_reaches_the_pipeline_verdict(store: Store) -> None:
     d.set_plan({a.id: a.due_at + timedelta(hours=1)})
     insert(store, a)
     assert d.pipeline.plan.verdict(store.get_delivery(a.id)) is Verdict.RELEASE
+
+
+async def test_a_lease_renewal_keeps_claims_still_held_and_marks_only_the_lost(
+    store: Store,
+) -> None:
+    """The renewal's answer is (id, generation) pairs: a claim still held stays sendable,
+    and only one recorded meanwhile (no longer ``sending``) is marked lost."""
+    now = datetime.now(UTC)
+    d, _ = wire(store, FakeNotifier(channel(name="a")))
+    d.claims.lease = 30.0
+    insert(store, planned("x", at=now, channel="a"), planned("y", at=now, channel="a"))
+    rows = store.claim_due(now=now, worker="w", lease=POLICY.lease, limit=10)
+    assert len(rows) == 2
+    kept, gone = rows
+    d.claims.taken(rows, epoch=0, since=time.monotonic())
+    parked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    d._inflight[parked] = list(rows)  # type: ignore[index]
+    store.record([Mark("sent", gone.id, "w", now, generation=gone.attempts)])
+    await d.renew_leases()
+    assert d.claims.check(kept) is Hold.HELD
+    assert d.claims.check(gone) is Hold.TAKEN_OVER
+    parked.cancel()
