@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
@@ -21,6 +22,11 @@ from sqlalchemy.exc import OperationalError
 from scheduler.db.engine import normalize_url
 from scheduler.db.tables import ALL_TABLES
 from scheduler.store import Store
+
+# Tests run side by side (pytest-xdist): a property test's speed says nothing about its
+# correctness, so no example has a deadline.
+settings.register_profile("tminus", deadline=None)
+settings.load_profile("tminus")
 
 PG_ENV = "TMINUS_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
