@@ -11,7 +11,7 @@ from scheduler.durations import Duration
 from scheduler.model import Config, Milestone, MilestoneStatus
 from scheduler.planning import resolve
 from scheduler.render import timeline_layout as tl
-from scheduler.render.timeline_layout import Stored, TickState
+from scheduler.render.timeline_states import Stored, TickState, tick_state
 
 NOW = datetime(2019, 7, 4, 12, 0, tzinfo=UTC)
 AHEAD = NOW + timedelta(days=1)
@@ -51,7 +51,7 @@ S = Stored
     ],
 )
 def test_tick_state(stored: list[Stored | None], due_at: datetime, expected: TickState) -> None:
-    assert tl.tick_state(stored, due_at=due_at, now=NOW) is expected
+    assert tick_state(stored, due_at=due_at, now=NOW) is expected
 
 
 @pytest.mark.parametrize(
