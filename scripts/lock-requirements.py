@@ -31,10 +31,8 @@ def closure() -> dict[str, str]:
     stack = [(Requirement(r), True) for r in distribution("tminus").requires or []]
     while stack:
         req, top = stack.pop()
-        if (
-            top
-            and req.marker
-            and not any(req.marker.evaluate({"extra": e}) for e in ("", *IMAGE_EXTRAS))
+        if top and req.marker and not any(
+            req.marker.evaluate({"extra": e}) for e in ("", *IMAGE_EXTRAS)
         ):
             continue  # the dev extra of tminus itself
         name = re.sub(r"[-_.]+", "-", req.name).lower()
