@@ -9,7 +9,9 @@ white background, so it reads the same in an ``<img>`` on a dark page.
 Geometry: a ``viewBox`` :data:`WIDTH` units wide that scales to the screen.
 At 400 units, 12-unit text is about 11 px on a 390 px phone. Each row has its
 title on one line (cut with "…" to fit) and its lane under it: the milestone as
-a diamond, its reminders as ticks, ``after`` chains as arrows between diamonds.
+a diamond, its reminders as ticks, its escalations as triangles under the lane
+(:mod:`scheduler.render.timeline_style` draws the marks and the legend), ``after``
+chains as arrows between diamonds.
 """
 
 from __future__ import annotations
