@@ -278,3 +278,20 @@ def test_chain_is_ancestors_then_dependents() -> None:
 def test_a_window_must_have_a_length() -> None:
     with pytest.raises(ValueError, match="must end after"):
         tl.lay_out([], start=NOW, end=NOW, now=NOW, zone=UTC)
+
+
+@pytest.mark.parametrize(
+    ("stored", "due_at", "expected"),
+    [
+        ([None], AHEAD, TickState.ACKNOWLEDGED),  # not stored yet: it will not be sent
+        ([], AHEAD, TickState.ACKNOWLEDGED),
+        ([None], BEHIND, TickState.NOT_RECORDED),  # the past is what the store says
+        ([S("sent"), None], AHEAD, TickState.SENT),
+        ([S("held"), None], AHEAD, TickState.HELD),
+        ([S("cancelled", "acknowledged")], AHEAD, TickState.ACKNOWLEDGED),
+    ],
+)
+def test_tick_state_of_an_acknowledged_occurrence(
+    stored: list[Stored | None], due_at: datetime, expected: TickState
+) -> None:
+    assert tick_state(stored, due_at=due_at, now=NOW, acknowledged=True) is expected
