@@ -3,8 +3,9 @@
 Planning and drawing run in a worker thread (the instants are cached per config
 by :class:`~scheduler.http.instants.Instants`); the delivery states come from the
 store through ``state.db``, only for the reminders drawn (the layout caps the
-rows), so a config of 100,000 milestones reads a few hundred rows at most. A
-store that does not answer leaves the ticks as planned, with a note in the heading.
+rows), so a config of 100,000 milestones reads a few hundred rows at most; the
+acknowledgements in force come from the daemon's memory. A store that does not
+answer leaves the ticks as planned, with a note in the heading.
 """
 
 from __future__ import annotations
@@ -21,13 +22,8 @@ from scheduler.http.state import AppState
 from scheduler.logs import fields
 from scheduler.model import Config
 from scheduler.render.timeline import timeline_svg
-from scheduler.render.timeline_layout import (
-    Layout,
-    StoredState,
-    lay_out,
-    occurrences_in,
-    window_ahead,
-)
+from scheduler.render.timeline_layout import Layout, lay_out, occurrences_in, window_ahead
+from scheduler.render.timeline_states import StoredState
 
 log = logging.getLogger("tminus.http")
 
@@ -67,4 +63,9 @@ async def render(state: AppState, instants: Instants, months: int) -> str | None
         except Exception as exc:
             log.warning("timeline: store unavailable", extra=fields(error=type(exc).__name__))
             heading += UNAVAILABLE
-    return await run_in_threadpool(lambda: timeline_svg(layout, states, heading=heading))
+    # The acknowledgements in force (kept in memory by the daemon): escalations and
+    # reminders beyond the stored days of an acknowledged occurrence will not be sent.
+    acknowledged = list(state.acks.current()) if state.acks is not None else []
+    return await run_in_threadpool(
+        lambda: timeline_svg(layout, states, heading=heading, acknowledged=acknowledged)
+    )

@@ -30,6 +30,9 @@ GROUP_DESCRIPTION_MAX = 600
 LINKS_SHOWN = 5
 TAGS_MAX = 512
 ACK_LINK = "[Acknowledge this deadline]({url})"  # a masked link: embeds render them
+# The same link in ``content`` (a templated message); ``<…>`` keeps Discord from
+# adding a preview of the confirmation page under the message.
+CONTENT_ACK_LINK = "[Acknowledge this deadline](<{url}>)"
 
 COLORS = {Kind.BEFORE: 0x3B82F6, Kind.REACHED: 0x16A34A, Kind.AFTER: 0x6B7280}
 LATE_COLOR = 0xD97706

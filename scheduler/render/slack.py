@@ -55,16 +55,17 @@ def _link(url: str) -> str:
     return fit_slack(clean, LINK_MAX)
 
 
-def ack_button(v: AlertView) -> dict[str, Any] | None:
-    """The Acknowledge button (a link button: Slack opens the URL, no app needed)."""
-    url = v.alert.ack_url
+def ack_button(alert: Alert) -> dict[str, Any] | None:
+    """The alert's Acknowledge button (a link button: Slack opens the URL, no app
+    needed); None when it has no link or one too long for a button."""
+    url = alert.ack_url
     if not url or len(url) > BUTTON_URL_MAX:
         return None
     return {
         "type": "button",
         "text": {"type": "plain_text", "text": ACK_LABEL},
         "url": url,
-        "action_id": f"ack-{v.alert.delivery_id}",
+        "action_id": f"ack-{alert.delivery_id}",
     }
 
 
@@ -99,7 +100,7 @@ def _single(v: AlertView) -> Payload:
             lines.append(link)
             used += ulen(link) + 1
         blocks.append({"type": "section", "text": _mrkdwn("\n".join(lines))})
-    button = ack_button(v)
+    button = ack_button(v.alert)
     if button is not None:
         blocks.append({"type": "actions", "elements": [button]})
     context = v.label + (f" · {v.tag_line}" if v.tags else "")
@@ -135,7 +136,7 @@ def _group(views: Sequence[AlertView], entries: Sequence[str]) -> Payload:
     ]
     for v, e in zip(views, entries, strict=True):
         section: dict[str, Any] = {"type": "section", "text": _mrkdwn(e)}
-        button = ack_button(v)
+        button = ack_button(v.alert)
         if button is not None:  # beside its entry: a group stays one block per reminder
             section["accessory"] = button
         blocks.append(section)

@@ -119,9 +119,8 @@ def _links(links: Sequence[str], most: int, url_max: int) -> tuple[list[dict[str
     return actions, listed
 
 
-def _ack_action(v: AlertView) -> list[dict[str, Any]]:
-    """The Acknowledge button first, when the alert carries a link."""
-    url = v.alert.ack_url
+def ack_actions(url: str) -> list[dict[str, Any]]:
+    """The Acknowledge button (to go first among the actions) when there is a link."""
     if not url or not _openable(url, LINK_URL_MAX):
         return []
     return [{"type": "Action.OpenUrl", "title": "Acknowledge", "url": url, "style": "positive"}]
@@ -159,7 +158,7 @@ def _single(v: AlertView) -> Payload:
     body = [_title(v, TITLE_MAX, "Large"), _facts(v)]
     if v.description:
         body.append(_plain(fit_bytes(v.description, DESCRIPTION_MAX)))
-    ack = _ack_action(v)
+    ack = ack_actions(v.alert.ack_url)
     actions, listed = _links(v.links, MAX_ACTIONS - len(ack), LINK_URL_MAX)
     body.extend(_more_links(listed))
     if v.tags:
@@ -171,7 +170,7 @@ def _group_entry(v: AlertView) -> dict[str, Any]:
     items = [_title(v, GROUP_TITLE_MAX, "Medium"), _facts(v)]
     if v.description:
         items.append(_plain(fit_bytes(v.description, GROUP_DESCRIPTION_MAX)))
-    ack = _ack_action(v)
+    ack = ack_actions(v.alert.ack_url)
     actions, listed = _links(v.links, GROUP_LINKS, GROUP_LINK_URL_MAX)
     if ack or actions:
         items.append({"type": "ActionSet", "actions": ack + actions})

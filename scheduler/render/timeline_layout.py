@@ -14,27 +14,22 @@ Rules:
 * A window ``[start, end]`` is drawn; ``GET /timeline.svg`` looks ahead
   ``months`` calendar months and back a sixth of that, so reminders already
   sent for the coming deadlines (and today's line) are in view.
-* A tick's state comes from the stored deliveries of its reminder (one per
-  channel). When the channels disagree the one that most needs a person wins:
-  dead, retrying, held, due, sent, acknowledged, cancelled, skipped. A reminder
-  with no stored row (the daemon stores about two days ahead) is *due* if it
-  lies ahead and *not recorded* if it passed.
-* ``acknowledged`` is a cancelled delivery whose reason is ``acknowledged``;
-  ``held`` is the status of a delivery waiting for a channel's quiet hours.
+* Each occurrence's ladder is drawn: its reminders, and its escalations
+  (``escalate:``) as marks of their own. What became of each
+  (:mod:`scheduler.render.timeline_states`) comes from the store.
 """
 
 from __future__ import annotations
 
-import enum
 import itertools
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
 
+from scheduler.ladder import ladder
 from scheduler.model import Milestone, MilestoneStatus, Reminder
 from scheduler.planning import Resolved, next_occurrences, occurrences
 
@@ -44,70 +39,6 @@ MAX_OCCURRENCES = 62  # of one recurring milestone in one window (a daily one: t
 MAX_AXIS_MARKS = 8  # labels on the time axis, so they fit a phone's width
 UNTAGGED = "untagged"
 _INACTIVE = frozenset({MilestoneStatus.CANCELLED, MilestoneStatus.DONE})
-
-
-class TickState(enum.StrEnum):
-    """What became of one reminder, as its tick's colour shows it."""
-
-    DEAD = "dead"
-    RETRYING = "retrying"
-    HELD = "held"
-    DUE = "due"
-    SENT = "sent"
-    ACKNOWLEDGED = "acknowledged"
-    CANCELLED = "cancelled"
-    SKIPPED = "skipped"
-    NOT_RECORDED = "not recorded"
-
-
-# The order in which channels that disagree are summed up: the first present wins.
-_PRECEDENCE = tuple(TickState)
-_BY_STATUS = {
-    "sent": TickState.SENT,
-    "scheduled": TickState.DUE,
-    "sending": TickState.DUE,
-    "retrying": TickState.RETRYING,
-    "held": TickState.HELD,
-    "dead": TickState.DEAD,
-    "skipped": TickState.SKIPPED,
-    "cancelled": TickState.CANCELLED,
-}
-ACKNOWLEDGED_REASON = "acknowledged"
-
-
-class StoredState(Protocol):
-    """A stored delivery's status and reason (the store's rows have both)."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def reason(self) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A :class:`StoredState` as a plain value."""
-
-    status: str
-    reason: str | None = None
-
-
-def stored_state(status: str, reason: str | None) -> TickState:
-    """One stored delivery's tick state; a status this version does not know is *due*."""
-    if status == "cancelled" and reason == ACKNOWLEDGED_REASON:
-        return TickState.ACKNOWLEDGED
-    return _BY_STATUS.get(str(status), TickState.DUE)
-
-
-def tick_state(
-    stored: Iterable[StoredState | None], *, due_at: datetime, now: datetime
-) -> TickState:
-    """The state of one reminder from its channels' stored deliveries (None: no row)."""
-    unrecorded = TickState.DUE if due_at >= now else TickState.NOT_RECORDED
-    found = {unrecorded if s is None else stored_state(s.status, s.reason) for s in stored}
-    if not found:
-        return unrecorded
-    return next(state for state in _PRECEDENCE if state in found)
 
 
 # -- what to draw ---------------------------------------------------------------------
@@ -126,6 +57,19 @@ class Occurrence:
         if m.status in _INACTIVE:
             return ()
         return tuple(Reminder(m, self.at, o, o.subtract_from(self.at), m.notify) for o in m.remind)
+
+    def escalations(self) -> tuple[Reminder, ...]:
+        """Every escalation of this occurrence, in the order written (as planned, so
+        their delivery ids are the stored ones; none for an inactive milestone)."""
+        m = self.milestone
+        if m.status in _INACTIVE or not m.escalate:
+            return ()
+        rungs = ladder(m.remind, m.escalate)[len(m.remind) :]
+        return tuple(r.reminder(m, self.at, r.offset.subtract_from(self.at)) for r in rungs)
+
+    def alerts(self) -> tuple[Reminder, ...]:
+        """Reminders, then escalations."""
+        return self.ladder() + self.escalations()
 
 
 def _base_of(
@@ -198,7 +142,7 @@ def window_ahead(now: datetime, months: int) -> tuple[datetime, datetime]:
 
 def window_around(occs: Sequence[Occurrence], now: datetime) -> tuple[datetime, datetime]:
     """A window that holds every occurrence and its reminders, with a margin."""
-    moments = [o.at for o in occs] + [r.due_at for o in occs for r in o.ladder()]
+    moments = [o.at for o in occs] + [r.due_at for o in occs for r in o.alerts()]
     if not moments:
         return window_ahead(now, 1)
     first, last = min(moments), max(moments)
@@ -273,14 +217,15 @@ class Layout:
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment <= self.end
 
-    def reminders(self) -> Iterator[Reminder]:
+    def alerts(self) -> Iterator[Reminder]:
+        """The reminders and escalations of every occurrence drawn."""
         for row in self.rows:
             for o in row.occurrences:
-                yield from o.ladder()
+                yield from o.alerts()
 
     def delivery_ids(self) -> list[str]:
         """The stored deliveries whose states the picture needs (bounded by the row caps)."""
-        return [r.delivery_id(channel) for r in self.reminders() for channel in r.channels]
+        return [r.delivery_id(channel) for r in self.alerts() for channel in r.channels]
 
 
 def lay_out(

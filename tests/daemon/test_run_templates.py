@@ -1,9 +1,11 @@
-"""``tminus run`` with templated bodies and an apprise channel, to real loopback receivers."""
+"""``tminus run`` with templated bodies, an apprise channel and a templated Slack message
+with its Acknowledge button, to real loopback receivers."""
 
 from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -100,5 +102,35 @@ def test_apprise_channel_delivers_end_to_end(make_daemon) -> None:
         secrets = [apprise_url, "/ntfy/t0pic-secret-abc", "t0pic-secret-abc"]
         assert_no_secret(d.log(), secrets)
         assert_no_secret(json.dumps(d.history()), secrets)
+    finally:
+        receiver.stop()
+
+
+def test_templated_slack_message_keeps_its_acknowledge_button(make_daemon) -> None:
+    receiver = Receiver(Response(200, b"ok")).start()
+    try:
+        team = {
+            "type": "slack",
+            "url": receiver.url + "/services/T0000/B0000/XXXXXXXXXXXX",
+            "template": "{{ countdown }}: *{{ milestone.title }}*",
+        }
+        milestone = {"id": "withdrawal", "title": INF, "at": iso_in(2), "notify": ["team"]}
+        config = webhook_config(receiver.url + "/hook", [milestone], extra_channels={"team": team})
+        d = make_daemon(config)
+        d.env.update(TMINUS_PUBLIC_URL=d.base, TMINUS_SECRET_KEY="templated-ack-key-0001")
+        d.start()
+        [req] = receiver.wait_for(1, timeout=20)
+        message = req.json()
+        assert message["text"] == f"Now: *{INF}*"
+        [section] = message["blocks"]
+        assert section["text"] == {"type": "mrkdwn", "text": f"Now: *{INF}*"}
+        button = section["accessory"]
+        assert button["text"]["text"] == "Acknowledge"
+        assert button["url"].startswith(f"{d.base}/ack/")
+        # The link is the daemon's own, signed: it opens the confirmation page.
+        page = httpx.get(button["url"], timeout=10)
+        assert page.status_code == 200 and INF in page.text
+        assert d.stop() == 0
+        assert [h["status"] for h in d.history()] == ["sent"]
     finally:
         receiver.stop()

@@ -18,7 +18,7 @@ import pytest
 
 from scheduler.durations import Duration
 from scheduler.http import create_app, serve
-from scheduler.model import Config, DeliveryStatus, Milestone
+from scheduler.model import Config, DeliveryStatus, Escalation, Milestone
 from scheduler.render.timeline_layout import Occurrence
 from tests.http.browser import browser_page, chromium_path
 from tests.http.fakes import FakeState, FakeStore, inf_config, row
@@ -49,6 +49,8 @@ READ_SVG = """(() => ({
   error: document.querySelector('parsererror') !== null,
   rows: [...document.querySelectorAll('[data-row]')].map(g => g.getAttribute('data-row')),
   scripts: document.querySelectorAll('script').length,
+  escalations: [...document.querySelectorAll('[data-kind="escalation"]')].map(
+    e => e.getAttribute('data-state')),
   source: new XMLSerializer().serializeToString(document),
 }))()"""
 
@@ -64,6 +66,7 @@ def _config(now: datetime) -> Config:
         remind=(d("30d"), d("7d"), d("1d"), Duration()),
         notify=("audit", "newsroom"),
         tags=("contracts",),
+        escalate=(Escalation(d("3d"), ("newsroom",)),),
     )
     renewal = Milestone(
         id="renewal",
@@ -81,6 +84,7 @@ def _config(now: datetime) -> Config:
         remind=(d("14d"), d("7d"), Duration()),
         notify=("audit",),
         tags=("compliance",),
+        escalate=(Escalation(d("1d"), ("newsroom",)), Escalation(d("-1d"), ("newsroom",))),
     )
     review = Milestone(
         id="review",
@@ -93,7 +97,8 @@ def _config(now: datetime) -> Config:
 
 
 def _store(config: Config, now: datetime) -> FakeStore:
-    """Sent where the time has come, one dead letter, one acknowledged occurrence."""
+    """Sent where the time has come, one dead letter, one acknowledged occurrence (the
+    filing, at its moment: its escalation a day later was cancelled)."""
     rows = []
     for m in config.milestones:
         if m.at is None:
@@ -103,13 +108,13 @@ def _store(config: Config, now: datetime) -> FakeStore:
             if isinstance(m.at, datetime)
             else m.at
         )
-        for r in Occurrence(m, at).ladder():
+        for r in Occurrence(m, at).alerts():
             for channel in r.channels:
                 if r.due_at > now:
                     continue
                 status = DeliveryStatus.SENT
                 extra: dict[str, Any] = {}
-                if m.id == "filing" and r.offset.is_zero:
+                if m.id == "filing" and r.due_at >= at:
                     status, extra = DeliveryStatus.CANCELLED, {"reason": "acknowledged"}
                 if m.id == "notice" and channel == "newsroom":
                     status, extra = DeliveryStatus.DEAD, {"reason": "client_error"}
@@ -168,6 +173,7 @@ async def test_the_timeline_on_the_status_page_at_phone_width(tmp_path: Path) ->
     assert not parsed["error"]
     assert parsed["rows"] == ["filing", "notice", "renewal", "review"]
     assert parsed["scripts"] == 0
+    assert parsed["escalations"] == ["sent", "acknowledged", "due"]
     assert 'Notice period ends: Smith &amp; Jones "Harbour" lease' in parsed["source"]
     png = base64.b64decode(result["png"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

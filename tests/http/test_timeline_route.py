@@ -9,12 +9,15 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from scheduler.acknowledge import AckSource
+from scheduler.durations import Duration
 from scheduler.http import create_app
-from scheduler.model import DeliveryStatus
+from scheduler.model import Config, DeliveryStatus, Escalation
 from scheduler.planning import resolve
 from scheduler.render.timeline import COLOURS
-from scheduler.render.timeline_layout import TickState, occurrences_in, window_ahead
-from tests.http.fakes import NOW, FakeState, FakeStore, inf_config, row
+from scheduler.render.timeline_layout import occurrences_in, window_ahead
+from scheduler.render.timeline_states import TickState
+from tests.http.fakes import NOW, FakeState, FakeStore, inf_config, row, with_acks
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -152,3 +155,58 @@ async def test_no_channel_secret_reaches_the_picture() -> None:
     assert secrets
     for secret in secrets:
         assert secret not in response.text
+
+
+def _escalating() -> Config:
+    """The INF example with two escalations on the withdrawal (2 Aug 2019 00:00 CEST)."""
+    config = inf_config()
+    ladder = (
+        Escalation(Duration.parse("1d"), ("audit",)),
+        Escalation(Duration.parse("-2h"), ("newsroom",)),
+    )
+    withdrawal = dataclasses.replace(config.milestones[1], escalate=ladder)
+    return dataclasses.replace(config, milestones=(config.milestones[0], withdrawal))
+
+
+def _escalation_states(svg: str) -> list[str]:
+    root = ET.fromstring(svg)
+    return [
+        e.get("data-state", "")
+        for e in root.iter(f"{SVG}polygon")
+        if e.get("data-kind") == "escalation"
+    ]
+
+
+async def test_escalations_are_drawn_with_their_stored_state() -> None:
+    config = _escalating()
+    start, end = window_ahead(NOW, 6)
+    (occurrence,) = [o for o in occurrences_in(resolve(config), start, end) if o.milestone.escalate]
+    one, _ = occurrence.escalations()
+    store = FakeStore(
+        rows=[
+            dataclasses.replace(row(one.delivery_id("audit"), DeliveryStatus.HELD), channel="audit")
+        ]
+    )
+    response = await _get(FakeState(store=store, loaded=config), "/timeline.svg")
+    assert response.status_code == 200
+    assert _escalation_states(response.text) == ["held", "due"]
+    assert "escalation" in ET.fromstring(response.text).itertext()  # in the legend
+
+
+async def test_an_acknowledgement_in_force_marks_escalations_not_yet_stored() -> None:
+    config = _escalating()
+    state = with_acks(FakeState(loaded=config))
+    assert state.acks is not None
+    await state.acks.acknowledge(
+        "withdrawal-effective", occurrence=None, by="ana", note=None, source=AckSource.API
+    )
+    response = await _get(state, "/timeline.svg")
+    assert _escalation_states(response.text) == ["acknowledged", "acknowledged"]
+    # The reminders ahead with no row yet will not be sent either (7 days before passed).
+    assert _ticks(response.text) == ["not recorded", "acknowledged", "acknowledged"]
+    diamond = next(
+        p
+        for p in ET.fromstring(response.text).iter(f"{SVG}polygon")
+        if p.get("data-milestone") == "withdrawal-effective"
+    )
+    assert diamond.get("fill") == COLOURS[TickState.ACKNOWLEDGED]

@@ -16,7 +16,7 @@ from scheduler.model import Config, Milestone, MilestoneStatus
 from scheduler.planning import resolve
 from scheduler.render import timeline_layout as tl
 from scheduler.render.timeline import COLOURS, WIDTH, DeliveryStates, timeline_svg
-from scheduler.render.timeline_layout import Stored, TickState
+from scheduler.render.timeline_states import Stored, TickState
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 NOW = datetime(2019, 7, 4, 12, 0, tzinfo=UTC)

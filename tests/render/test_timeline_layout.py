@@ -11,7 +11,7 @@ from scheduler.durations import Duration
 from scheduler.model import Config, Milestone, MilestoneStatus
 from scheduler.planning import resolve
 from scheduler.render import timeline_layout as tl
-from scheduler.render.timeline_layout import Stored, TickState
+from scheduler.render.timeline_states import Stored, TickState, tick_state
 
 NOW = datetime(2019, 7, 4, 12, 0, tzinfo=UTC)
 AHEAD = NOW + timedelta(days=1)
@@ -51,7 +51,7 @@ S = Stored
     ],
 )
 def test_tick_state(stored: list[Stored | None], due_at: datetime, expected: TickState) -> None:
-    assert tl.tick_state(stored, due_at=due_at, now=NOW) is expected
+    assert tick_state(stored, due_at=due_at, now=NOW) is expected
 
 
 @pytest.mark.parametrize(
@@ -278,3 +278,20 @@ def test_chain_is_ancestors_then_dependents() -> None:
 def test_a_window_must_have_a_length() -> None:
     with pytest.raises(ValueError, match="must end after"):
         tl.lay_out([], start=NOW, end=NOW, now=NOW, zone=UTC)
+
+
+@pytest.mark.parametrize(
+    ("stored", "due_at", "expected"),
+    [
+        ([None], AHEAD, TickState.ACKNOWLEDGED),  # not stored yet: it will not be sent
+        ([], AHEAD, TickState.ACKNOWLEDGED),
+        ([None], BEHIND, TickState.NOT_RECORDED),  # the past is what the store says
+        ([S("sent"), None], AHEAD, TickState.SENT),
+        ([S("held"), None], AHEAD, TickState.HELD),
+        ([S("cancelled", "acknowledged")], AHEAD, TickState.ACKNOWLEDGED),
+    ],
+)
+def test_tick_state_of_an_acknowledged_occurrence(
+    stored: list[Stored | None], due_at: datetime, expected: TickState
+) -> None:
+    assert tick_state(stored, due_at=due_at, now=NOW, acknowledged=True) is expected
