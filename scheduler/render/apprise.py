@@ -5,6 +5,11 @@ Pushover, Matrix, …), most of which show a short title over a few lines, so th
 built-in body is plain text: the status and date, the lateness, the description,
 the links and the tags. A channel's ``template`` replaces the body; the title
 stays the milestone's.
+
+An alert with an acknowledge link (``TMINUS_PUBLIC_URL`` set) ends its body with
+the line ``Acknowledge: URL``, built-in or templated, as the plain part of an email
+does; a templated text that already shows the link (``{{ ack_url }}``) gets no
+second one.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from dataclasses import dataclass
 
 from scheduler.model import Alert, Templates
+from scheduler.render.email import ack_line
 from scheduler.render.template import Markup, TemplateProblem, render_text
 from scheduler.render.view import AlertView, view
 
@@ -42,8 +48,16 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def with_ack_line(alert: Alert, body: str) -> str:
+    """``body`` and, under it, the alert's ``Acknowledge: URL`` line: unless it has no
+    link, or ``body`` shows the link already."""
+    url = alert.ack_url
+    return f"{body}\n{ack_line(alert)}" if url and url not in body else body
+
+
 def builtin_body(v: AlertView) -> str:
-    """``In 7 days · Fri 2 Aug 2019 00:00 CEST`` and what else the alert has, one per line."""
+    """``In 7 days · Fri 2 Aug 2019 00:00 CEST`` and what else the alert has, one per line
+    (the acknowledge line last)."""
     lines = [f"{v.status} · {v.when} · {v.label}"]
     if v.late_line:
         lines.append(v.late_line)
@@ -52,7 +66,7 @@ def builtin_body(v: AlertView) -> str:
     lines.extend(v.links)
     if v.tags:
         lines.append(v.tag_line)
-    return "\n".join(lines)
+    return with_ack_line(v.alert, "\n".join(lines))
 
 
 def apprise_message(
@@ -66,6 +80,6 @@ def apprise_message(
         return AppriseMessage(title, builtin_body(v)), None
     rendered = render_text(templates.text, alert, templates, markup=Markup.PLAIN)
     if rendered.text:
-        return AppriseMessage(title, rendered.text), None
+        return AppriseMessage(title, with_ack_line(alert, rendered.text)), None
     problem = rendered.problem or TemplateProblem("renders to an empty text")
     return AppriseMessage(title, builtin_body(v)), problem

@@ -1,5 +1,5 @@
-"""``tminus run`` with templated bodies, an apprise channel and a templated Slack message
-with its Acknowledge button, to real loopback receivers."""
+"""``tminus run`` with templated bodies, an apprise channel and templated Slack and Apprise
+messages with their Acknowledge links, to real loopback receivers."""
 
 from __future__ import annotations
 
@@ -129,6 +129,35 @@ def test_templated_slack_message_keeps_its_acknowledge_button(make_daemon) -> No
         assert button["url"].startswith(f"{d.base}/ack/")
         # The link is the daemon's own, signed: it opens the confirmation page.
         page = httpx.get(button["url"], timeout=10)
+        assert page.status_code == 200 and INF in page.text
+        assert d.stop() == 0
+        assert [h["status"] for h in d.history()] == ["sent"]
+    finally:
+        receiver.stop()
+
+
+def test_templated_apprise_message_ends_with_its_acknowledge_link(make_daemon) -> None:
+    receiver = Receiver(Response(200, b"ok")).start()
+    try:
+        phones = {
+            "type": "apprise",
+            "urls": [receiver.url.replace("http://", "json://") + "/ntfy/t0pic"],
+            "template": "{{ countdown }} {{ milestone.title }}",
+        }
+        milestone = {"id": "withdrawal", "title": INF, "at": iso_in(2), "notify": ["phones"]}
+        config = webhook_config(
+            receiver.url + "/hook", [milestone], extra_channels={"phones": phones}
+        )
+        d = make_daemon(config)
+        d.env.update(TMINUS_PUBLIC_URL=d.base, TMINUS_SECRET_KEY="templated-ack-key-0001")
+        d.start()
+        [req] = receiver.wait_for(1, timeout=20)
+        text, ack_line = req.json()["message"].split("\n")
+        assert text == f"Now {INF}"
+        label, _, url = ack_line.partition(": ")
+        assert label == "Acknowledge" and url.startswith(f"{d.base}/ack/")
+        # The link is the daemon's own, signed: it opens the confirmation page.
+        page = httpx.get(url, timeout=10)
         assert page.status_code == 200 and INF in page.text
         assert d.stop() == 0
         assert [h["status"] for h in d.history()] == ["sent"]
