@@ -24,7 +24,7 @@ from scheduler.acknowledge import Acknowledgement
 from scheduler.http.instants import Instants
 from scheduler.http.state import AppState, DeliveryRecord
 from scheduler.logs import fields
-from scheduler.model import Config, DeliveryStatus
+from scheduler.model import AlertKind, Config, DeliveryStatus, Reminder
 from scheduler.planning import plan
 from scheduler.timekeeping import coarse_countdown, format_when
 
@@ -44,14 +44,29 @@ class NextReminder:
 
 
 @dataclass(frozen=True, slots=True)
+class Withheld:
+    """The planned alerts of an acknowledged occurrence still ahead: never to be sent."""
+
+    occurrence: datetime
+    reminders: int = 0
+    escalations: int = 0
+
+    @classmethod
+    def of(cls, occurrence: datetime, alerts: Sequence[Reminder]) -> Withheld:
+        escalations = sum(a.kind is AlertKind.ESCALATION for a in alerts)
+        return cls(occurrence, len(alerts) - escalations, escalations)
+
+
+@dataclass(frozen=True, slots=True)
 class MilestoneView:
     id: str
     title: str
     instant: datetime | None
     status: str
     description: str
-    next_reminders: tuple[NextReminder, ...]
+    next_reminders: tuple[NextReminder, ...]  # those that will be sent
     acknowledged: Acknowledgement | None = None
+    withheld: tuple[Withheld, ...] = ()  # soonest occurrence first
 
 
 @dataclass(slots=True)
@@ -115,15 +130,22 @@ def _milestones(
 ) -> tuple[list[MilestoneView], int]:
     """The milestones to show (soonest first) with their next reminders.
 
+    A reminder or escalation of an acknowledged occurrence will never be sent: it is
+    not one of the next reminders but counted in the milestone's ``withheld``.
     Only the shown ones are planned, so a config of 100,000 milestones costs a
     sort, not a year of reminders for each.
     """
+    acked = acked or {}
     at = instants.of(config, now)
     ordered = sorted(config.milestones, key=lambda m: _order(at.get(m.id), now))
     shown = ordered[:MAX_MILESTONES]
     subset = dataclasses.replace(config, milestones=tuple(shown))
     upcoming: dict[str, list[NextReminder]] = defaultdict(list)
+    withheld: dict[str, dict[datetime, list[Reminder]]] = defaultdict(dict)
     for r in plan(subset, now, now + REMINDER_HORIZON, resolved=instants.resolved(config)):
+        if (r.milestone.id, r.occurrence) in acked:
+            withheld[r.milestone.id].setdefault(r.occurrence, []).append(r)
+            continue
         slot = upcoming[r.milestone.id]
         if len(slot) < NEXT_REMINDERS:
             slot.append(NextReminder(r.label, r.due_at, r.channels))
@@ -135,7 +157,8 @@ def _milestones(
             m.status.value,
             m.description,
             tuple(upcoming.get(m.id, ())),
-            _acknowledged(acked or {}, m.id, at.get(m.id)),
+            _acknowledged(acked, m.id, at.get(m.id)),
+            tuple(Withheld.of(o, alerts) for o, alerts in sorted(withheld[m.id].items())),
         )
         for m in shown
     ]
@@ -151,7 +174,8 @@ def _acknowledged(
 # -- rendering -------------------------------------------------------------------
 
 STYLE = """
-:root{color-scheme:light dark;--bad:#b3261e;--badbg:#fde7e6;--ok:#1b6e32;--mute:#6b6b6b}
+:root{color-scheme:light dark;--bad:#b3261e;--badbg:#fde7e6;--ok:#1b6e32;--mute:#6b6b6b;
+--acked:#7b1fa2}
 *{box-sizing:border-box}
 body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
 max-width:60rem;padding:1rem}
@@ -168,10 +192,11 @@ h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #8883;vertical-align:top}
 tr.dead td{background:var(--badbg);color:var(--bad)}
 .st{font-weight:600;text-transform:uppercase;font-size:.75rem;letter-spacing:.03em}
-.st-sent{color:var(--ok)}.st-dead{color:var(--bad)}
+.st-sent{color:var(--ok)}.st-dead{color:var(--bad)}.st-acked{color:var(--acked)}
 .timeline{margin:0}.timeline img{display:block;width:100%;max-width:40rem;height:auto}
 code{overflow-wrap:anywhere}.banner code{white-space:nowrap}
-@media (prefers-color-scheme:dark){:root{--badbg:#4a1512;--bad:#ffb4ab;--ok:#7fd99a}}
+@media (prefers-color-scheme:dark){:root{--badbg:#4a1512;--bad:#ffb4ab;--ok:#7fd99a;
+--acked:#ce93d8}}
 """
 
 SCRIPT = """
@@ -222,26 +247,49 @@ def _milestone(m: MilestoneView, now: datetime) -> str:
         f"<li>{e(r.label)} · {e(format_when(r.due_at))} → {e(', '.join(r.channels) or '—')}</li>"
         for r in m.next_reminders
     )
-    reminders_html = (
-        f'<ul class="small">{reminders}</ul>'
-        if reminders
-        else '<div class="small muted">no reminders in the next year</div>'
-    )
+    if reminders:
+        reminders_html = f'<ul class="small">{reminders}</ul>'
+    else:
+        other = " other" if m.withheld else ""
+        reminders_html = f'<div class="small muted">no{other} reminders in the next year</div>'
+    withheld = "".join(_withheld(w, m.instant) for w in m.withheld)
     desc = f'<div class="small">{e(m.description)}</div>' if m.description else ""
     ack = ""
     if m.acknowledged is not None:
         a = m.acknowledged
         note = f" — {e(a.note)}" if a.note else ""
         ack = (
-            f'<div class="small acked"><span class="st st-sent">acknowledged</span> by '
+            f'<div class="small acked"><span class="st st-acked">acknowledged</span> by '
             f"<strong>{e(a.by)}</strong> · {e(format_when(a.at))}{note}</div>"
         )
     return (
         f'<article class="card{" past" if past else ""}" id="m-{e(m.id)}">'
         f"<strong>{e(m.title)}</strong>{status}"
         f'<div class="small muted"><code>{e(m.id)}</code></div>'
-        f"{when}{ack}{desc}{reminders_html}</article>"
+        f"{when}{ack}{withheld}{desc}{reminders_html}</article>"
     )
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _withheld(w: Withheld, instant: datetime | None) -> str:
+    """``2 reminders and 1 escalation still ahead will not be sent`` (under the card's
+    acknowledgement), or of which other occurrence, acknowledged, they are."""
+    counts = " and ".join(
+        _counted(n, noun)
+        for n, noun in ((w.reminders, "reminder"), (w.escalations, "escalation"))
+        if n
+    )
+    if w.occurrence == instant:
+        said = f"{counts} still ahead will not be sent"
+    else:
+        said = (
+            f"{counts} of the {escape(format_when(w.occurrence))} occurrence will not be sent: "
+            'it is <span class="st st-acked">acknowledged</span>'
+        )
+    return f'<div class="small muted withheld">{said}</div>'
 
 
 def _delivery_rows(rows: Sequence[DeliveryRecord]) -> str:

@@ -10,10 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from scheduler.acknowledge import AckSource
+from scheduler.durations import Duration
 from scheduler.http import create_app, serve
-from scheduler.model import Milestone
+from scheduler.model import Escalation, Milestone
+from scheduler.render.timeline_states import TickState
+from scheduler.render.timeline_style import COLOURS
 from tests.http.browser import browser_page, chromium_path
-from tests.http.fakes import FakeState, inf_config, seeded_store
+from tests.http.fakes import FakeState, inf_config, seeded_store, with_acks
 
 pytestmark = pytest.mark.skipif(
     chromium_path() is None and not os.environ.get("CI"),
@@ -90,3 +94,70 @@ async def test_status_page_in_a_real_browser() -> None:
     # Readable on a phone: nothing wider than the screen.
     assert first["viewport"] == 390
     assert first["scrollWidth"] <= first["viewport"]
+
+
+READ_ACKNOWLEDGED = """(() => {
+  const card = document.querySelector('#m-soon');
+  const badge = card.querySelector('.acked .st');
+  return {
+    card: card.innerText,
+    items: card.querySelectorAll('li').length,
+    badgeColour: getComputedStyle(badge).color,
+    badgeVisible: badge.getBoundingClientRect().height > 0,
+  };
+})()"""
+
+# Run in the timeline picture opened on its own: the soon milestone's marks.
+READ_MARKS = """(() => [...document.querySelectorAll('[data-row="soon"] [data-state]')].map(
+  m => [m.getAttribute('data-kind') || 'reminder', m.getAttribute('data-state')]))()"""
+
+
+async def test_an_acknowledged_occurrence_in_a_real_browser() -> None:
+    """Its reminders and escalation still ahead are not shown as next reminders but
+    counted under who acknowledged it, as the timeline draws them (acknowledged), in the
+    timeline's colour for that state."""
+    now = datetime.now(UTC)
+    d = Duration.parse
+    at = (now + timedelta(hours=2)).replace(microsecond=0)
+    soon = Milestone(
+        id="soon",
+        title="Notice period ends",
+        at=at,
+        remind=(d("1h"), d("30m"), Duration()),
+        escalate=(Escalation(d("15m"), ("newsroom",)),),
+        notify=("audit",),
+    )
+    config = dataclasses.replace(inf_config(), milestones=(soon, *inf_config().milestones))
+    state = with_acks(
+        FakeState(store=seeded_store(), loaded=config, clock=lambda: datetime.now(UTC))
+    )
+    assert state.acks is not None
+    await state.acks.acknowledge_occurrence(
+        "soon", at, by="Ann", note="notice sent", source=AckSource.API
+    )
+    handle = await serve(create_app(state), "127.0.0.1", 0)
+    await handle.started()
+    try:
+
+        def look() -> tuple[dict[str, object], list[list[str]]]:
+            with browser_page() as page:
+                page.goto(f"http://127.0.0.1:{handle.port}/")
+                card = page.evaluate(READ_ACKNOWLEDGED)
+                page.goto(f"http://127.0.0.1:{handle.port}/timeline.svg")
+                return card, page.evaluate(READ_MARKS)
+
+        card, marks = await asyncio.to_thread(look)
+    finally:
+        await handle.stop()
+
+    text = str(card["card"])
+    assert "ACKNOWLEDGED by Ann" in text and "notice sent" in text  # .st is upper-cased
+    assert "3 reminders and 1 escalation still ahead will not be sent" in text
+    assert "no other reminders in the next year" in text
+    assert card["items"] == 0
+    assert card["badgeVisible"]
+    # The timeline draws the same alerts, each acknowledged, in the colour the page uses.
+    assert sorted(marks) == [["escalation", "acknowledged"]] + [["reminder", "acknowledged"]] * 3
+    colour = COLOURS[TickState.ACKNOWLEDGED]
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    assert card["badgeColour"] == f"rgb({r}, {g}, {b})"
