@@ -21,7 +21,7 @@ from scheduler.durations import Duration
 from scheduler.errors import NotFoundError, TminusError
 from scheduler.http import schemas
 from scheduler.http.instants import Instants
-from scheduler.http.state import AckDesk, AppState, StoreView
+from scheduler.http.state import AckDesk, AppState, DeliveryRecord, StoreView
 from scheduler.model import DeliveryStatus
 
 MAX_PAGE = 500
@@ -116,7 +116,9 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         limit: Limit = DEFAULT_PAGE,
         offset: Offset = 0,
     ) -> schemas.ReminderPage:
-        """Planned reminders due from now to now + ``within``, soonest first."""
+        """Planned reminders and escalations due from now to now + ``within``, soonest
+        first, each channel's delivery as stored; those of an acknowledged occurrence not
+        yet sent are ``cancelled`` with reason ``acknowledged`` (they will never be sent)."""
         config_or_503()
         try:
             span = Duration.parse(within)
@@ -132,13 +134,16 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         planned = await run_in_threadpool(state.upcoming, end - start)
         ids = schemas.delivery_ids(planned)
         store = state.store
-        statuses: dict[str, DeliveryStatus] = {}
+        stored: Mapping[str, DeliveryRecord] = {}
         if ids and store is not None:
-            stored = await state.db(
-                store.open_deliveries, due_from=start, due_until=end + timedelta(seconds=1)
-            )
-            statuses = {i: stored[i].status for i in ids if i in stored}
-        items = [schemas.reminder_out(r, statuses) for r in planned]
+            # Every stored status counts, not only the open ones: an acknowledged
+            # occurrence's stored deliveries are cancelled (reason acknowledged).
+            stored = await state.db(store.deliveries_by_id, ids)
+        acked = state.acks.current() if state.acks is not None else {}
+        items = [
+            schemas.reminder_out(r, stored, acked.get((r.milestone.id, r.occurrence)))
+            for r in planned
+        ]
         if status is not None:
             items = [r for r in items if any(d.status == status.value for d in r.deliveries)]
         return schemas.ReminderPage(

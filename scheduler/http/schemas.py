@@ -8,9 +8,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from scheduler.acknowledge import Acknowledgement
+from scheduler.acknowledge import CANCELLED_KINDS, Acknowledgement
+from scheduler.acknowledge import REASON as ACKNOWLEDGED
 from scheduler.db.acks import AckChange
-from scheduler.http.state import DeliveryRecord
+from scheduler.http.state import DeliveryRecord, StoredStatus
 from scheduler.model import DeliveryStatus, Milestone, Reminder
 
 
@@ -87,9 +88,16 @@ class ReminderDelivery(BaseModel):
     channel: str
     delivery_id: str
     status: str = Field(
-        description="the stored delivery's status, or 'planned' when it is not stored yet "
-        "(deliveries are stored a short horizon ahead of their due time)",
-        examples=["scheduled", "planned"],
+        description="the stored delivery's status; when it is not stored yet (deliveries are "
+        "stored a short horizon ahead of their due time) 'cancelled' if its occurrence is "
+        "acknowledged (it will never be sent), else 'planned'",
+        examples=["scheduled", "planned", "cancelled"],
+    )
+    reason: str | None = Field(
+        default=None,
+        description="why it ended as it did: the stored delivery's reason, 'acknowledged' "
+        "for a reminder or escalation of an acknowledged occurrence",
+        examples=["acknowledged"],
     )
 
 
@@ -102,6 +110,11 @@ class ReminderOut(BaseModel):
     offset: str = Field(description="ISO 8601 duration before the milestone")
     label: str
     deliveries: list[ReminderDelivery]
+    acknowledged: AckOut | None = Field(
+        default=None,
+        description="the acknowledgement of this occurrence; its reminders and escalations "
+        "not yet sent will not be sent",
+    )
 
 
 class ReminderPage(BaseModel):
@@ -200,7 +213,29 @@ def milestone_out(
     )
 
 
-def reminder_out(r: Reminder, statuses: Mapping[str, DeliveryStatus]) -> ReminderOut:
+def reminder_out(
+    r: Reminder, stored: Mapping[str, StoredStatus], ack: Acknowledgement | None = None
+) -> ReminderOut:
+    """``r`` with each channel's delivery as stored; one not stored yet is ``planned``,
+    or ``cancelled`` (reason ``acknowledged``) when ``ack`` means it will never be sent."""
+    withheld = ack is not None and r.kind in CANCELLED_KINDS
+
+    def delivery(channel: str) -> ReminderDelivery:
+        delivery_id = r.delivery_id(channel)
+        row = stored.get(delivery_id)
+        if row is not None:
+            return ReminderDelivery(
+                channel=channel, delivery_id=delivery_id, status=str(row.status), reason=row.reason
+            )
+        if withheld:
+            return ReminderDelivery(
+                channel=channel,
+                delivery_id=delivery_id,
+                status=DeliveryStatus.CANCELLED.value,
+                reason=ACKNOWLEDGED,
+            )
+        return ReminderDelivery(channel=channel, delivery_id=delivery_id, status=PLANNED)
+
     return ReminderOut(
         id=r.id,
         milestone_id=r.milestone.id,
@@ -209,14 +244,8 @@ def reminder_out(r: Reminder, statuses: Mapping[str, DeliveryStatus]) -> Reminde
         due_at=r.due_at,
         offset=r.offset.iso(),
         label=r.label,
-        deliveries=[
-            ReminderDelivery(
-                channel=c,
-                delivery_id=r.delivery_id(c),
-                status=str(statuses.get(r.delivery_id(c), PLANNED)),
-            )
-            for c in r.channels
-        ],
+        deliveries=[delivery(c) for c in r.channels],
+        acknowledged=ack_out(ack),
     )
 
 

@@ -54,6 +54,15 @@ class DeliveryRecord(Protocol):
     def updated_at(self) -> datetime: ...
 
 
+class StoredStatus(Protocol):
+    """What a stored delivery says of its fate (a :class:`DeliveryRecord` has it)."""
+
+    @property
+    def status(self) -> DeliveryStatus: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
 class ChannelStateRecord(Protocol):
     """A channel's stored state (``scheduler.db.rows.ChannelState``)."""
 
@@ -81,11 +90,6 @@ class StoreView(Protocol):
 
     def deliveries_by_id(self, ids: Sequence[str], /) -> Mapping[str, DeliveryRecord]:
         """The stored deliveries among ``ids`` (unknown ids left out), by id."""
-
-    def open_deliveries(
-        self, *, due_from: datetime | None = None, due_until: datetime | None = None
-    ) -> Mapping[str, DeliveryRecord]:
-        """Scheduled, retrying and sending deliveries due in ``[due_from, due_until)``."""
 
     def channel_states(self, /) -> Mapping[str, ChannelStateRecord]:
         """Every channel with stored state (at least the disabled ones), by name."""

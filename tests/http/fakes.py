@@ -154,18 +154,6 @@ class FakeStore:
         wanted = set(ids)
         return {r.id: r for r in self.rows if r.id in wanted}
 
-    def open_deliveries(
-        self, *, due_from: datetime | None = None, due_until: datetime | None = None
-    ) -> dict[str, DeliveryRow]:
-        self._check()
-        return {
-            r.id: r
-            for r in self.rows
-            if not r.status.is_final
-            and (due_from is None or r.due_at >= due_from)
-            and (due_until is None or r.due_at < due_until)
-        }
-
     def channel_states(self) -> dict[str, ChannelState]:
         self._check()
         return dict(self.channels)
