@@ -191,6 +191,11 @@ class Store(StoreBase):
         with self._read() as conn:
             return reads.open_deliveries(conn, due_from=due_from, due_until=due_until)
 
+    def deliveries_due(self, *, due_from: datetime, due_until: datetime) -> dict[str, DeliveryRow]:
+        """Every stored delivery, whatever its status, with ``due_from <= due_at < due_until``."""
+        with self._read() as conn:
+            return reads.deliveries_due(conn, due_from=due_from, due_until=due_until)
+
     def sent_since(
         self, *, due_from: datetime, milestone_ids: Collection[str] | None = None
     ) -> list[DeliveryRow]:

@@ -99,6 +99,14 @@ def open_deliveries(
     return {row.id: row for row in fetch(conn, stmt)}
 
 
+def deliveries_due(
+    conn: Connection, *, due_from: datetime, due_until: datetime
+) -> dict[str, DeliveryRow]:
+    """Every stored delivery, whatever its status, with ``due_from <= due_at < due_until``."""
+    stmt = select_rows().where(D.c.due_at >= due_from, D.c.due_at < due_until)
+    return {row.id: row for row in fetch(conn, stmt)}
+
+
 def sent_since(
     conn: Connection, *, due_from: datetime, milestone_ids: Collection[str] | None
 ) -> list[DeliveryRow]:

@@ -137,8 +137,11 @@ def build_router(state: AppState, instants: Instants) -> APIRouter:
         stored: Mapping[str, DeliveryRecord] = {}
         if ids and store is not None:
             # Every stored status counts, not only the open ones: an acknowledged
-            # occurrence's stored deliveries are cancelled (reason acknowledged).
-            stored = await state.db(store.deliveries_by_id, ids)
+            # occurrence's stored deliveries are cancelled (reason acknowledged). One
+            # range read on due_at: rows are stored only a couple of days ahead.
+            stored = await state.db(
+                store.deliveries_due, due_from=start, due_until=end + timedelta(seconds=1)
+            )
         acked = state.acks.current() if state.acks is not None else {}
         items = [
             schemas.reminder_out(r, stored, acked.get((r.milestone.id, r.occurrence)))

@@ -91,6 +91,11 @@ class StoreView(Protocol):
     def deliveries_by_id(self, ids: Sequence[str], /) -> Mapping[str, DeliveryRecord]:
         """The stored deliveries among ``ids`` (unknown ids left out), by id."""
 
+    def deliveries_due(
+        self, *, due_from: datetime, due_until: datetime
+    ) -> Mapping[str, DeliveryRecord]:
+        """Every stored delivery, whatever its status, due in ``[due_from, due_until)``."""
+
     def channel_states(self, /) -> Mapping[str, ChannelStateRecord]:
         """Every channel with stored state (at least the disabled ones), by name."""
 

@@ -53,6 +53,18 @@ def test_open_deliveries_filters_status_and_range(store: Store) -> None:
     assert ranged[rows[2].id].snapshot.milestone_id == "m000002"
 
 
+def test_deliveries_due_reads_every_status_in_the_range(store: Store) -> None:
+    rows = insert(store, many(5))
+    store.claim_due(now=T0, worker="w", lease=LEASE, limit=1)
+    assert record_sent(store, rows[0].id, worker="w", now=T0, attempt=attempt())
+    found = store.deliveries_due(due_from=T0, due_until=T0 + timedelta(seconds=2))
+    assert {i: r.status for i, r in found.items()} == {rows[0].id: S.SENT, rows[1].id: S.SCHEDULED}
+    assert (
+        store.deliveries_due(due_from=T0 + timedelta(seconds=5), due_until=T0 + timedelta(days=1))
+        == {}
+    )
+
+
 def test_apply_cancel_skip_late_refresh(store: Store) -> None:
     a, b, c, d = insert(store, many(4))
     moved = PlannedDelivery(

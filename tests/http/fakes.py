@@ -154,6 +154,10 @@ class FakeStore:
         wanted = set(ids)
         return {r.id: r for r in self.rows if r.id in wanted}
 
+    def deliveries_due(self, *, due_from: datetime, due_until: datetime) -> dict[str, DeliveryRow]:
+        self._check()
+        return {r.id: r for r in self.rows if due_from <= r.due_at < due_until}
+
     def channel_states(self) -> dict[str, ChannelState]:
         self._check()
         return dict(self.channels)

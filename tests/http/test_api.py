@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scheduler.http import create_app
 from scheduler.model import DeliveryStatus
-from tests.http.fakes import NOW, TOKEN, FakeState, FakeStore, row, seeded_store
+from tests.http.fakes import NOW, TOKEN, FakeState, FakeStore, row, seeded_store, with_acks
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -197,6 +197,35 @@ async def test_reminder_status_comes_from_the_store(
     assert [i["id"] for i in scheduled["items"]] == [first["id"]]
     statuses = {d["delivery_id"]: d["status"] for d in scheduled["items"][0]["deliveries"]}
     assert statuses[delivery["delivery_id"]] == "scheduled"
+
+
+async def test_reminders_of_an_occurrence_acknowledged_through_the_api() -> None:
+    state = with_acks(FakeState(store=seeded_store(), api_token=TOKEN))
+    async with client_for(state) as c:
+        ack = await c.post("/api/milestones/withdrawal-effective/ack", headers=AUTH, json={})
+        assert ack.status_code == 200, ack.text
+        items = (await c.get("/api/reminders", params={"within": "10d"})).json()["items"]
+        fates = {
+            (i["milestone_id"], d["status"], d["reason"], (i["acknowledged"] or {}).get("by"))
+            for i in items
+            for d in i["deliveries"]
+        }
+        assert fates == {
+            ("withdrawal-effective", "cancelled", "acknowledged", "(api)"),
+            ("annual-review", "planned", None, None),
+        }
+        cancelled = (
+            await c.get("/api/reminders", params={"within": "10d", "status": "cancelled"})
+        ).json()
+        assert {i["milestone_id"] for i in cancelled["items"]} == {"withdrawal-effective"}
+        assert cancelled["total"] == 2
+
+        taken_back = await c.request(
+            "DELETE", "/api/milestones/withdrawal-effective/ack", headers=AUTH
+        )
+        assert taken_back.status_code == 200, taken_back.text
+        items = (await c.get("/api/reminders", params={"within": "10d"})).json()["items"]
+        assert {d["status"] for i in items for d in i["deliveries"]} == {"planned"}
 
 
 @pytest.mark.parametrize("within", ["soon", "-5d", "20 years", "x" * 65])
