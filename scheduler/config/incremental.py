@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from itertools import pairwise
+from operator import attrgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from scheduler.config.checker import Checker
 from scheduler.config.crosscheck import cross_check
@@ -41,13 +41,14 @@ from scheduler.config.schema import (
     milestone_entry,
 )
 from scheduler.gc_pause import gc_paused
-from scheduler.model import Config
+from scheduler.model import Config, Milestone
 
 T = TypeVar("T")
 
-_MILESTONES_KEY = re.compile(r"^milestones:[ \t]*(?:#[^\n]*)?\n", re.MULTILINE)
-_FIRST_ITEM = re.compile(r"^(?:[ \t]*(?:#[^\n]*)?\n)*( *)-(?=[ \n])", re.MULTILINE)
-# In the items: an anchor, an alias or a merge key makes one item depend on another.
+_KEY = "milestones:"
+_KEY_REST = re.compile(r"[ \t]*(?:#[^\n]*)?\n")
+_FIRST_ITEM = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)-(?=[ \n])")
+# In an item: an anchor, an alias or a merge key makes one item depend on another.
 _SHARED = re.compile(r"(?:^|[\s\[{,:-])[&*][^\s,\[\]{}]|<<")
 
 
@@ -61,52 +62,64 @@ class Cut:
 
 
 def cut(text: str) -> Cut | None:
-    """The text cut at its top-level ``milestones`` items, or ``None`` when it cannot be
-    cut safely (then the whole file is read again)."""
-    keys = _MILESTONES_KEY.findall(text)
-    if len(keys) != 1:
+    """The text cut at its top-level ``milestones`` block items (each item's lines, with
+    the blank and comment lines after it), or ``None`` when there is no such block.
+    Whether an item may be read alone is :func:`standalone`'s question."""
+    if text.startswith(_KEY):
+        key = 0
+    else:
+        key = text.find("\n" + _KEY) + 1
+        if key == 0:
+            return None
+    if text.find("\n" + _KEY, key) != -1:
         return None
-    key = _MILESTONES_KEY.search(text)
-    assert key is not None
-    first = _FIRST_ITEM.match(text, key.end())
+    rest = _KEY_REST.match(text, key + len(_KEY))
+    if rest is None:
+        return None
+    first = _FIRST_ITEM.match(text, rest.end())
     if first is None:
         return None
     indent = first.group(1)
     start = first.end() - len(indent) - 1
     if indent:
-        end_rx = re.compile(rf"^ {{0,{len(indent) - 1}}}[^ \n#]", re.MULTILINE)
+        end_rx = re.compile(rf"\n {{0,{len(indent) - 1}}}[^ \n#]")
     else:
-        end_rx = re.compile(r"^(?:[^ \n#-]|-(?![ \n]))", re.MULTILINE)
-    end_match = end_rx.search(text, start)
-    end = end_match.start() if end_match else len(text)
-    block = text[start:end]
-    if "\t" in block or "$" in block or _SHARED.search(block) or needs_pyyaml(block):
-        return None
-    starts = [m.start() for m in re.finditer(rf"^{indent}-(?=[ \n])", block, re.MULTILINE)]
-    if not starts or starts[0] != 0:
-        return None
-    bounds = [*starts, len(block)]
-    items = [block[a:b] for a, b in pairwise(bounds)]
+        end_rx = re.compile(r"\n(?:[^ \n#-]|-(?![ \n]))")
+    end_match = end_rx.search(text, start - 1)
+    end = end_match.start() + 1 if end_match else len(text)
+    # Each item without the line break that ends it (the last one keeps its own).
+    items = re.split(rf"\n(?={indent}-[ \n])", text[start:end])
     return Cut(text[:start], items, text[end:])
+
+
+def standalone(item: str) -> bool:
+    """Whether an item's text reads the same alone as in its file: no tabs, no ``${VAR}``,
+    no anchors, aliases or merge keys, nothing the fast parser cannot be trusted with."""
+    if "\t" in item or "$" in item or "<<" in item:
+        return False
+    if ("&" in item or "*" in item) and _SHARED.search(item):
+        return False
+    return not needs_pyyaml(item)
 
 
 @dataclass(slots=True)
 class _FileState:
-    """One file as last loaded: its text, its items' chunks and what each gave."""
+    """One file as last loaded: its text's items, what each gave, and its settings."""
 
     path: Path
     name: str
-    text: str
     timezone: str
     defaults: Defaults | None
-    entries: dict[str, MilestoneEntry]  # by item chunk
+    channel_names: frozenset[str]
+    entries: dict[str, MilestoneEntry]  # by item text, in file order
 
 
 @dataclass(slots=True)
-class _Attempt:
-    results: list[FileConfig]
-    states: list[_FileState]
-    reused: int = 0
+class _Graph:
+    """Every milestone of the config by id, and who names each in ``after``."""
+
+    by_id: dict[str, tuple[int, MilestoneEntry]]  # (file index, entry)
+    children: dict[str, list[str]]
 
 
 class IncrementalLoader:
@@ -119,87 +132,105 @@ class IncrementalLoader:
 
     def __init__(self) -> None:
         self._states: list[_FileState] | None = None
+        self._graph = _Graph({}, {})
         self._env: dict[str, str] | None = None
         self.reused = 0
 
     def load(self, path: str | Path, *, env: Mapping[str, str]) -> Config:
         environ = dict(env)
         with gc_paused():
-            attempt = self._incremental(Path(path), environ)
-            if attempt is not None:
-                self._states, self._env, self.reused = attempt.states, environ, attempt.reused
-                return merge(attempt.results, [state.name for state in attempt.states])
+            config = self._incremental(Path(path), environ)
+            if config is not None:
+                return config
         loaded = load_details(path, env=environ)
         with gc_paused():
-            self._states, self._env, self.reused = _states_of(loaded), environ, 0
+            self._states, self._graph = _states_of(loaded)
+            self._env, self.reused = environ, 0
         return loaded.config
 
-    def _incremental(self, target: Path, environ: dict[str, str]) -> _Attempt | None:
+    def _incremental(self, target: Path, environ: dict[str, str]) -> Config | None:
         previous = self._states
         if previous is None or environ != self._env:
             return None
         files = config_files(target)
         if files is None or [(s.path, s.name) for s in previous] != files:
             return None
-        attempt = _Attempt([], [])
+        reloads: list[_FileReload] = []
         for state in previous:
             text = read_text(state.path)
-            if text is None:
+            reload = None if text is None else _reload_file(state, text, environ)
+            if reload is None:
                 return None
-            if not _reload_file(state, text, environ, attempt):
-                return None
-        if cross_check(attempt.results):
+            reloads.append(reload)
+        graph = _updated_graph(self._graph, reloads)
+        if graph is None or cross_check(_to_check(reloads, graph)):
             return None  # the full load locates every problem
-        return attempt
+        self._states = [r.state for r in reloads]
+        self._graph, self.reused = graph, sum(len(r.state.entries) - len(r.added) for r in reloads)
+        merged = merge([r.head for r in reloads], [r.state.name for r in reloads])
+        milestone_of = attrgetter("milestone")
+        listed = [m for r in reloads for m in map(milestone_of, r.state.entries.values())]
+        return replace(merged, milestones=tuple(listed))
 
 
-def _reload_file(state: _FileState, text: str, environ: dict[str, str], into: _Attempt) -> bool:
-    """Validate one file again from its previous state; False when it needs a full load."""
+@dataclass(slots=True)
+class _FileReload:
+    head: FileConfig  # everything but the milestones
+    state: _FileState
+    added: list[MilestoneEntry]
+    removed: list[MilestoneEntry]
+
+
+def _reload_file(state: _FileState, text: str, environ: dict[str, str]) -> _FileReload | None:
+    """Validate one file again from its previous state; None when it needs a full load."""
     if not state.entries or state.defaults is None:
-        return False
+        return None
     pieces = cut(text)
     if pieces is None:
-        return False
+        return None
     head_text = pieces.head + pieces.tail
-    head = _checked(
-        head_text,
-        lambda checker, data: check_document(checker, data, file=state.name),
-        state,
-        environ,
-    )
+    head = _checked(head_text, partial(_head, file=state.name), state, environ)
     if head is None or head.defaults != state.defaults or head.timezone != state.timezone:
-        return False
-    if head.milestones or head.ids_seen:
-        return False
-    entries: dict[str, MilestoneEntry] = {}
-    for index, chunk in enumerate(pieces.items):
-        entry = state.entries.get(chunk)
+        return None
+    names = frozenset(head.channels_seen)
+    if names != state.channel_names:
+        return None  # every reference to a channel would need checking again
+    old = state.entries
+    entries = dict(zip(pieces.items, map(old.get, pieces.items), strict=True))
+    if len(entries) != len(pieces.items):
+        return None  # two items alike: a duplicate id
+    added: list[MilestoneEntry] = []
+    for chunk in entries.keys() - old.keys():
+        index = pieces.items.index(chunk)
+        if not standalone(chunk):
+            return None
+        entry = _checked(chunk, partial(_one_item, index=index, head=head), state, environ)
         if entry is None:
-            entry = _checked(
-                chunk, partial(_one_item, index=index, head=head, state=state), state, environ
-            )
-            if entry is None or chunk in entries:
-                return False
-        else:
-            into.reused += 1
+            return None
         entries[chunk] = entry
-        add_entry(head, entry)
-    into.results.append(head)
-    into.states.append(
-        _FileState(state.path, state.name, text, head.timezone, head.defaults, entries)
-    )
-    return True
+        added.append(entry)
+    changed = added or len(entries) != len(old)
+    removed = [old[chunk] for chunk in old.keys() - entries.keys()] if changed else []
+    complete = cast(dict[str, MilestoneEntry], entries)  # every item has its entry now
+    new_state = _FileState(state.path, state.name, head.timezone, head.defaults, names, complete)
+    return _FileReload(head, new_state, added, removed)
+
+
+def _head(checker: Checker, data: Any, *, file: str) -> FileConfig | None:
+    """The file without its milestone items (``milestones:`` left empty)."""
+    result = check_document(checker, data, file=file)
+    return None if result.milestones or result.ids_seen else result
 
 
 def _one_item(
-    checker: Checker, data: Any, *, index: int, head: FileConfig, state: _FileState
+    checker: Checker, data: Any, *, index: int, head: FileConfig
 ) -> MilestoneEntry | None:
     """The entry of a chunk that must hold exactly one milestone item."""
     defaults = head.defaults
     assert defaults is not None
     if not isinstance(data, list) or len(data) != 1 or not isinstance(data[0], dict):
         return None
-    entry = milestone_entry(checker, data[0], index, head.timezone, defaults, state.name)
+    entry = milestone_entry(checker, data[0], index, head.timezone, defaults, head.file)
     return entry if entry.milestone is not None else None
 
 
@@ -221,15 +252,78 @@ def _checked(
     return result
 
 
-def _states_of(loaded: Loaded) -> list[_FileState]:
-    """Each file of a full load cut into its items, with the entries validation gave."""
+def _valid(entry: MilestoneEntry) -> Milestone:
+    assert entry.milestone is not None  # only valid entries are kept
+    return entry.milestone
+
+
+def _id(entry: MilestoneEntry) -> str:
+    return _valid(entry).id
+
+
+def _updated_graph(graph: _Graph, reloads: list[_FileReload]) -> _Graph | None:
+    """The graph with the removed entries taken out and the added ones in; ``None`` on a
+    duplicate id (the full load reports it)."""
+    removed = [e for r in reloads for e in r.removed]
+    added = [(index, e) for index, r in enumerate(reloads) for e in r.added]
+    if not removed and not added:
+        return graph
+    by_id, children = dict(graph.by_id), dict(graph.children)
+    for entry in removed:
+        del by_id[_id(entry)]
+        target = entry.milestone.after if entry.milestone else None
+        if target is not None:
+            children[target] = [c for c in children[target] if c != _id(entry)]
+    for index, entry in added:
+        if _id(entry) in by_id:
+            return None
+        by_id[_id(entry)] = (index, entry)
+        target = entry.milestone.after if entry.milestone else None
+        if target is not None:
+            children[target] = [*children.get(target, ()), _id(entry)]
+    return _Graph(by_id, children)
+
+
+def _to_check(reloads: list[_FileReload], graph: _Graph) -> list[FileConfig]:
+    """Per file, what the cross-file checks must see again: the added milestones, what
+    their ``after`` chains reach, and everything that follows an added or removed one
+    (a new cycle or an unknown target passes through them)."""
+    wanted: set[str] = set()
+    todo: list[str] = []
+    for r in reloads:
+        for entry in r.added:
+            node: str | None = _id(entry)
+            while node is not None and node not in wanted and node in graph.by_id:
+                wanted.add(node)
+                milestone = graph.by_id[node][1].milestone
+                node = milestone.after if milestone else None
+        todo += [_id(e) for e in [*r.added, *r.removed]]
+    while todo:
+        for child in graph.children.get(todo.pop(), ()):
+            if child not in wanted:
+                wanted.add(child)
+                todo.append(child)
+    heads = [replace(r.head, notify_refs=list(r.head.notify_refs), after_refs=[]) for r in reloads]
+    if wanted:
+        heads[0].ids_seen = set(graph.by_id)
+    for mid in wanted:
+        index, entry = graph.by_id[mid]
+        add_entry(heads[index], entry)
+    return heads
+
+
+def _states_of(loaded: Loaded) -> tuple[list[_FileState], _Graph]:
+    """Each file of a full load cut into its items, with the entries validation gave (none
+    for a file whose items cannot be read alone: its next change takes the full load)."""
     states: list[_FileState] = []
+    graph = _Graph({}, {})
     for file in loaded.files:
         fc = file.result
         pieces = cut(file.text)
         entries: dict[str, MilestoneEntry] = {}
         count = len(fc.milestones)
-        if pieces is not None and len(pieces.items) == count and count:
+        block = "".join(pieces.items) if pieces is not None else ""
+        if pieces is not None and len(pieces.items) == count and count and standalone(block):
             afters = {ref[1][1]: ref for ref in fc.after_refs}
             refs = fc.notify_refs[len(fc.notify_refs) - count :]
             for index, (chunk, (milestone, where)) in enumerate(
@@ -240,7 +334,11 @@ def _states_of(loaded: Loaded) -> list[_FileState]:
                 )
             if len(entries) != count:
                 entries = {}
-        states.append(
-            _FileState(file.path, file.name, file.text, fc.timezone, fc.defaults, entries)
-        )
-    return states
+        for entry in entries.values():
+            valid = _valid(entry)
+            graph.by_id[valid.id] = (len(states), entry)
+            if valid.after is not None:
+                graph.children.setdefault(valid.after, []).append(valid.id)
+        names = frozenset(fc.channels_seen)
+        states.append(_FileState(file.path, file.name, fc.timezone, fc.defaults, names, entries))
+    return states, graph
