@@ -45,19 +45,33 @@ def changes(old: Config, new: Config, resolved: Mapping[str, Resolved]) -> Chang
     ):
         return None
     with gc_paused():
-        before = {m.id: m for m in old.milestones}
-        now = {m.id: m for m in new.milestones}
-        changed = {mid for mid in before.keys() - now.keys()}
-        for mid, milestone in now.items():
-            was = before.get(mid)
-            if was is not milestone and was != milestone:
-                changed.add(mid)
+        changed = _changed_ids(old.milestones, new.milestones)
         affected = _with_followers(changed, new.milestones)
         done = dict(resolved)
         for mid in affected:
             done.pop(mid, None)
+        if not affected:
+            return Changes(frozenset(), done)
+        now = {m.id: m for m in new.milestones}
         roots = [now[mid] for mid in affected if mid in now]
         return Changes(frozenset(affected), resolve_into(done, roots, now))
+
+
+def _changed_ids(old: tuple[Milestone, ...], new: tuple[Milestone, ...]) -> set[str]:
+    """The ids of the milestones added, removed or changed (identity first: the
+    incremental loader hands unchanged milestones over as the same objects)."""
+    if len(old) == len(new):
+        differ = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a is not b]
+        if all(old[i].id == new[i].id for i in differ):  # the same ids in the same places
+            return {new[i].id for i in differ if old[i] != new[i]}
+    before = {m.id: m for m in old}
+    after = {m.id: m for m in new}
+    changed = set(before.keys() - after.keys())
+    for mid, milestone in after.items():
+        was = before.get(mid)
+        if was is not milestone and was != milestone:
+            changed.add(mid)
+    return changed
 
 
 def _with_followers(changed: set[str], milestones: tuple[Milestone, ...]) -> set[str]:
