@@ -139,7 +139,10 @@ class IncrementalLoader:
     def load(self, path: str | Path, *, env: Mapping[str, str]) -> Config:
         environ = dict(env)
         with gc_paused():
-            config = self._incremental(Path(path), environ)
+            try:
+                config = self._incremental(Path(path), environ)
+            except (ValueError, TypeError, LookupError, ArithmeticError, RecursionError):
+                config = None  # a value no check foresaw: the full load reports it
             if config is not None:
                 return config
         loaded = load_details(path, env=environ)

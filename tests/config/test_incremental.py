@@ -241,3 +241,20 @@ def test_the_process_environment_is_the_default(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text("version: 1\nmilestones:\n  - id: a\n    title: A\n    at: 2027-01-01\n")
     assert IncrementalLoader().load(path, env=os.environ) == load_config(path)
+
+
+def test_an_unforeseen_failure_takes_the_full_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("version: 1\nmilestones:\n  - id: a\n    title: A\n    at: 2027-01-01\n")
+    loader = IncrementalLoader()
+    loader.load(path, env=ENV)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("unforeseen")
+
+    monkeypatch.setattr("scheduler.config.incremental.milestone_entry", broken)
+    path.write_text("version: 1\nmilestones:\n  - id: a\n    title: B\n    at: 2027-01-01\n")
+    assert loader.load(path, env=ENV) == load_config(path, env=ENV)
+    assert loader.reused == 0
