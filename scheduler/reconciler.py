@@ -40,7 +40,7 @@ from scheduler.reconcile import (
     reconcile,
     reconcile_window,
 )
-from scheduler.replan import changes, plan_changed
+from scheduler.replan import Followers, changes, plan_changed
 from scheduler.store import DeliveryRow, Store
 
 log = logging.getLogger("tminus.daemon")
@@ -78,6 +78,7 @@ class Reconciler:
         # find the few milestones that changed (None at start: ask the store).
         self._config: Config | None = None
         self._resolved: dict[str, Resolved] | None = None
+        self._followers: Followers | None = None  # its ``after`` edges, once a reload needed them
 
     async def reconcile(
         self, config: Config, *, now: datetime, acknowledged: AckLookup, changed_only: bool
@@ -95,7 +96,9 @@ class Reconciler:
             and planned_through is not None
             and planned_through > now
         ):
-            found = await asyncio.to_thread(changes, self._config, config, self._resolved)
+            found = await asyncio.to_thread(
+                changes, self._config, config, self._resolved, self._followers
+            )
         if found is None:
             stored = await self._db(self._store.open_deliveries)
             held = [r.due_at for r in stored.values() if r.status is DeliveryStatus.HELD]
@@ -133,6 +136,7 @@ class Reconciler:
         actions.notices = notices
         await self._db(self._store.apply, actions, now=now)
         self._config, self._resolved = config, resolved
+        self._followers = None if found is None else found.followers
         by_id = {p.id: p.due_at for p in planned}
         if changed is None:
             await self._db(self._store.set_meta, "planned_through", window.end.isoformat())

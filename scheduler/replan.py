@@ -21,22 +21,29 @@ from scheduler.gc_pause import gc_paused
 from scheduler.model import Config, Milestone, Reminder
 from scheduler.planning import Resolved, plan, resolve_into
 
+Followers = dict[str, list[str]]  # milestone id -> the ids naming it in ``after``
+
 
 @dataclass(frozen=True, slots=True)
 class Changes:
     """The milestones a reload touched, with every milestone's instants after it."""
 
     affected: frozenset[str]  # changed, added or removed, and whatever follows them
+    milestones: tuple[Milestone, ...]  # those of them still in the config
     resolved: dict[str, Resolved]  # every milestone of the new config
+    followers: Followers  # of the new config
 
     def reconciled_ids(self, config: Config) -> frozenset[str]:
         """The milestone ids whose deliveries are reconciled again (digests' included)."""
         return self.affected | {digest_milestone_id(d.id) for d in config.digests}
 
 
-def changes(old: Config, new: Config, resolved: Mapping[str, Resolved]) -> Changes | None:
-    """What changed from ``old`` (whose instants are ``resolved``) to ``new``; ``None``
-    when more than milestones changed."""
+def changes(
+    old: Config, new: Config, resolved: Mapping[str, Resolved], followers: Followers | None
+) -> Changes | None:
+    """What changed from ``old`` (whose instants are ``resolved``, whose ``after``
+    edges are ``followers`` when known) to ``new``; ``None`` when more than milestones
+    changed."""
     if (
         old.channels != new.channels
         or old.timezone != new.timezone
@@ -45,50 +52,69 @@ def changes(old: Config, new: Config, resolved: Mapping[str, Resolved]) -> Chang
     ):
         return None
     with gc_paused():
-        changed = _changed_ids(old.milestones, new.milestones)
-        affected = _with_followers(changed, new.milestones)
+        pairs = _changed(old.milestones, new.milestones)
+        if followers is None:
+            followers = followers_of(new.milestones)
+        else:
+            followers = _moved_edges(followers, pairs)
+        fresh = {n.id: n for _, n in pairs if n is not None}
+        removed = {o.id for o, n in pairs if n is None and o is not None}
+        affected = set(fresh) | {o.id for o, _ in pairs if o is not None}
+        todo = list(affected)
+        while todo:
+            for child in followers.get(todo.pop(), ()):
+                if child not in affected:
+                    affected.add(child)
+                    todo.append(child)
         done = dict(resolved)
         for mid in affected:
             done.pop(mid, None)
-        if not affected:
-            return Changes(frozenset(), done)
-        now = {m.id: m for m in new.milestones}
-        roots = [now[mid] for mid in affected if mid in now]
-        return Changes(frozenset(affected), resolve_into(done, roots, now))
+        # An unchanged follower is the milestone resolved last time (the same, or equal).
+        by_id = {
+            mid: fresh[mid] if mid in fresh else resolved[mid].milestone
+            for mid in affected
+            if mid in fresh or (mid in resolved and mid not in removed)
+        }
+        roots = tuple(by_id.values())
+        return Changes(frozenset(affected), roots, resolve_into(done, roots, by_id), followers)
 
 
-def _changed_ids(old: tuple[Milestone, ...], new: tuple[Milestone, ...]) -> set[str]:
-    """The ids of the milestones added, removed or changed (identity first: the
-    incremental loader hands unchanged milestones over as the same objects)."""
+Pair = tuple[Milestone | None, Milestone | None]  # (before, after); None: absent
+
+
+def _changed(old: tuple[Milestone, ...], new: tuple[Milestone, ...]) -> list[Pair]:
+    """The milestones added, removed or changed (identity first: the incremental loader
+    hands unchanged milestones over as the same objects)."""
     if len(old) == len(new):
         differ = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a is not b]
         if all(old[i].id == new[i].id for i in differ):  # the same ids in the same places
-            return {new[i].id for i in differ if old[i] != new[i]}
+            return [(old[i], new[i]) for i in differ if old[i] != new[i]]
     before = {m.id: m for m in old}
     after = {m.id: m for m in new}
-    changed = set(before.keys() - after.keys())
+    pairs: list[Pair] = [(before[mid], None) for mid in before.keys() - after.keys()]
     for mid, milestone in after.items():
         was = before.get(mid)
         if was is not milestone and was != milestone:
-            changed.add(mid)
-    return changed
+            pairs.append((was, milestone))
+    return pairs
 
 
-def _with_followers(changed: set[str], milestones: tuple[Milestone, ...]) -> set[str]:
-    """``changed`` and every milestone whose ``after`` chain reaches one of them."""
-    if not changed:
-        return changed
-    followers: dict[str, list[str]] = {}
+def followers_of(milestones: tuple[Milestone, ...]) -> Followers:
+    out: Followers = {}
     for m in milestones:
         if m.after is not None:
-            followers.setdefault(m.after, []).append(m.id)
-    out = set(changed)
-    todo = list(changed)
-    while todo:
-        for child in followers.get(todo.pop(), ()):
-            if child not in out:
-                out.add(child)
-                todo.append(child)
+            out.setdefault(m.after, []).append(m.id)
+    return out
+
+
+def _moved_edges(followers: Followers, pairs: list[Pair]) -> Followers:
+    """``followers`` with the ``after`` edges of the changed milestones updated."""
+    out = dict(followers)
+    for was, now in pairs:
+        if was is not None and was.after is not None:
+            out[was.after] = [c for c in out.get(was.after, ()) if c != was.id]
+        if now is not None and now.after is not None:
+            out[now.after] = [*out.get(now.after, ()), now.id]
     return out
 
 
@@ -101,9 +127,8 @@ def plan_changed(
 ) -> list[Reminder]:
     """The reminders of the affected milestones and every digest fire, ``start <= due < end``."""
     with gc_paused():
-        subset = [m for m in config.milestones if m.id in found.affected]
-        reminders = plan(
-            replace(config, milestones=tuple(subset)), start, end, resolved=found.resolved
-        )
+        # plan() orders its reminders itself: the milestones' order does not matter
+        subset = replace(config, milestones=found.milestones)
+        reminders = plan(subset, start, end, resolved=found.resolved)
         fires = plan_digests(config, start, end, resolved=found.resolved, acknowledged=acknowledged)
         return reminders + fires

@@ -99,8 +99,16 @@ def milestone(draw: st.DrawFn, number: int, ids: list[str]) -> Milestone:
     return Milestone(at=at, **common)
 
 
-def edited(draw: st.DrawFn, m: Milestone) -> Milestone:
-    field = draw(st.sampled_from(["at", "at", "title", "remind", "notify", "status", "same"]))
+def edited(draw: st.DrawFn, m: Milestone, ids: list[str]) -> Milestone:
+    field = draw(
+        st.sampled_from(
+            ["at", "at", "after", "after", "title", "remind", "notify", "status", "same"]
+        )
+    )
+    earlier = [i for i in ids if int(i[1:]) < int(m.id[1:])]  # no cycle: only earlier ones
+    if field == "after" and earlier:
+        offset = Duration(seconds=draw(st.integers(-20, 20)) * 3600.0)
+        return replace(m, at=None, after=draw(st.sampled_from(earlier)), offset=offset)
     if field == "at" and m.at is not None:
         return replace(m, at=m.at + timedelta(minutes=draw(st.integers(-600, 600))))
     if field == "title":
@@ -134,11 +142,13 @@ def histories(draw: st.DrawFn) -> list[Config]:
     for i in range(count):
         milestones.append(milestone(draw, i, [m.id for m in milestones]))
     configs = [Config(milestones=tuple(milestones), channels=CHANNELS, digests=digests)]
-    for _ in range(draw(st.integers(1, 5))):
-        kind = draw(st.sampled_from(["edit", "edit", "add", "remove", "reorder", "channels"]))
+    for _ in range(draw(st.integers(1, 7))):
+        kind = draw(
+            st.sampled_from(["edit", "edit", "edit", "add", "remove", "reorder", "channels"])
+        )
         if kind == "edit" and milestones:
             at = draw(st.integers(0, len(milestones) - 1))
-            milestones[at] = edited(draw, milestones[at])
+            milestones[at] = edited(draw, milestones[at], [m.id for m in milestones])
         elif kind == "add":
             milestones.append(milestone(draw, count, [m.id for m in milestones]))
             count += 1
@@ -205,3 +215,44 @@ def test_incremental_reloads_end_as_full_reconciles_do(
             send_some(full_store, step)
 
     asyncio.run(run())
+
+
+def test_a_follower_gained_by_one_reload_moves_with_its_base_in_the_next(
+    two_stores: tuple[Store, Store],
+) -> None:
+    inc_store, full_store = two_stores
+    at = NOW.replace(tzinfo=None)
+    m0 = Milestone(id="m0", title="Base", at=at + timedelta(hours=3), notify=("a",))
+    m1 = Milestone(id="m1", title="Free", at=at + timedelta(hours=5), notify=("a",))
+    m1_follows = replace(m1, at=None, after="m0", offset=Duration(seconds=3600.0))
+    m0_moved = replace(m0, at=at + timedelta(hours=6))
+    m2 = Milestone(id="m2", title="Other", at=at + timedelta(hours=4), notify=("b",))
+    m2_renamed = replace(m2, title="Renamed")
+    configs = [
+        Config(milestones=(m0, m1, m2), channels=CHANNELS),
+        # an unrelated edit: the reload learns the after edges (none yet)
+        Config(milestones=(m0, m1, m2_renamed), channels=CHANNELS),
+        Config(milestones=(m0, m1_follows, m2_renamed), channels=CHANNELS),  # an edge more
+        Config(milestones=(m0_moved, m1_follows, m2_renamed), channels=CHANNELS),
+        Config(milestones=(m0_moved, m1, m2_renamed), channels=CHANNELS),  # an edge less
+        Config(milestones=(m0, m1, m2_renamed), channels=CHANNELS),
+    ]
+    inc = Reconciler(store=inc_store, db=_direct, dispatcher=FakeDispatcher())  # type: ignore[arg-type]
+    full = Reconciler(store=full_store, db=_direct, dispatcher=FakeDispatcher())  # type: ignore[arg-type]
+
+    async def run() -> None:
+        for step, config in enumerate(configs):
+            await inc.reconcile(config, now=NOW, acknowledged=_none, changed_only=step > 0)
+            await full.reconcile(config, now=NOW, acknowledged=_none, changed_only=False)
+            assert state(inc_store) == state(full_store), f"after step {step}"
+
+    asyncio.run(run())
+    occurrences = {
+        (r.milestone_id, r.snapshot.occurrence) for r in inc_store.open_deliveries().values()
+    }
+    assert {mid for mid, _ in occurrences} == {"m0", "m1", "m2"}
+    assert len(occurrences) == 3  # one occurrence each: nothing left of the moves
+
+
+def _none(milestone_id: str, occurrence: datetime) -> None:
+    return None
