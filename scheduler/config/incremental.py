@@ -111,7 +111,8 @@ class _FileState:
     timezone: str
     defaults: Defaults | None
     channel_names: frozenset[str]
-    entries: dict[str, MilestoneEntry]  # by item text, in file order
+    items: list[str]  # each item's text, in file order
+    entries: list[MilestoneEntry]  # what each gave
 
 
 @dataclass(slots=True)
@@ -169,10 +170,10 @@ class IncrementalLoader:
         if graph is None or cross_check(_to_check(reloads, graph)):
             return None  # the full load locates every problem
         self._states = [r.state for r in reloads]
-        self._graph, self.reused = graph, sum(len(r.state.entries) - len(r.added) for r in reloads)
+        self._graph, self.reused = graph, sum(len(r.state.items) - len(r.added) for r in reloads)
         merged = merge([r.head for r in reloads], [r.state.name for r in reloads])
         milestone_of = attrgetter("milestone")
-        listed = [m for r in reloads for m in map(milestone_of, r.state.entries.values())]
+        listed = [m for r in reloads for m in map(milestone_of, r.state.entries)]
         return replace(merged, milestones=tuple(listed))
 
 
@@ -198,24 +199,34 @@ def _reload_file(state: _FileState, text: str, environ: dict[str, str]) -> _File
     names = frozenset(head.channels_seen)
     if names != state.channel_names:
         return None  # every reference to a channel would need checking again
-    old = state.entries
-    entries = dict(zip(pieces.items, map(old.get, pieces.items), strict=True))
-    if len(entries) != len(pieces.items):
-        return None  # two items alike: a duplicate id
+    items = pieces.items
+    if len(items) == len(state.items):  # an edit in place: compare item by item
+        differ = [i for i, (a, b) in enumerate(zip(state.items, items, strict=True)) if a != b]
+        entries: list[MilestoneEntry | None] = list(state.entries)
+        for i in differ:
+            entries[i] = None
+        removed = [state.entries[i] for i in differ]
+    else:  # items added or removed: match them by text
+        old = dict(zip(state.items, state.entries, strict=True))
+        if len(set(items)) != len(items):
+            return None  # two items alike: a duplicate id
+        entries = [old.get(chunk) for chunk in items]
+        differ = [i for i, entry in enumerate(entries) if entry is None]
+        removed = [old[chunk] for chunk in old.keys() - set(items)]
     added: list[MilestoneEntry] = []
-    for chunk in entries.keys() - old.keys():
-        index = pieces.items.index(chunk)
+    for index in differ:
+        chunk = items[index]
         if not standalone(chunk):
             return None
         entry = _checked(chunk, partial(_one_item, index=index, head=head), state, environ)
         if entry is None:
             return None
-        entries[chunk] = entry
+        entries[index] = entry
         added.append(entry)
-    changed = added or len(entries) != len(old)
-    removed = [old[chunk] for chunk in old.keys() - entries.keys()] if changed else []
-    complete = cast(dict[str, MilestoneEntry], entries)  # every item has its entry now
-    new_state = _FileState(state.path, state.name, head.timezone, head.defaults, names, complete)
+    complete = cast(list[MilestoneEntry], entries)  # every item has its entry now
+    new_state = _FileState(
+        state.path, state.name, head.timezone, head.defaults, names, items, complete
+    )
     return _FileReload(head, new_state, added, removed)
 
 
@@ -323,25 +334,25 @@ def _states_of(loaded: Loaded) -> tuple[list[_FileState], _Graph]:
     for file in loaded.files:
         fc = file.result
         pieces = cut(file.text)
-        entries: dict[str, MilestoneEntry] = {}
+        items: list[str] = []
+        entries: list[MilestoneEntry] = []
         count = len(fc.milestones)
         block = "".join(pieces.items) if pieces is not None else ""
         if pieces is not None and len(pieces.items) == count and count and standalone(block):
             afters = {ref[1][1]: ref for ref in fc.after_refs}
             refs = fc.notify_refs[len(fc.notify_refs) - count :]
-            for index, (chunk, (milestone, where)) in enumerate(
-                zip(pieces.items, fc.milestones, strict=True)
-            ):
-                entries[chunk] = MilestoneEntry(
-                    where, milestone, refs[index], milestone.id, afters.get(index)
-                )
-            if len(entries) != count:
-                entries = {}
-        for entry in entries.values():
+            items = pieces.items
+            entries = [
+                MilestoneEntry(where, milestone, refs[index], milestone.id, afters.get(index))
+                for index, (milestone, where) in enumerate(fc.milestones)
+            ]
+        for entry in entries:
             valid = _valid(entry)
             graph.by_id[valid.id] = (len(states), entry)
             if valid.after is not None:
                 graph.children.setdefault(valid.after, []).append(valid.id)
         names = frozenset(fc.channels_seen)
-        states.append(_FileState(file.path, file.name, fc.timezone, fc.defaults, names, entries))
+        states.append(
+            _FileState(file.path, file.name, fc.timezone, fc.defaults, names, items, entries)
+        )
     return states, graph
