@@ -49,6 +49,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler import __version__
 from scheduler.acknowledgements import Acknowledgements
 from scheduler.acktoken import AckLinks
+from scheduler.config.incremental import IncrementalLoader
 from scheduler.db.notify import Wakeup
 from scheduler.db.owner import owning
 from scheduler.db.session import WorkerSession, application_name
@@ -151,7 +152,8 @@ class Daemon:
                     await asyncio.to_thread(self.session.stop)
 
     async def _run_configured(self, store: Store) -> int:
-        config = await load(Path(self.settings.config), self.metrics)
+        loader = IncrementalLoader()
+        config = await load(Path(self.settings.config), self.metrics, loader)
         if config is None:
             return 1
         async with ChannelClients(
@@ -203,6 +205,7 @@ class Daemon:
                     channel, clients.for_channel(channel.name)
                 ),
                 store_problem=health.reason,
+                loader=loader,
             )
             service.acks = self.acks = Acknowledgements(
                 store=store,

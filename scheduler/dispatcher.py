@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -173,6 +173,12 @@ class Dispatcher:
         """Record a reconcile's plan of due times from ``since`` on: claims held in memory
         are checked against it."""
         self.pipeline.plan.update(planned, since=since)
+
+    def patch_plan(
+        self, planned: dict[str, datetime], *, replaced: Collection[str], since: datetime
+    ) -> None:
+        """Record an incremental reconcile's plan for the ids it re-planned."""
+        self.pipeline.plan.patch(planned, replaced=replaced, since=since)
 
     async def _heard(self, event: DeliveryEvent) -> None:
         if isinstance(event, (RetryScheduled, Held)):

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -99,9 +99,15 @@ def resolve(config: Config) -> dict[str, Resolved]:
     Iterative, so chains of any depth work. Unknown targets and cycles (which
     the config loader already reports with positions) raise ``ValueError``.
     """
-    by_id = {m.id: m for m in config.milestones}
-    done: dict[str, Resolved] = {}
-    for root in config.milestones:
+    return resolve_into({}, config.milestones, {m.id: m for m in config.milestones})
+
+
+def resolve_into(
+    done: dict[str, Resolved], roots: Iterable[Milestone], by_id: Mapping[str, Milestone]
+) -> dict[str, Resolved]:
+    """Resolve ``roots`` (and what their chains need) into ``done``, which may already
+    hold milestones resolved before (an incremental reload keeps the unchanged ones)."""
+    for root in roots:
         if root.id in done:
             continue
         stack = [root]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 from scheduler.acknowledgements import Acknowledgements
 from scheduler.config import load_config
+from scheduler.config.incremental import IncrementalLoader
 from scheduler.db.notify import Wakeup
 from scheduler.delivery.channels import install
 from scheduler.delivery.pipeline import Pipeline
@@ -25,27 +27,12 @@ from scheduler.delivery.values import DbCall
 from scheduler.digests import AckLookup, no_acknowledgements, plan_digests, with_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import ConfigError, TminusError
-from scheduler.gc_pause import gc_paused
 from scheduler.logs import fields, ordered_secrets
 from scheduler.metrics import Metrics
-from scheduler.model import DEFAULT_CATCH_UP, AlertKind, Channel, Config, DeliveryStatus, Reminder
-from scheduler.moves import (
-    cancelled_by_move,
-    changed_instants,
-    detect_moves,
-    notice_deliveries,
-    told_by,
-    told_lookback,
-    why_moved,
-)
+from scheduler.model import Channel, Config, Reminder
 from scheduler.notify.base import Notifier
-from scheduler.planning import Resolved, plan, resolve
-from scheduler.reconcile import (
-    PlannedDelivery,
-    plan_deliveries,
-    reconcile,
-    reconcile_window,
-)
+from scheduler.planning import plan, resolve
+from scheduler.reconciler import Reconciler
 from scheduler.settings import Settings
 from scheduler.store import DeliveryRow, Store
 
@@ -55,10 +42,16 @@ T = TypeVar("T")
 HEARTBEAT_STALE = 10.0  # seconds without a heartbeat before /healthz says the loop is stuck
 
 
-async def load(path: Path, metrics: Metrics) -> Config | None:
-    """Read and validate the config; log every problem and count a failed load."""
+async def load(
+    path: Path, metrics: Metrics, loader: IncrementalLoader | None = None
+) -> Config | None:
+    """Read and validate the config; log every problem and count a failed load. With a
+    ``loader``, what did not change since its last load is not validated again."""
     try:
-        config = await asyncio.to_thread(load_config, path)
+        if loader is None:
+            config = await asyncio.to_thread(load_config, path)
+        else:
+            config = await asyncio.to_thread(loader.load, path, env=os.environ)
     except ConfigError as exc:
         metrics.record_reload(ok=False)
         for problem in exc.problems:
@@ -69,19 +62,6 @@ async def load(path: Path, metrics: Metrics) -> Config | None:
         log.error("config error", extra=fields(problem=str(exc)))
         return None
     return config
-
-
-def _plan_in_bulk(
-    config: Config, start: datetime, end: datetime, acknowledged: AckLookup
-) -> tuple[dict[str, Resolved], list[Reminder]]:
-    """Reminders, escalations and digest fires of a horizon, with the instants resolved.
-    Planning it allocates millions of acyclic values: the daemon, which owns the process,
-    pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
-    with gc_paused():
-        resolved = resolve(config)
-        reminders = plan(config, start, end, resolved=resolved)
-        digests = plan_digests(config, start, end, resolved=resolved, acknowledged=acknowledged)
-        return resolved, reminders + digests
 
 
 class Service:
@@ -100,6 +80,7 @@ class Service:
         policy: DeliveryPolicy,
         make_notifier: Callable[[Channel], Notifier],
         store_problem: Callable[[], str | None] = lambda: None,
+        loader: IncrementalLoader | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -112,9 +93,8 @@ class Service:
         self._make_notifier = make_notifier
         self._store_problem = store_problem
         self.config_in_force: Config | None = None
-        # The instants of the config last reconciled: a reload compares against them to
-        # find the few milestones that may have moved (None at start: ask the store).
-        self._resolved: dict[str, Resolved] | None = None
+        self.loader = loader or IncrementalLoader()
+        self._reconciler = Reconciler(store=store, db=db, dispatcher=dispatcher)
         # What digests show as acknowledged: (milestone id, occurrence) -> {by, at, note}
         # or None. Called on the planning thread, so it must not touch the database:
         # whoever stores acknowledgements sets a lookup over a snapshot read beforehand
@@ -214,12 +194,13 @@ class Service:
             return False
         log.info("reloading config", extra=fields(trigger=why))
         async with self._reload_lock:
-            config = await load(Path(self.settings.config), self.metrics)
+            started = time.monotonic()
+            config = await load(Path(self.settings.config), self.metrics, self.loader)
             if config is None:
                 log.error("config rejected: the previous config stays in force")
                 return False
             try:
-                await self.apply(config, first=False)
+                await self.apply(config, first=False, started=started)
             except Exception as exc:
                 # E.g. the database was locked or unreachable: nothing was switched over.
                 self.metrics.record_reload(ok=False)
@@ -231,13 +212,13 @@ class Service:
                 return False
             return True
 
-    async def apply(self, config: Config, *, first: bool) -> None:
+    async def apply(self, config: Config, *, first: bool, started: float | None = None) -> None:
         """Reconcile the store with ``config``, then switch channels and the config over.
 
         If reconciling fails, nothing has been switched and the caller keeps the old one.
         """
         self._use_secrets(self.config_in_force, config)
-        await self.reconcile(config)
+        await self.reconcile(config, changed_only=not first)
         await self._install_channels(config)
         self._use_secrets(config)
         self.config_in_force = config
@@ -257,6 +238,8 @@ class Service:
                 milestones=len(config.milestones),
                 channels=len(config.channels),
                 sources=",".join(config.sources) or None,
+                reused=None if first else self.loader.reused,
+                ms=None if started is None else round((time.monotonic() - started) * 1000),
             ),
         )
 
@@ -281,102 +264,12 @@ class Service:
         self._pipeline.set_channels(installed.runtimes)
         self.metrics.set_disabled_channels(installed.disabled, known=installed.runtimes)
 
-    async def reconcile(self, config: Config) -> None:
-        """Bring the stored deliveries in line with the plan for the horizon."""
-        assert self.store is not None
-        now = self.clock()
-        raw = await self._db(self.store.get_meta, "planned_through")
-        planned_through = datetime.fromisoformat(raw) if raw else None
-        stored = await self._db(self.store.open_deliveries)
-        held = [r.due_at for r in stored.values() if r.status is DeliveryStatus.HELD]
-        window = reconcile_window(
-            now=now,
-            planned_through=planned_through,
-            catch_ups=[m.catch_up for m in config.milestones]
-            + [d.catch_up for d in config.digests],
-            default_catch_up=DEFAULT_CATCH_UP,
-            held_since=min(held, default=None),
+    async def reconcile(self, config: Config, *, changed_only: bool = False) -> None:
+        """Bring the stored deliveries in line with the plan for the horizon (after a
+        reload, ``changed_only``: only for what it changed, when that is all)."""
+        await self._reconciler.reconcile(
+            config, now=self.clock(), acknowledged=self.acknowledged, changed_only=changed_only
         )
-        started = time.monotonic()
-        resolved, reminders = await asyncio.to_thread(
-            _plan_in_bulk, config, window.start, window.end, self.acknowledged
-        )
-        planned = plan_deliveries(reminders)
-        notices = await self._moved_notices(config, resolved, stored, now=now, since=window.start)
-        actions = reconcile(
-            planned,
-            stored,
-            now=now,
-            window_start=window.start,
-            window_end=window.end,
-            planned_through=planned_through,
-            moved=cancelled_by_move(resolved),
-        )
-        actions.notices = notices
-        await self._db(self.store.apply, actions, now=now)
-        self._resolved = resolved
-        await self._db(self.store.set_meta, "planned_through", window.end.isoformat())
-        self._dispatcher.set_plan({p.id: p.due_at for p in planned}, since=window.start)
-        log.info(
-            "reconciled",
-            extra=fields(
-                planned=len(planned),
-                inserted=len(actions.insert),
-                cancelled=len(actions.cancel),
-                moved_notices=len(notices),
-                skipped=len(actions.skip),
-                ms=round((time.monotonic() - started) * 1000),
-            ),
-        )
-        await self._dispatcher.arm()
-        if actions.insert:  # other replicas re-arm their timers now, not at their sweep
-            await self._db(self.store.notify, Wakeup.WORK)
-
-    async def _moved_notices(
-        self,
-        config: Config,
-        resolved: dict[str, Resolved],
-        stored: dict[str, DeliveryRow],
-        *,
-        now: datetime,
-        since: datetime,
-    ) -> list[PlannedDelivery]:
-        """The ``milestone.moved`` deliveries owed for this config (SPEC "Moved deadlines").
-
-        A reload looks only at milestones whose instants changed since the last
-        reconcile; at start, the previous config is unknown and the store's sent
-        deliveries (their snapshots hold the occurrences told) are compared with all.
-        """
-        assert self.store is not None
-        old = self._resolved
-        # One key per milestone (0.1 s for 100,000): off the loop, which sends on time.
-        ids = None if old is None else await asyncio.to_thread(changed_instants, old, resolved)
-        if ids is not None and not ids:
-            return []
-        sent = await self._db(
-            self.store.sent_since, due_from=since - told_lookback(config), milestone_ids=ids
-        )
-        notices = [
-            row
-            for row in stored.values()
-            if row.snapshot.kind is AlertKind.MOVED and (ids is None or row.milestone_id in ids)
-        ]
-        told = [told_by(row) for row in [*sent, *notices]]
-        moves = detect_moves(told, resolved, channels=config.channels.keys(), since=since)
-        moved = {move.milestone.id for move in moves}
-        why = {mid: why_moved(mid, resolved, old, moved) for mid in moved}
-        for move in moves:
-            log.info(
-                "milestone moved",
-                extra=fields(
-                    milestone=move.milestone.id,
-                    channel=move.channel,
-                    was=move.was.isoformat(),
-                    now=move.now.isoformat(),
-                    why=why[move.milestone.id] or None,
-                ),
-            )
-        return notice_deliveries(moves, noticed_at=now, why=why)
 
     async def refresh_digests(self) -> None:
         """Plan again when the config has digests, so fires already planned list what

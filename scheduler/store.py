@@ -196,6 +196,16 @@ class Store(StoreBase):
         with self._read() as conn:
             return reads.deliveries_due(conn, due_from=due_from, due_until=due_until)
 
+    def open_deliveries_of(self, milestone_ids: Collection[str]) -> dict[str, DeliveryRow]:
+        """The open rows of these milestones only (an incremental reload's)."""
+        with self._read() as conn:
+            return reads.open_deliveries_of(conn, milestone_ids)
+
+    def earliest_held(self) -> datetime | None:
+        """The earliest due time quiet hours still hold (a reconcile window reaches it)."""
+        with self._read() as conn:
+            return reads.earliest_held(conn)
+
     def sent_since(
         self, *, due_from: datetime, milestone_ids: Collection[str] | None = None
     ) -> list[DeliveryRow]:

@@ -61,6 +61,27 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     """
     # Building hundreds of thousands of small objects triggers the cyclic garbage
     # collector again and again to no avail (nothing here forms cycles): pause it.
+    return load_details(path, env=env).config
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFile:
+    """One file of a successful load: its name as shown, its text and what it gave."""
+
+    name: str
+    path: Path
+    text: str
+    result: FileConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    config: Config
+    files: tuple[LoadedFile, ...]
+
+
+def load_details(path: str | Path, *, env: Mapping[str, str] | None = None) -> Loaded:
+    """:func:`load_config`, with each file's text and validated result (for reuse)."""
     try:
         with gc_paused():
             return _load(Path(path), os.environ if env is None else env)
@@ -81,7 +102,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         ) from exc
 
 
-def _load(target: Path, environ: Mapping[str, str]) -> Config:
+def _load(target: Path, environ: Mapping[str, str]) -> Loaded:
     sources, problems = _discover(target)
     results: list[FileConfig] = []
     for source in sources:
@@ -112,7 +133,10 @@ def _load(target: Path, environ: Mapping[str, str]) -> Config:
         problems.extend(_located(source, by_name))
     if problems:
         raise ConfigError(problems)
-    return _merge(results, sources)
+    files = tuple(
+        LoadedFile(s.name, s.path, s.text, r) for s, r in zip(sources, results, strict=True)
+    )
+    return Loaded(merge(results, [source.name for source in sources]), files)
 
 
 def _discover(target: Path) -> tuple[list[_Source], list[Problem]]:
@@ -257,7 +281,8 @@ def _located(source: _Source, by_name: dict[str, _Source]) -> list[Problem]:
     return out
 
 
-def _merge(results: list[FileConfig], sources: list[_Source]) -> Config:
+def merge(results: list[FileConfig], names: list[str]) -> Config:
+    """The config of validated files (``names`` as shown, in order)."""
     channels: dict[str, Channel] = {}
     for fc in results:
         for channel, _ in fc.channels:
@@ -266,6 +291,20 @@ def _merge(results: list[FileConfig], sources: list[_Source]) -> Config:
         milestones=tuple(m for fc in results for m, _ in fc.milestones),
         channels=MappingProxyType(channels),
         timezone=results[0].timezone if results else "UTC",
-        sources=tuple(source.name for source in sources),
+        sources=tuple(names),
         digests=tuple(d for fc in results for d, _ in fc.digests),
     )
+
+
+def config_files(target: Path) -> list[tuple[Path, str]] | None:
+    """The files a load of ``target`` reads (path, name as shown); ``None`` on any problem."""
+    sources, problems = _discover(target)
+    return None if problems else [(source.path, source.name) for source in sources]
+
+
+def read_text(path: Path) -> str | None:
+    """A config file's text as a load decodes it; ``None`` when unreadable or not text."""
+    try:
+        return _decode(path.read_bytes())
+    except OSError:
+        return None

@@ -98,10 +98,13 @@ class FileConfig:
     ids_seen: set[str] = field(default_factory=set)
     channels_seen: set[str] = field(default_factory=set)
     after_refs: list[tuple[str, DocPath]] = field(default_factory=list)
+    defaults: Defaults | None = None  # what the milestones were validated with
 
 
 @dataclass(frozen=True, slots=True)
-class _Defaults:
+class Defaults:
+    """A file's ``defaults`` (with its top-level holidays and weekend), as milestones use them."""
+
     remind: tuple[Duration, ...] = DEFAULT_REMIND
     notify: tuple[tuple[str, DocPath], ...] = ()
     catch_up: Any = DEFAULT_CATCH_UP
@@ -131,6 +134,7 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
     holidays = holiday_set(checker, top.get("holidays"), ("holidays",))
     weekend = weekend_set(checker, top.get("weekend"), ("weekend",))
     defaults = _defaults(checker, top.get("defaults"), holidays, weekend, file=file)
+    result.defaults = defaults
     result.default_notify = defaults.notify
     result.escalate_refs.append(defaults.escalate_refs)
     if isinstance(top.get("channels"), dict):
@@ -155,17 +159,43 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
     items = [] if raw_items is None else checker.sequence(raw_items, ("milestones",), "milestones")
     items = items or []
     for index, item in enumerate(items):
-        path: DocPath = ("milestones", index)
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            result.ids_seen.add(item["id"].strip())
-        if isinstance(item, dict) and isinstance(item.get("after"), str) and "at" not in item:
-            result.after_refs.append((item["after"].strip(), (*path, "after")))
-        milestone, refs = _milestone(checker, item, path, result.timezone, defaults, file=file)
-        result.notify_refs.append(refs)
-
-        if milestone is not None:
-            result.milestones.append((milestone, path))
+        add_entry(result, milestone_entry(checker, item, index, result.timezone, defaults, file))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneEntry:
+    """What one item of ``milestones`` contributes to its file's :class:`FileConfig`."""
+
+    path: DocPath
+    milestone: Milestone | None
+    refs: tuple[tuple[str, DocPath], ...]
+    id_seen: str | None
+    after_ref: tuple[str, DocPath] | None
+
+
+def milestone_entry(
+    checker: Checker, item: Any, index: int, zone: str, defaults: Defaults, file: str
+) -> MilestoneEntry:
+    """Validate the item at ``milestones[index]`` (problems go to ``checker.issues``)."""
+    path: DocPath = ("milestones", index)
+    id_seen = after_ref = None
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        id_seen = item["id"].strip()
+    if isinstance(item, dict) and isinstance(item.get("after"), str) and "at" not in item:
+        after_ref = (item["after"].strip(), (*path, "after"))
+    milestone, refs = _milestone(checker, item, path, zone, defaults, file=file)
+    return MilestoneEntry(path, milestone, refs, id_seen, after_ref)
+
+
+def add_entry(result: FileConfig, entry: MilestoneEntry) -> None:
+    if entry.id_seen is not None:
+        result.ids_seen.add(entry.id_seen)
+    if entry.after_ref is not None:
+        result.after_refs.append(entry.after_ref)
+    result.notify_refs.append(entry.refs)
+    if entry.milestone is not None:
+        result.milestones.append((entry.milestone, entry.path))
 
 
 def _defaults(
@@ -175,7 +205,7 @@ def _defaults(
     weekend: frozenset[int] | None,
     *,
     file: str,
-) -> _Defaults:
+) -> Defaults:
     body = checker.mapping(value or {}, ("defaults",), "defaults", allowed=DEFAULT_KEYS)
     body = body or {}
     remind = (
@@ -199,7 +229,7 @@ def _defaults(
         if "escalate" in body
         else None
     )
-    return _Defaults(
+    return Defaults(
         remind=remind or DEFAULT_REMIND,
         notify=notify or (),
         catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
@@ -216,7 +246,7 @@ def _milestone(
     value: Any,
     path: DocPath,
     file_zone: str,
-    defaults: _Defaults,
+    defaults: Defaults,
     *,
     file: str,
 ) -> tuple[Milestone | None, tuple[tuple[str, DocPath], ...]]:

@@ -107,6 +107,24 @@ def deliveries_due(
     return {row.id: row for row in fetch(conn, stmt)}
 
 
+def open_deliveries_of(conn: Connection, milestone_ids: Collection[str]) -> dict[str, DeliveryRow]:
+    """The open rows of some milestones only (an incremental reload's), by id."""
+    wanted = sorted(milestone_ids)
+    base = select_rows().where(D.c.status.in_(OPEN_STATUSES))
+    out: dict[str, DeliveryRow] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        out.update((row.id, row) for row in fetch(conn, base.where(D.c.milestone_id.in_(chunk))))
+    return out
+
+
+def earliest_held(conn: Connection) -> datetime | None:
+    """The earliest due time among the rows quiet hours hold."""
+    stmt = select(D.c.due_at).where(D.c.status == S.HELD.value).order_by(D.c.due_at).limit(1)
+    found: datetime | None = conn.execute(stmt).scalar()
+    return found
+
+
 def sent_since(
     conn: Connection, *, due_from: datetime, milestone_ids: Collection[str] | None
 ) -> list[DeliveryRow]:

@@ -10,7 +10,7 @@ of its reminders, whatever attempt it is on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -46,6 +46,17 @@ class PlanMemory:
         }
         self._dropped = (self._dropped | gone) - planned.keys()
         self._planned = dict(planned)
+
+    def patch(
+        self, planned: Mapping[str, datetime], *, replaced: Collection[str], since: datetime
+    ) -> None:
+        """:meth:`update` for part of the plan: ``planned`` takes the place of the ids
+        ``replaced`` (what the previous plan held of the milestones re-planned)."""
+        gone = {i for i in replaced if i not in planned and self._planned.get(i, since) >= since}
+        for i in replaced:
+            self._planned.pop(i, None)
+        self._dropped = (self._dropped | gone) - planned.keys()
+        self._planned.update(planned)
 
     def verdict(self, row: DeliveryRow) -> Verdict:
         if row.id in self._dropped:

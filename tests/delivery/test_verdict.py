@@ -25,6 +25,24 @@ def test_the_plan_memory_judges_against_this_process_own_plan() -> None:
     assert memory.verdict(a) is Verdict.SEND
 
 
+def test_a_patch_replaces_only_the_ids_it_names() -> None:
+    memory = PlanMemory()
+    a, b, c = claimed("a"), claimed("b"), claimed("c")
+    memory.update({a.id: a.due_at, b.id: b.due_at, c.id: c.due_at})
+    # an incremental reload re-planned a and b: a moved, b went away; c is not its business
+    memory.patch({a.id: a.due_at + timedelta(hours=1)}, replaced=[a.id, b.id], since=T0)
+    assert memory.verdict(a) is Verdict.RELEASE
+    assert memory.verdict(b) is Verdict.CANCEL
+    assert memory.verdict(c) is Verdict.SEND
+    # one due before the window only fell out of it: not dropped
+    early = claimed("early")
+    memory.update({early.id: T0 - timedelta(days=1)})
+    memory.patch({}, replaced=[early.id], since=T0)
+    assert memory.verdict(early) is Verdict.SEND
+    memory.patch({b.id: b.due_at}, replaced=[b.id], since=T0)  # b comes back
+    assert memory.verdict(b) is Verdict.SEND
+
+
 class Always:
     def __init__(self, verdict: Verdict) -> None:
         self.verdict_ = verdict
