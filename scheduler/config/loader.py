@@ -190,6 +190,7 @@ def _read_and_parse(source: _Source) -> Any:
         source.fixed.append(Problem(source.name, 0, 0, f"cannot read: {exc.strerror or exc}"))
         return None
     text = _decode(raw)
+    del raw  # not kept beside the parsed document (90 MB at a million milestones)
     if text is None:
         source.fixed.append(
             Problem(source.name, 0, 0, "not a text file: expected UTF-8 (or UTF-16) YAML")

@@ -31,6 +31,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from scheduler.config.checker import DocPath, Issue
+from scheduler.config.slices import parse_sliced
 
 _yaml_rs: Any
 try:  # the fast parser is optional: without it every file takes the PyYAML route
@@ -101,9 +102,14 @@ def parse_fast(text: str) -> Any | None:
     if _yaml_rs is None or needs_pyyaml(text):
         return None
     try:
-        return _yaml_rs.loads(text, parse_datetime=False)
+        sliced = parse_sliced(text, _loads_fast)
+        return sliced if sliced is not None else _loads_fast(text)
     except Exception:  # any refusal (syntax, duplicate key, alias limits): use PyYAML
         return None
+
+
+def _loads_fast(text: str) -> Any:
+    return _yaml_rs.loads(text, parse_datetime=False)
 
 
 @dataclass(frozen=True, slots=True)

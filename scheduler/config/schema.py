@@ -104,6 +104,7 @@ class FileConfig:
 class _Defaults:
     remind: tuple[Duration, ...] = DEFAULT_REMIND
     notify: tuple[tuple[str, DocPath], ...] = ()
+    notify_names: tuple[str, ...] = ()  # one tuple that milestones without notify share
     catch_up: Any = DEFAULT_CATCH_UP
     escalate: tuple[Escalation, ...] = ()
     escalate_refs: tuple[tuple[str, DocPath], ...] = ()
@@ -113,7 +114,11 @@ class _Defaults:
 
 
 def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
-    """Validate one parsed YAML document; problems go to ``checker.issues``."""
+    """Validate one parsed YAML document; problems go to ``checker.issues``.
+
+    The document's ``milestones`` list is emptied on the way (each item set to ``None``
+    once validated): parse the text again to validate it again.
+    """
     result = FileConfig(file=file)
     if data is None:
         checker.fail((), "the file is empty: expected a mapping with 'version: 1' and 'milestones'")
@@ -165,6 +170,9 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
 
         if milestone is not None:
             result.milestones.append((milestone, path))
+        # The document is read once: release each item as soon as it is validated, so
+        # that a large config never holds its whole raw list beside its milestones.
+        items[index] = None
     return result
 
 
@@ -202,6 +210,7 @@ def _defaults(
     return _Defaults(
         remind=remind or DEFAULT_REMIND,
         notify=notify or (),
+        notify_names=tuple(name for name, _ in notify or ()),
         catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
         escalate=escalate[0] if escalate else (),
         escalate_refs=escalate[1] if escalate else (),
@@ -318,7 +327,7 @@ def _milestone(
         after=after.strip() if after else None,
         offset=offset,
         remind=remind or defaults.remind,
-        notify=tuple(name for name, _ in (notify if notify is not None else defaults.notify)),
+        notify=defaults.notify_names if notify is None else tuple(name for name, _ in notify),
         catch_up=catch_up,
         description=description,
         tags=tags,
