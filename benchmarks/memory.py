@@ -104,18 +104,20 @@ def holders(n: int, top: int) -> None:
             ("resolve", lambda: resolve(kept["load_config"])),  # type: ignore[arg-type]
             (
                 "plan horizon",
-                lambda: plan(
-                    kept["load_config"],  # type: ignore[arg-type]
-                    now - timedelta(hours=1),
-                    now + HORIZON,
-                    resolved=kept["resolve"],  # type: ignore[arg-type]
-                )
-                + plan_digests(
-                    kept["load_config"],  # type: ignore[arg-type]
-                    now,
-                    now + HORIZON,
-                    resolved=kept["resolve"],  # type: ignore[arg-type]
-                    acknowledged=no_acknowledgements,
+                lambda: (
+                    plan(
+                        kept["load_config"],  # type: ignore[arg-type]
+                        now - timedelta(hours=1),
+                        now + HORIZON,
+                        resolved=kept["resolve"],  # type: ignore[arg-type]
+                    )
+                    + plan_digests(
+                        kept["load_config"],  # type: ignore[arg-type]
+                        now,
+                        now + HORIZON,
+                        resolved=kept["resolve"],  # type: ignore[arg-type]
+                        acknowledged=no_acknowledgements,
+                    )
                 ),
             ),
             ("plan_deliveries", lambda: plan_deliveries(kept["plan horizon"])),  # type: ignore[arg-type]
@@ -132,7 +134,8 @@ def holders(n: int, top: int) -> None:
         snap = tracemalloc.take_snapshot()
         print(f"\ntop {top} allocation sites alive at the end (all stages kept):")
         for stat in snap.compare_to(base, "lineno")[:top]:
-            print(f"  {stat.size_diff / 2**20:8.1f} MiB {stat.count_diff:>10,} blocks  {stat.traceback}")
+            size = stat.size_diff / 2**20
+            print(f"  {size:8.1f} MiB {stat.count_diff:>10,} blocks  {stat.traceback}")
         tracemalloc.stop()
 
 

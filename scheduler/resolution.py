@@ -25,10 +25,11 @@ class Resolved:
 
     ``at`` is aware, in the milestone's own zone, after offset and rolling.
     ``wall`` is the nominal wall time (offset applied, before DST resolution and
-    rolling) when it differs from ``at``'s: recurring milestones generate their
-    occurrences from it (``None``: the wall time of ``at``). One of these stays in memory per milestone
-    while the daemon runs, so it holds no text: ``steps`` are written when asked for,
-    from the milestone and its ``base`` (the resolved milestone it is ``after``).
+    rolling) when it differs from ``at``'s (``None``: the wall time of ``at``):
+    recurring milestones generate their occurrences from it. One of these stays in
+    memory per milestone while the daemon runs, so it holds no text: ``steps`` are
+    written when asked for, from the milestone and its ``base`` (the resolved
+    milestone it is ``after``).
     """
 
     milestone: Milestone

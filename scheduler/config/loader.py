@@ -197,7 +197,7 @@ def _read_and_parse(source: _Source) -> Any:
         )
         return None
     source.text = text
-    data = parse_fast(text)
+    data = parse_fast(text, lazy=True)
     if data is not None or not text.strip():
         return data
     return _parse_slow(source)

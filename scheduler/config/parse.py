@@ -31,6 +31,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from scheduler.config.checker import DocPath, Issue
+from scheduler.config.slices import SlicedList as SlicedList
 from scheduler.config.slices import parse_sliced
 
 _yaml_rs: Any
@@ -97,12 +98,16 @@ def numbers_need_pyyaml(text: str) -> bool:
     return any(rx.search(text) for rx in _NUMBER_CHECKS)
 
 
-def parse_fast(text: str) -> Any | None:
-    """The document via yaml_rs, or ``None`` when that route cannot be trusted here."""
+def parse_fast(text: str, *, lazy: bool = False) -> Any | None:
+    """The document via yaml_rs, or ``None`` when that route cannot be trusted here.
+
+    ``lazy``: a long ``milestones`` list may come as a :class:`SlicedList`, parsed as
+    it is walked (:mod:`scheduler.config.slices`).
+    """
     if _yaml_rs is None or needs_pyyaml(text):
         return None
     try:
-        sliced = parse_sliced(text, _loads_fast)
+        sliced = parse_sliced(text, _loads_fast, lazy=lazy)
         return sliced if sliced is not None else _loads_fast(text)
     except Exception:  # any refusal (syntax, duplicate key, alias limits): use PyYAML
         return None

@@ -32,6 +32,7 @@ from scheduler.config.fields import (
 )
 from scheduler.config.rrules import check_rrule
 from scheduler.config.schedules import check_digests
+from scheduler.config.slices import SlicedList
 from scheduler.config.urls import link_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.durations import Duration
@@ -157,9 +158,12 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
                 result.digests.append((digest, digest_path))
             result.notify_refs.append(refs)
     raw_items = top.get("milestones")
-    items = [] if raw_items is None else checker.sequence(raw_items, ("milestones",), "milestones")
-    items = items or []
-    for index, item in enumerate(items):
+    items: list[Any] | SlicedList | None = None
+    if isinstance(raw_items, SlicedList):
+        items = raw_items  # parsed one slice at a time as it is walked
+    elif raw_items is not None:
+        items = checker.sequence(raw_items, ("milestones",), "milestones")
+    for index, item in enumerate(items or ()):
         path: DocPath = ("milestones", index)
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             result.ids_seen.add(item["id"].strip())
@@ -170,9 +174,10 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
 
         if milestone is not None:
             result.milestones.append((milestone, path))
-        # The document is read once: release each item as soon as it is validated, so
-        # that a large config never holds its whole raw list beside its milestones.
-        items[index] = None
+        if isinstance(items, list):
+            # The document is read once: release each item as soon as it is validated,
+            # so that a large config never holds its whole raw list beside its milestones.
+            items[index] = None
     return result
 
 

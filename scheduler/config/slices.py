@@ -16,13 +16,17 @@ of the document is parsed without the list. The data is the same as one parse's:
   as many items as ``-`` lines it holds: otherwise :func:`parse_sliced` answers
   ``None`` and the caller parses the whole text as before.
 
-Only worth it for long lists: below :data:`MIN_ITEMS` the answer is ``None``.
+Only worth it for long lists: below :data:`MIN_ITEMS` the answer is ``None``. The
+loader asks for the list as a :class:`SlicedList` (``lazy``), which the validator walks
+one slice at a time: the raw list of a million milestones (600 MB as Python values)
+never exists whole.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import pairwise
 from typing import Any
 
 MIN_ITEMS = 20_000
@@ -34,15 +38,40 @@ _FIRST_ITEM = re.compile(r"^( *)-(?: |$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
 
 
+class SlicedList:
+    """A milestone list checked to parse slice by slice, parsed again as it is walked.
+
+    Iterating gives the items in order while holding one slice at a time, so the
+    validator never has the whole raw list in memory beside the milestones it builds.
+    """
+
+    __slots__ = ("_bounds", "_loads", "_text", "count")
+
+    def __init__(self, text: str, bounds: list[int], loads: Callable[[str], Any], count: int):
+        self._text = text
+        self._bounds = bounds
+        self._loads = loads
+        self.count = count
+
+    def __iter__(self) -> Iterator[Any]:
+        for lo, hi in pairwise(self._bounds):
+            yield from self._loads(self._text[lo:hi])
+
+
 def parse_sliced(
     text: str,
     loads: Callable[[str], Any],
     *,
+    lazy: bool = False,
     min_items: int | None = None,
     slice_items: int | None = None,
 ) -> Any | None:
     """The document parsed with ``loads``, its milestone list in slices; ``None`` when
-    the text is not of that shape, the list is short, or any part refuses to parse."""
+    the text is not of that shape, the list is short, or any part refuses to parse.
+
+    ``lazy``: the list is a :class:`SlicedList`, each slice checked here and parsed
+    again when walked (a second parse, for a fraction of the memory).
+    """
     min_items = MIN_ITEMS if min_items is None else min_items
     slice_items = SLICE_ITEMS if slice_items is None else slice_items
     keys = _KEY.findall(text)
@@ -63,19 +92,22 @@ def parse_sliced(
     cuts = [m.start() for m in item.finditer(text, start, end)]
     if len(cuts) < min_items:
         return None
+    bounds = [start, *cuts[slice_items::slice_items], end]
     try:
         head = loads(text[:start] + text[end:])
         if not isinstance(head, dict) or head.get("milestones", ...) is not None:
             return None
         items: list[Any] = []
-        bounds = [start, *cuts[slice_items::slice_items], end]
-        for lo, hi in zip(bounds, bounds[1:], strict=False):
+        done = 0
+        for lo, hi in pairwise(bounds):
             part = loads(text[lo:hi])
-            expected = min(slice_items, len(cuts) - len(items))
+            expected = min(slice_items, len(cuts) - done)
             if not isinstance(part, list) or len(part) != expected:
                 return None
-            items.extend(part)
+            done += expected
+            if not lazy:
+                items.extend(part)
     except Exception:  # any refusal (syntax, duplicate key, unknown alias): one parse
         return None
-    head["milestones"] = items
+    head["milestones"] = SlicedList(text, bounds, loads, len(cuts)) if lazy else items
     return head

@@ -14,7 +14,7 @@ from scheduler.config import load_config
 from scheduler.config import parse as parse_module
 from scheduler.config import slices as slices_module
 from scheduler.config.parse import fast_available
-from scheduler.config.slices import parse_sliced
+from scheduler.config.slices import SlicedList, parse_sliced
 
 pytestmark = pytest.mark.skipif(not fast_available(), reason="yaml_rs is not installed")
 
@@ -91,6 +91,19 @@ def test_anything_else_is_left_to_one_parse(text: str) -> None:
     assert _sliced(text) is None
 
 
+@pytest.mark.parametrize("text", SHAPES)
+def test_a_lazy_list_walks_the_same_items(text: str) -> None:
+    lazy = parse_sliced(text, _loads, lazy=True, min_items=2, slice_items=2)
+    assert lazy is not None
+    items = lazy.pop("milestones")
+    assert isinstance(items, SlicedList)
+    assert items.count == 5
+    whole = _loads(text)
+    assert list(items) == whole.pop("milestones")
+    assert list(items) == list(items)  # walked again: parsed again, the same
+    assert lazy == whole
+
+
 def test_short_lists_are_left_to_one_parse() -> None:
     assert parse_sliced(SHAPES[0], _loads, min_items=6, slice_items=2) is None
     assert parse_sliced(SHAPES[0], _loads, min_items=5, slice_items=2) is not None
@@ -113,8 +126,9 @@ def test_a_config_loaded_in_slices_equals_one_loaded_whole(
     monkeypatch.setattr(slices_module, "SLICE_ITEMS", 7)
     answers: list[bool] = []
 
-    def spy(text: str, loads: Any) -> Any:
-        found = parse_sliced(text, loads)
+    def spy(text: str, loads: Any, *, lazy: bool = False) -> Any:
+        assert lazy  # the loader walks the list slice by slice
+        found = parse_sliced(text, loads, lazy=lazy)
         answers.append(found is not None)
         return found
 
