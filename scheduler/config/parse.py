@@ -11,7 +11,8 @@ Two routes give the same data:
   1.1 reads otherwise, when it accepted a number and :func:`numbers_need_pyyaml`
   finds an ambiguous spelling, and whenever the document has a problem to
   report. The checks are conservative: a false alarm costs time, never a
-  different result.
+  different result. A long ``milestones`` list is parsed in slices
+  (:mod:`scheduler.config.slices`): the same data, a fraction of the memory.
 * **PyYAML** — ``yaml.compose`` with the libyaml C parser, the node tree kept for
   locating problems, converted to data by :func:`to_data`. This is the reference
   behaviour (YAML 1.1 as PyYAML reads it) with one change on both routes:
