@@ -11,7 +11,7 @@ and reports the medians. Targets live here, not in timed tests.
     python -m benchmarks all --db sqlite --burst 2000 --repeat 3
     python -m benchmarks burst --db postgres     # one scenario
 
-Other scripts in this package measure other things (``check_100k``, ``startup``,
+Other scripts in this package measure other things (``check_100k``, ``startup``, ``memory``,
 ``plan_100k``, ``store_bench``, ``soak``).
 """
 

@@ -34,20 +34,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulebase, rrulestr
 
-from scheduler.business_days import roll_date, roll_note
+from scheduler.business_days import roll_date
 from scheduler.errors import NotFoundError
 from scheduler.ladder import Rung, ladder, occurrence_alerts
 from scheduler.model import Config, Milestone, MilestoneStatus, Reminder, Roll
-from scheduler.timekeeping import dst_note, format_instant, format_point, localize
+from scheduler.resolution import Resolved as Resolved
+from scheduler.resolution import resolve as resolve
+from scheduler.resolution import resolve_into as resolve_into
+from scheduler.timekeeping import localize
 
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 _INACTIVE = frozenset({MilestoneStatus.CANCELLED, MilestoneStatus.DONE})
@@ -55,21 +57,6 @@ _INACTIVE = frozenset({MilestoneStatus.CANCELLED, MilestoneStatus.DONE})
 # calendar day 23-25 hours (up to 2 h in a few zones), rolling moves a few days.
 _DAY = 86400.0
 _EXPLAIN_ANCESTORS = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """A milestone with its instant and the human steps that produced it.
-
-    ``at`` is aware, in the milestone's own zone, after offset and rolling.
-    ``wall`` is the nominal wall time (offset applied, before DST resolution and
-    rolling): recurring milestones generate their occurrences from it.
-    """
-
-    milestone: Milestone
-    at: datetime
-    steps: tuple[str, ...]
-    wall: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,96 +77,6 @@ def _place(wall: datetime, m: Milestone, zone: ZoneInfo) -> datetime:
     if moved != day:
         wall = datetime.combine(moved, wall.time())
     return localize(wall, zone)
-
-
-# -- resolve ----------------------------------------------------------------------
-def resolve(config: Config) -> dict[str, Resolved]:
-    """Resolve every milestone's instant, ``after:`` chains in dependency order.
-
-    Iterative, so chains of any depth work. Unknown targets and cycles (which
-    the config loader already reports with positions) raise ``ValueError``.
-    """
-    return resolve_into({}, config.milestones, {m.id: m for m in config.milestones})
-
-
-def resolve_into(
-    done: dict[str, Resolved], roots: Iterable[Milestone], by_id: Mapping[str, Milestone]
-) -> dict[str, Resolved]:
-    """Resolve ``roots`` (and what their chains need) into ``done``, which may already
-    hold milestones resolved before (an incremental reload keeps the unchanged ones)."""
-    for root in roots:
-        if root.id in done:
-            continue
-        stack = [root]
-        pending = {root.id}
-        while stack:
-            top = stack[-1]
-            target = top.after
-            if target is not None and target not in done:
-                base = by_id.get(target)
-                if base is None:
-                    raise ValueError(f"milestone {top.id!r}: unknown milestone {target!r} in after")
-                if target in pending:
-                    raise ValueError(f"milestone {top.id!r}: after: chain loops back to {target!r}")
-                stack.append(base)
-                pending.add(target)
-                continue
-            stack.pop()
-            pending.discard(top.id)
-            done[top.id] = _resolve_one(top, done[target] if target is not None else None)
-    return done
-
-
-def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
-    zone = m.zone
-    steps: list[str] = []
-    if base is not None:
-        origin = base.at.astimezone(zone)
-        if base.at.utcoffset() != origin.utcoffset() or base.milestone.zone.key != zone.key:
-            there, here = format_instant(base.at), format_instant(origin)
-            steps.append(f"{base.milestone.id} {there} is {here} ({zone.key})")
-        result = m.offset.add_to(origin)
-        wall = result.replace(tzinfo=None)
-        if m.offset.months or m.offset.days:
-            wall_cal = origin.replace(tzinfo=None) + relativedelta(
-                months=m.offset.months, days=m.offset.days
-            )
-            if not m.offset.seconds:
-                wall = wall_cal
-            note = dst_note(wall_cal, zone, localize(wall_cal, zone))
-        else:
-            note = None
-        if m.offset.is_zero:
-            steps.append(f"same moment as {base.milestone.id}: {format_point(origin)}")
-        else:
-            sign, span = ("-", -m.offset) if m.offset.is_negative else ("+", m.offset)
-            steps.append(
-                f"{base.milestone.id} {format_point(origin)} {sign} {span.words()} "
-                f"= {format_point(result)}"
-            )
-        if note:
-            steps.append(note)
-    elif m.at is None:
-        raise ValueError(f"milestone {m.id!r} has neither at nor after")
-    elif isinstance(m.at, datetime) and m.at.tzinfo is not None:
-        result = m.at.astimezone(zone)
-        wall = result.replace(tzinfo=None)
-        steps.append(f"{m.id} {m.at.isoformat()} is {format_instant(result)} ({zone.key})")
-    else:
-        wall = m.at if isinstance(m.at, datetime) else datetime.combine(m.at, time(0))
-        result = localize(wall, zone)
-        note = dst_note(wall, zone, result)
-        steps.append(f"{m.id} {format_instant(result)} ({zone.key})")
-        if note:
-            steps.append(note)
-    day = result.date()
-    moved = roll_date(day, m)
-    if moved != day:
-        result = localize(datetime.combine(moved, result.replace(tzinfo=None).time()), zone)
-        steps.append(roll_note(day, moved, m))
-    if base is not None or moved != day:
-        steps.append(f"{m.id} {format_instant(result)} ({zone.key})")
-    return Resolved(milestone=m, at=result, steps=tuple(steps), wall=wall)
 
 
 # -- occurrences ------------------------------------------------------------------

@@ -45,6 +45,10 @@ def _unique_channels(files: list[FileConfig]) -> list[FileIssue]:
 
 
 def _unique_ids(files: list[FileConfig]) -> list[FileIssue]:
+    ids = {m.id for fc in files for m, _ in fc.milestones}
+    if len(ids) == sum(len(fc.milestones) for fc in files):
+        return []  # the usual case, checked without holding a place per id
+    del ids
     out: list[FileIssue] = []
     first: dict[str, tuple[str, DocPath]] = {}
     for fc in files:
@@ -93,6 +97,8 @@ def _notify_targets(files: list[FileConfig]) -> list[FileIssue]:
 
 
 def _after_targets(files: list[FileConfig]) -> list[FileIssue]:
+    if not any(fc.after_refs for fc in files):
+        return []
     ids = {m.id for fc in files for m, _ in fc.milestones}
     seen = set().union(*(fc.ids_seen for fc in files)) if files else set()
     out: list[FileIssue] = []
@@ -109,16 +115,19 @@ def _after_targets(files: list[FileConfig]) -> list[FileIssue]:
 
 def _after_cycles(files: list[FileConfig]) -> list[FileIssue]:
     """Each cycle once, reported at the member that comes first in file order."""
+    # Only milestones with ``after`` can be on a cycle: a chain stops at one without.
     order: dict[str, int] = {}
     where: dict[str, tuple[str, DocPath]] = {}
     after: dict[str, str] = {}
+    listed: set[str] = set()
     for fc in files:
         for milestone, path in fc.milestones:
-            if milestone.id in order:
+            if milestone.id in listed:
                 continue  # a duplicate id, reported elsewhere
-            order[milestone.id] = len(order)
-            where[milestone.id] = (fc.file, path)
+            listed.add(milestone.id)
             if milestone.after is not None:
+                order[milestone.id] = len(order)
+                where[milestone.id] = (fc.file, path)
                 after[milestone.id] = milestone.after
     state: dict[str, int] = {}  # 1: on the current chain, 2: finished
     cycles: list[list[str]] = []
@@ -150,6 +159,8 @@ def _after_reach(files: list[FileConfig]) -> list[FileIssue]:
     them up. Years are reckoned roughly (a year as 365.2425 days): the bounds leave
     centuries of room, so only the order of magnitude matters.
     """
+    if not any(m.after is not None for fc in files for m, _ in fc.milestones):
+        return []
     found: dict[str, tuple[Milestone, str, DocPath]] = {}
     for fc in files:
         for milestone, path in fc.milestones:

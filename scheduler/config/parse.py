@@ -11,7 +11,8 @@ Two routes give the same data:
   1.1 reads otherwise, when it accepted a number and :func:`numbers_need_pyyaml`
   finds an ambiguous spelling, and whenever the document has a problem to
   report. The checks are conservative: a false alarm costs time, never a
-  different result.
+  different result. A long ``milestones`` list is parsed in slices
+  (:mod:`scheduler.config.slices`): the same data, a fraction of the memory.
 * **PyYAML** — ``yaml.compose`` with the libyaml C parser, the node tree kept for
   locating problems, converted to data by :func:`to_data`. This is the reference
   behaviour (YAML 1.1 as PyYAML reads it) with one change on both routes:
@@ -31,6 +32,8 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from scheduler.config.checker import DocPath, Issue
+from scheduler.config.slices import SlicedList as SlicedList
+from scheduler.config.slices import parse_sliced
 
 _yaml_rs: Any
 try:  # the fast parser is optional: without it every file takes the PyYAML route
@@ -96,14 +99,23 @@ def numbers_need_pyyaml(text: str) -> bool:
     return any(rx.search(text) for rx in _NUMBER_CHECKS)
 
 
-def parse_fast(text: str) -> Any | None:
-    """The document via yaml_rs, or ``None`` when that route cannot be trusted here."""
+def parse_fast(text: str, *, lazy: bool = False) -> Any | None:
+    """The document via yaml_rs, or ``None`` when that route cannot be trusted here.
+
+    ``lazy``: a long ``milestones`` list may come as a :class:`SlicedList`, parsed as
+    it is walked (:mod:`scheduler.config.slices`).
+    """
     if _yaml_rs is None or needs_pyyaml(text):
         return None
     try:
-        return _yaml_rs.loads(text, parse_datetime=False)
+        sliced = parse_sliced(text, _loads_fast, lazy=lazy)
+        return sliced if sliced is not None else _loads_fast(text)
     except Exception:  # any refusal (syntax, duplicate key, alias limits): use PyYAML
         return None
+
+
+def _loads_fast(text: str) -> Any:
+    return _yaml_rs.loads(text, parse_datetime=False)
 
 
 @dataclass(frozen=True, slots=True)

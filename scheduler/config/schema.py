@@ -32,6 +32,7 @@ from scheduler.config.fields import (
 )
 from scheduler.config.rrules import check_rrule
 from scheduler.config.schedules import check_digests
+from scheduler.config.slices import SlicedList
 from scheduler.config.urls import link_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.durations import Duration
@@ -107,6 +108,7 @@ class Defaults:
 
     remind: tuple[Duration, ...] = DEFAULT_REMIND
     notify: tuple[tuple[str, DocPath], ...] = ()
+    notify_names: tuple[str, ...] = ()  # one tuple that milestones without notify share
     catch_up: Any = DEFAULT_CATCH_UP
     escalate: tuple[Escalation, ...] = ()
     escalate_refs: tuple[tuple[str, DocPath], ...] = ()
@@ -116,7 +118,11 @@ class Defaults:
 
 
 def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
-    """Validate one parsed YAML document; problems go to ``checker.issues``."""
+    """Validate one parsed YAML document; problems go to ``checker.issues``.
+
+    The document's ``milestones`` list is emptied on the way (each item set to ``None``
+    once validated): parse the text again to validate it again.
+    """
     result = FileConfig(file=file)
     if data is None:
         checker.fail((), "the file is empty: expected a mapping with 'version: 1' and 'milestones'")
@@ -156,10 +162,17 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
                 result.digests.append((digest, digest_path))
             result.notify_refs.append(refs)
     raw_items = top.get("milestones")
-    items = [] if raw_items is None else checker.sequence(raw_items, ("milestones",), "milestones")
-    items = items or []
-    for index, item in enumerate(items):
+    items: list[Any] | SlicedList | None = None
+    if isinstance(raw_items, SlicedList):
+        items = raw_items  # parsed one slice at a time as it is walked
+    elif raw_items is not None:
+        items = checker.sequence(raw_items, ("milestones",), "milestones")
+    for index, item in enumerate(items or ()):
         add_entry(result, milestone_entry(checker, item, index, result.timezone, defaults, file))
+        if isinstance(items, list):
+            # The document is read once: release each item as soon as it is validated,
+            # so that a large config never holds its whole raw list beside its milestones.
+            items[index] = None
     return result
 
 
@@ -232,6 +245,7 @@ def _defaults(
     return Defaults(
         remind=remind or DEFAULT_REMIND,
         notify=notify or (),
+        notify_names=tuple(name for name, _ in notify or ()),
         catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
         escalate=escalate[0] if escalate else (),
         escalate_refs=escalate[1] if escalate else (),
@@ -348,7 +362,7 @@ def _milestone(
         after=after.strip() if after else None,
         offset=offset,
         remind=remind or defaults.remind,
-        notify=tuple(name for name, _ in (notify if notify is not None else defaults.notify)),
+        notify=defaults.notify_names if notify is None else tuple(name for name, _ in notify),
         catch_up=catch_up,
         description=description,
         tags=tags,
