@@ -52,11 +52,12 @@ def _median(runs: list[Figures], side: str, key: str) -> float:
 def burst_line(db: str, runs: list[Figures], count: int) -> Line:
     rate, base = _median(runs, "tminus", "rate"), _median(runs, "baseline", "rate")
     rss = _median(runs, "tminus", "rss_mib")
+    cpu, base_cpu = _median(runs, "tminus", "cpu_ms"), _median(runs, "baseline", "cpu_ms")
     need = BURST_RATIO[db]
     return Line(
         f"{count:,} due at once, one webhook, {db}",
-        f"{rate:.0f}/s (peak RSS {rss:.0f} MiB)",
-        f"bare httpx c=64: {base:.0f}/s",
+        f"{rate:.0f}/s, CPU {cpu:.2f} ms each (peak RSS {rss:.0f} MiB)",
+        f"bare httpx c=64: {base:.0f}/s, CPU {base_cpu:.2f} ms each",
         f"{rate / base:.2f}x",
         f">= {need:.2f}x",
         rate / base >= need,

@@ -78,10 +78,11 @@ async def burst(url: str, count: int, concurrency: int, start: float) -> dict[st
     bodies = [body(i, start) for i in range(count)]
     async with _client(concurrency) as client:
         await _sleep_until(start)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await _drain(client, url, bodies, concurrency)
         elapsed = time.perf_counter() - began
-    return {"elapsed": elapsed, "rate": count / elapsed}
+        cpu_ms = (time.process_time() - cpu) / count * 1000
+    return {"elapsed": elapsed, "rate": count / elapsed, "cpu_ms": cpu_ms}
 
 
 async def lateness(url: str, count: int, spread: float, start: float) -> dict[str, float]:

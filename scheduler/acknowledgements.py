@@ -55,6 +55,7 @@ class Acknowledgements:
         *,
         store: Store,
         db: DbCall,
+        read: DbCall | None = None,
         memory: AckMemory,
         dispatcher: Dispatcher,
         metrics: Metrics,
@@ -64,6 +65,9 @@ class Acknowledgements:
     ) -> None:
         self._store = store
         self._db = db
+        # The version read each due batch waits for: on a thread of its own, when given,
+        # so it never queues behind a write (a commit, a claim) on the database thread.
+        self._read = read or db
         self._memory = memory
         self._dispatcher = dispatcher
         self._metrics = metrics
@@ -84,7 +88,7 @@ class Acknowledgements:
     # -- the wake-up hook ----------------------------------------------------------------
     async def sync(self) -> None:
         """Apply acknowledgements made anywhere, if the version says something changed."""
-        version = await self._db(self._store.ack_version)
+        version = await self._read(self._store.ack_version)
         if version != self._version or not self._loaded:
             await self.changed(version)
 

@@ -58,6 +58,7 @@ from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY, DeliveryPolicy
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import TminusError
+from scheduler.gc_pause import freeze_long_lived
 from scheduler.health import StoreHealth
 from scheduler.logs import fields, redacting
 from scheduler.metrics import Metrics
@@ -107,12 +108,18 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._executor: ThreadPoolExecutor | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tminus-read")
         self.session: WorkerSession | None = None
 
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a synchronous store call on the database executor."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(fn, *args, **kwargs))
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a short synchronous read on a thread of its own (no write delays it)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, partial(fn, *args, **kwargs))
 
     async def run(self) -> int:
         """Start everything, serve until SIGTERM/SIGINT, stop gracefully. Returns the exit code."""
@@ -124,6 +131,7 @@ class Daemon:
         try:
             return await self._run_with(store)
         finally:
+            self._reader.shutdown(wait=True)
             await self.db(store.close)
             self._executor.shutdown(wait=True)
 
@@ -210,6 +218,7 @@ class Daemon:
             service.acks = self.acks = Acknowledgements(
                 store=store,
                 db=self.db,
+                read=self.read,
                 memory=pipeline.acks,
                 dispatcher=dispatcher,
                 metrics=self.metrics,
@@ -304,6 +313,7 @@ class Daemon:
             scheduler.add_job(takeover.poke, "interval", seconds=TAKEOVER_EVERY)
         assert self.health is not None
         await self.health.check()  # pins the SQLite file's identity
+        freeze_long_lived()  # no full collection walks the started heap again
         service.set_ready_reason(None)
 
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -40,6 +40,9 @@ MAX_CLAIM_SPACING = timedelta(seconds=0.5)
 log = logging.getLogger("tminus.dispatch")
 
 SUPERSEDE_BATCH = 500  # (milestone, channel, due) items per supersede transaction
+# Supersedes wait this long for more items to join them: during a burst every first
+# attempt sent adds one, and a transaction each would keep the database thread busy.
+SUPERSEDE_GATHER = 0.2
 
 
 class Dispatcher:
@@ -219,6 +222,7 @@ class Dispatcher:
             )
 
     async def _supersede_pending(self) -> None:
+        await asyncio.sleep(SUPERSEDE_GATHER)
         while self._to_supersede:
             items = self._to_supersede[:SUPERSEDE_BATCH]
             del self._to_supersede[:SUPERSEDE_BATCH]

@@ -27,3 +27,17 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def freeze_long_lived() -> None:
+    """Collect once, then leave every object alive now out of later collections.
+
+    A started daemon holds a large heap that lives as long as it does (its config, plan,
+    libraries); each full collection walked all of it, stopping the event loop for
+    200-260 ms (measured with a 2,000-milestone config on a loaded 2-core machine) at
+    unpredictable moments: the lateness tail of the reminders due then. After
+    :func:`gc.freeze` a full collection walks only what was made since. Frozen objects
+    are still freed by reference counting when they are dropped (a reload's old config).
+    """
+    gc.collect()
+    gc.freeze()

@@ -61,7 +61,10 @@ class Record:
         jitter = self._rand()
         # Every row's mark is queued at once, so a group's outcomes share one transaction
         # (awaited one by one, a 50-reminder post cost 50 transactions before its next turn).
-        await asyncio.gather(*(self._record(runtime, row, sent, jitter) for row in batch.rows))
+        if len(batch.rows) == 1:  # a webhook's request: no task for one coroutine
+            await self._record(runtime, batch.rows[0], sent, jitter)
+        else:
+            await asyncio.gather(*(self._record(runtime, r, sent, jitter) for r in batch.rows))
         # Their moment has come (and they went out): earlier reminders of the same
         # milestone still failing on this channel are superseded. Bookkeeping, after the send.
         firsts = tuple(row for row in batch.rows if row.attempts == 1)

@@ -103,9 +103,13 @@ def scrub_answer(text: str, secrets: Sequence[str], *, cut: bool) -> str:
     return text
 
 
-def scrub(outcome: Outcome, channel: Channel) -> Outcome:
-    """``outcome`` with every secret of ``channel`` in its texts replaced by ``***``."""
-    secrets = channel.secrets()
+def scrub(outcome: Outcome, channel: Channel, secrets: Sequence[str] | None = None) -> Outcome:
+    """``outcome`` with every secret of ``channel`` (``secrets``, when the caller has them
+    already) in its texts replaced by ``***``."""
+    if secrets is None:
+        secrets = channel.secrets()
+    if not outcome.body and not outcome.detail:
+        return outcome
     body, detail = scrub_text(outcome.body, secrets), scrub_text(outcome.detail, secrets)
     if body == outcome.body and detail == outcome.detail:
         return outcome
@@ -136,13 +140,14 @@ async def post(
     Redirects are not followed; at most :data:`READ_MAX` bytes of the answer are read.
     """
     seconds = channel.timeout.total_seconds()
+    secrets = channel.secrets()
     try:
         async with asyncio.timeout(seconds):
             async with client.stream(
                 "POST",
                 str(channel.url),
                 content=content,
-                headers=dict(headers),
+                headers=headers,
                 timeout=seconds,
                 follow_redirects=False,
             ) as response:
@@ -154,7 +159,7 @@ async def post(
                 text = bytes(raw[:READ_MAX]).decode("utf-8", "replace")
                 outcome = classify_response(
                     response.status_code,
-                    scrub_answer(text, channel.secrets(), cut=len(raw) >= READ_MAX),
+                    scrub_answer(text, secrets, cut=len(raw) >= READ_MAX),
                     response.headers,
                     now=time.time(),
                     rule=answers,
@@ -165,15 +170,16 @@ async def post(
         outcome = Outcome(False, False, Reason.CLIENT_ERROR, detail="InvalidURL: bad channel URL")
     except TimeoutError:  # the whole-request bound above, not one of httpx's
         outcome = timed_out("TimeoutError")
-    outcome = scrub(outcome, channel)
-    log.debug(
-        "request answered",
-        extra={
-            "channel": channel.name,
-            "status_code": outcome.status_code,
-            "reason": outcome.reason.value,
-        },
-    )
+    outcome = scrub(outcome, channel, secrets)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "request answered",
+            extra={
+                "channel": channel.name,
+                "status_code": outcome.status_code,
+                "reason": outcome.reason.value,
+            },
+        )
     return outcome
 
 
