@@ -25,7 +25,8 @@ from tests.support.plan_ids import planned_webhook_ids
 from tests.support.receiver import Receiver, Response
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+# A dozen kills and restarts: minutes on a busy machine, more than the default guard.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 BURST = 300  # reminders
 SPREAD_S = 6.0  # due over this many seconds
