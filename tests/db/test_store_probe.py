@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from scheduler.db import health
 from scheduler.db.health import StoreProblem
+from scheduler.errors import StoreError
 from scheduler.store import Store
 from tests.support.deliveries import T0
 
@@ -19,6 +21,35 @@ from tests.support.deliveries import T0
 def test_a_healthy_store_passes_and_writes_its_heartbeat(store: Store) -> None:
     assert store.probe(now=T0) is None
     assert store.get_meta(health.HEARTBEAT_KEY) == T0.isoformat()
+
+
+def test_a_committed_write_is_remembered_and_a_read_or_failed_one_is_not(store: Store) -> None:
+    assert store.last_write is None
+    store.get_meta("anything")
+    assert store.last_write is None
+    before = time.monotonic()
+    store.set_meta("k", "v")
+    written = store.last_write
+    assert written is not None and before <= written <= time.monotonic()
+    with pytest.raises(StoreError):
+        store.set_meta("k", None)  # type: ignore[arg-type]  # refused: no commit
+    assert store.last_write == written
+    assert store.probe(now=T0) is None  # the probe's own write counts as well
+    assert store.last_write is not None and store.last_write >= written
+
+
+def test_a_file_only_probe_writes_nothing_but_still_sees_a_lost_file(store: Store) -> None:
+    store.set_meta(health.HEARTBEAT_KEY, "before")
+    written = store.last_write
+    assert store.probe(now=T0, write=False) is None
+    assert store.get_meta(health.HEARTBEAT_KEY) == "before"
+    assert store.last_write == written
+    if not store.is_sqlite:
+        return
+    path = _sqlite_file(store)
+    path.unlink()
+    found = store.probe(now=T0, write=False)
+    assert found is not None and found.problem is StoreProblem.FILE_GONE
 
 
 def _sqlite_file(store: Store) -> Path:
