@@ -13,6 +13,11 @@ waiting behind a long write never stacks up and an HTTP request never waits for 
   every few seconds instead of every second;
 * while the store is unhealthy, every beat writes, so its recovery shows at once.
 
+On SQLite each probe also asks whether another connection committed since the last
+one (:meth:`~scheduler.store.Store.changed_elsewhere`) and, if so, calls
+``on_changed`` (the daemon reads acknowledgements made by other processes then, instead
+of on every beat).
+
 While the store is unhealthy the dispatcher claims nothing, ``/readyz`` answers 503
 with the reason, and the log says so once (one error line when it starts or its reason
 changes, one line when it ends). A deleted or replaced SQLite file is fatal: the daemon
@@ -25,6 +30,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import StrEnum
 
 from scheduler.db.health import StoreFinding
@@ -87,6 +93,7 @@ class StoreHealth:
         self._has_file = store.is_sqlite
         self.finding: StoreFinding | None = None
         self._probe: asyncio.Task[None] | None = None
+        self.on_changed: Callable[[], None] = lambda: None
 
     @property
     def healthy(self) -> bool:
@@ -111,14 +118,22 @@ class StoreHealth:
         if kind is not ProbeKind.NONE:
             self._probe = asyncio.create_task(self.check(write=kind is ProbeKind.WRITE))
 
+    def _look(self, now: datetime, write: bool) -> tuple[StoreFinding | None, bool]:
+        """On the database thread: the probe's finding, and whether another connection
+        committed since the last look (never when the store cannot work)."""
+        found = self._store.probe(now=now, write=write)
+        return found, found is None and bool(self._store.changed_elsewhere())
+
     async def check(self, *, write: bool = True) -> None:
         """Probe the store once (the file only, unless ``write``) and act on a change of
         its finding."""
         try:
-            found = await self._db(self._store.probe, now=self._clock(), write=write)
+            found, changed = await self._db(self._look, self._clock(), write)
         except Exception:  # the probe itself broke: report it, do not die
             log.exception("store probe failed")
             return
+        if changed:
+            self.on_changed()
         previous, self.finding = self.finding, found
         if found == previous:
             return

@@ -5,13 +5,14 @@ APScheduler runs them on the daemon's loop (:meth:`Periodic.install`):
 * ``refill`` — materialises the next :data:`~scheduler.reconcile.HORIZON` of reminders
   every :data:`REFILL_EVERY`, so 100,000 milestones cost a planning pass, not 400,000 jobs;
 * ``sweep`` — every :data:`SWEEP_EVERY`, a cheap claim that picks up work other
-  replicas scheduled and claims whose lease expired after a crash; on PostgreSQL also
-  the fallback of what notifications and the takeover's own timer do at once;
+  replicas scheduled and claims whose lease expired after a crash; also the fallback
+  of what notifications, the probe and the takeover's own timer do at once;
 * ``leases`` — renews the lease of deliveries in flight (a third of the lease);
 * ``heartbeat`` — every :data:`HEARTBEAT_EVERY`, proves to ``/healthz`` that the loop
   and the scheduler run, and starts the store probe (:mod:`scheduler.health`) that
-  ``/readyz`` and claims heed; on SQLite it also polls for acknowledgements made by
-  other processes (PostgreSQL announces each one to every replica).
+  ``/readyz`` and claims heed; on SQLite the probe also tells when another connection
+  committed, and only then are acknowledgements made by other processes read
+  (PostgreSQL announces each one to every replica).
 
 Nothing else wakes an idle daemon: the takeover checks every second only while claims
 are about (:mod:`scheduler.takeover`), the HTTP server does not tick
@@ -60,6 +61,8 @@ class Periodic:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def install(self, scheduler: AsyncIOScheduler) -> None:
+        if self._takeover is None:  # SQLite: a commit elsewhere may be an acknowledgement
+            self._health.on_changed = self._poll_acks
         scheduler.add_job(self._service.refill, "interval", seconds=REFILL_EVERY.total_seconds())
         scheduler.add_job(self.sweep, "interval", seconds=SWEEP_EVERY.total_seconds())
         lease_every = self._lease.total_seconds() / 3
@@ -69,16 +72,13 @@ class Periodic:
     async def beat(self) -> None:
         self._service.beat()
         self._health.poke()
-        if self._takeover is None:
-            # SQLite: acknowledgements made by other processes reach this one in a beat.
-            self._poll_acks()
 
     async def sweep(self) -> None:
         await self._dispatcher.kick()
+        # The fallbacks of changes not heard of (a listener reconnecting, a probe that
+        # failed) and of claims taken while this replica saw no sign of work.
+        self._poll_acks()
         if self._takeover is not None:
-            # The fallbacks of notifications missed (the listener reconnecting) and of
-            # claims taken while this replica saw no sign of work.
-            self._poll_acks()
             await self._takeover.poke()
 
     def _poll_acks(self) -> None:

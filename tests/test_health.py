@@ -50,6 +50,12 @@ class FakeStore:
         self.answers: list[StoreFinding | None] = []
         self.probes: list[bool] = []  # write?
         self.time = 0.0
+        self.changes: list[bool] = []
+
+    def changed_elsewhere(self) -> bool | None:
+        if not self.is_sqlite:
+            return None
+        return self.changes.pop(0) if self.changes else False
 
     def probe(self, *, now: datetime, write: bool = True) -> StoreFinding | None:
         self.probes.append(write)
@@ -123,6 +129,20 @@ async def test_an_unhealthy_store_is_written_every_beat_until_it_recovers() -> N
     assert beats.health.healthy and beats.recovered == 1
     await beats.beat()
     assert len(beats.store.probes) == 5  # healthy again: a fresh write vouches for it
+
+
+async def test_a_commit_elsewhere_is_reported_and_quiet_beats_are_not() -> None:
+    beats = Beats(sqlite=True)
+    told: list[float] = []
+    beats.health.on_changed = lambda: told.append(beats.store.time)
+    beats.store.changes = [True, False, False, True, False]
+    for _ in range(5):
+        await beats.beat()
+    assert told == [1.0, 4.0]
+    beats.store.answers = [LOCKED]
+    beats.store.changes = [True]
+    await beats.beat()
+    assert told == [1.0, 4.0]  # a store that cannot work is not read from
 
 
 async def test_a_probe_still_running_is_not_doubled() -> None:

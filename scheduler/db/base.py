@@ -49,6 +49,7 @@ class StoreBase:
         memory = database in (None, "", ":memory:") or "mode=memory" in str(database)
         self._sqlite_file = None if memory else Path(str(database)).expanduser()
         self._file_identity: health.FileIdentity | None = None
+        self._look = None if self._sqlite_file is None else health.SqliteLook(self._sqlite_file)
         # When (``time.monotonic()``) a write transaction last committed: a store that
         # writes proves itself writable, and the health probe need not write too.
         self.last_write: float | None = None
@@ -61,6 +62,8 @@ class StoreBase:
         return cls(engines.create_store_engine(url, application_name=application_name))
 
     def close(self) -> None:
+        if self._look is not None:
+            self._look.close()
         self._engine.dispose()
 
     @property
@@ -107,6 +110,11 @@ class StoreBase:
                 return found
         if not write:
             return None
+        if self._look is not None:
+            found = self._look.write_heartbeat(now)
+            if found is None:
+                self.last_write = time.monotonic()
+            return found
         try:
             with (
                 self._errors(),
@@ -119,6 +127,12 @@ class StoreBase:
             return health.classify(exc)
         self.last_write = time.monotonic()
         return None
+
+    def changed_elsewhere(self) -> bool | None:
+        """SQLite file: did another connection (this process's pool, another process)
+        commit since the last call? True the first time. None where the store cannot
+        tell (PostgreSQL announces changes with notifications instead)."""
+        return None if self._look is None else self._look.changed()
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager

@@ -112,3 +112,22 @@ def test_a_write_the_driver_refuses_is_classified() -> None:
     other = health.classify(Exception("attempt to write a readonly database"))
     assert other.problem is StoreProblem.WRITE_FAILED
     assert str(other) == "database_write_failed: attempt to write a readonly database"
+
+
+def test_commits_by_other_connections_are_seen_and_the_probes_own_are_not(store: Store) -> None:
+    if not store.is_sqlite:
+        assert store.changed_elsewhere() is None  # PostgreSQL: notifications tell
+        return
+    assert store.changed_elsewhere() is True  # the first look
+    assert store.changed_elsewhere() is False
+    assert store.probe(now=T0) is None  # the probe's own heartbeat write
+    assert store.changed_elsewhere() is False
+    store.set_meta("k", "v")  # a write of this process's pool
+    assert store.changed_elsewhere() is True
+    other = sqlite3.connect(_sqlite_file(store), isolation_level=None)  # `tminus ack`
+    try:
+        other.execute("INSERT INTO meta (key, value) VALUES ('other', 'x')")
+    finally:
+        other.close()
+    assert store.changed_elsewhere() is True
+    assert store.changed_elsewhere() is False
