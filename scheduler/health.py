@@ -9,8 +9,8 @@ waiting behind a long write never stacks up and an HTTP request never waits for 
   a few system calls, so a lost file stops the daemon within a second or two;
 * the heartbeat row is written only when nothing proved the store writable lately
   (:data:`WRITE_PROOF_FOR`): any committed write of this process is such a proof, so a
-  busy daemon's own claims and outcomes stand in for it, and an idle one writes once
-  every few seconds instead of every second;
+  busy daemon's own claims and outcomes stand in for it, and an idle one on PostgreSQL
+  writes once every few seconds instead of every second;
 * while the store is unhealthy, every beat writes, so its recovery shows at once.
 
 On SQLite each probe also asks whether another connection committed since the last
@@ -40,11 +40,12 @@ from scheduler.store import Store
 
 log = logging.getLogger("tminus.health")
 
-# Seconds a committed write vouches for the store. With the 1 s beat and the probe's
-# 1 s lock wait, a SQLite file locked elsewhere shows within about four seconds; a
-# PostgreSQL server is probed less often (it has no file to lose, and its failures,
-# a standby promoted or a full disk, are not a matter of seconds).
-WRITE_PROOF_FOR = {"sqlite": 2.0, "postgresql": 5.0}
+# Seconds a committed write vouches for the store. SQLite is written every beat (on
+# the probe's own connection, a few system calls) unless a write just committed: a lock
+# held by another process shows within a second or two, as it always has. A PostgreSQL
+# server is written less often: it has no file to lose, and its failures (a standby
+# promoted, a full disk) are not a matter of seconds.
+WRITE_PROOF_FOR = {"sqlite": 0.5, "postgresql": 5.0}
 
 
 class ProbeKind(StrEnum):

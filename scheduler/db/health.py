@@ -162,7 +162,8 @@ class SqliteLook:
 
     def changed(self) -> bool:
         """Did another connection commit since the last call? (True the first time.)"""
-        version = int(self._connection().execute("PRAGMA data_version").fetchone()[0])
+        ((found,),) = self._connection().execute("PRAGMA data_version").fetchall()
+        version = int(found)
         changed, self._version = version != self._version, version
         return changed
 
