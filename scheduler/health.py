@@ -5,12 +5,13 @@ The heartbeat (every second) asks :func:`probe_kind` what to check, and starts a
 one probe at a time (:meth:`StoreHealth.poke`) on the database executor, so a probe
 waiting behind a long write never stacks up and an HTTP request never waits for one:
 
-* the SQLite file (still the one opened, with room to write) is checked on every beat,
-  a few system calls, so a lost file stops the daemon within a second or two;
+* the SQLite file (still the one opened, with room to write, its write lock free) is
+  checked on every beat, a few system calls, so a lost file stops the daemon and a lock
+  held elsewhere shows within a second or two;
 * the heartbeat row is written only when nothing proved the store writable lately
   (:data:`WRITE_PROOF_FOR`): any committed write of this process is such a proof, so a
-  busy daemon's own claims and outcomes stand in for it, and an idle one on PostgreSQL
-  writes once every few seconds instead of every second;
+  busy daemon's own claims and outcomes stand in for it, and an idle one writes once
+  every few seconds instead of every second;
 * while the store is unhealthy, every beat writes, so its recovery shows at once.
 
 On SQLite each probe also asks whether another connection committed since the last
@@ -40,19 +41,19 @@ from scheduler.store import Store
 
 log = logging.getLogger("tminus.health")
 
-# Seconds a committed write vouches for the store. SQLite is written every beat (on
-# the probe's own connection, a few system calls) unless a write just committed: a lock
-# held by another process shows within a second or two, as it always has. A PostgreSQL
-# server is written less often: it has no file to lose, and its failures (a standby
-# promoted, a full disk) are not a matter of seconds.
-WRITE_PROOF_FOR = {"sqlite": 0.5, "postgresql": 5.0}
+# Seconds a committed write vouches for the store. Between writes, a SQLite file is
+# still checked every beat: its identity, its room, and its write lock taken and let go
+# (a lock held by another process shows within a second or two, and no file changes).
+# A PostgreSQL server has no file to lose, and its failures (a standby promoted, a full
+# disk) are not a matter of seconds.
+WRITE_PROOF_FOR = {"sqlite": 5.0, "postgresql": 5.0}
 
 
 class ProbeKind(StrEnum):
     """What a heartbeat checks."""
 
     WRITE = "write"  # the file (SQLite) and a heartbeat row written
-    FILE = "file"  # the SQLite file only: a recent write proved the store writable
+    FILE = "file"  # the SQLite file and its lock: a recent write proved it writable
     NONE = "none"  # nothing: a recent write proved it, and there is no file to lose
 
 

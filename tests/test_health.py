@@ -118,15 +118,6 @@ async def test_the_daemons_own_writes_stand_in_for_the_heartbeat_row() -> None:
     assert beats.store.probes == [True, True]
 
 
-async def test_a_sqlite_file_is_written_every_beat_unless_a_write_just_committed() -> None:
-    beats = Beats(sqlite=True)
-    for _ in range(5):
-        await beats.beat()
-    beats.store.last_write = beats.store.time + 0.8  # committed 0.2 s before the beat
-    await beats.beat()
-    assert beats.store.probes == [True] * 5 + [False]  # the file only, that beat
-
-
 async def test_an_unhealthy_store_is_written_every_beat_until_it_recovers() -> None:
     beats = Beats(sqlite=False)
     await beats.beat()

@@ -101,7 +101,8 @@ class StoreBase:
         """Can the store read and write? None if so, else why not (see
         :mod:`scheduler.db.health`). The first probe pins the SQLite file's identity:
         later ones report it deleted or replaced. ``write=False`` checks only the SQLite
-        file (its identity and room), a few system calls."""
+        file (its identity and room) and that its write lock can be taken, writing
+        nothing."""
         if self._sqlite_file is not None:
             if self._file_identity is None:
                 self._file_identity = health.file_identity(self._sqlite_file)
@@ -109,7 +110,7 @@ class StoreBase:
             if found is not None:
                 return found
         if not write:
-            return None
+            return None if self._look is None else self._look.try_lock()
         if self._look is not None:
             found = self._look.write_heartbeat(now)
             if found is None:

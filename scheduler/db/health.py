@@ -15,7 +15,8 @@ the probe (run by the daemon's heartbeat, never per HTTP request):
    elsewhere shows within a second or two instead of after every caller's 5 s.
 
 On SQLite the probe has a connection of its own (:class:`SqliteLook`, raw ``sqlite3``
-outside the engine's pool): a beat then costs a few system calls and one pragma, and
+outside the engine's pool): a beat then costs a few system calls, a write lock taken and
+let go (a lock held elsewhere shows within the short wait, and no file changes), and
 that connection's ``data_version`` tells whether any other connection (this process's
 pool, or another process such as ``tminus ack``) committed since the last look, so the
 daemon reads what changed only when something did.
@@ -166,6 +167,18 @@ class SqliteLook:
         version = int(found)
         changed, self._version = version != self._version, version
         return changed
+
+    def try_lock(self) -> StoreFinding | None:
+        """Take the write lock and let it go, writing nothing (no file changes, so no
+        file watcher and no other connection hears of it); the finding if it is held
+        elsewhere beyond the probe's short wait."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            return classify(exc)
+        return None
 
     def write_heartbeat(self, now: datetime) -> StoreFinding | None:
         """Upsert the heartbeat row; the finding if that failed."""

@@ -64,6 +64,8 @@ def test_a_lock_held_elsewhere_is_reported_within_the_short_wait(store: Store) -
         other.execute("BEGIN EXCLUSIVE")
         try:
             found = store.probe(now=T0)
+            between = store.probe(now=T0, write=False)  # the lock taken and let go
+            assert between is not None and between.problem is StoreProblem.LOCKED
         finally:
             other.execute("ROLLBACK")
             other.close()
