@@ -1,20 +1,12 @@
 """``tminus run``: the composition root that wires config, store, timers, delivery and HTTP.
 
 The database is the source of truth: one durable row per delivery. APScheduler
-is only the alarm clock. It holds a handful of jobs, never one per reminder:
-
-* ``wake`` — a date job at the earliest moment something must be claimed, re-armed
-  after every dispatch, reconcile and retry; it kicks the
-  :class:`~scheduler.dispatcher.Dispatcher` (timer-driven, no polling);
-* ``refill`` — materialises the next :data:`~scheduler.reconcile.HORIZON` of reminders
-  every :data:`REFILL_EVERY`, so 100,000 milestones cost a planning pass, not 400,000 jobs;
-* ``sweep`` — every :data:`SWEEP_EVERY`, a cheap claim that picks up work other
-  replicas scheduled and claims whose lease expired after a crash;
-* ``leases`` — renews the lease of deliveries in flight;
-* ``heartbeat`` — proves to ``/healthz`` that the loop and the scheduler run, and
-  starts the store probe (:mod:`scheduler.health`) that ``/readyz`` and claims heed;
-* ``takeover`` (PostgreSQL) — every second, puts the claims of replicas whose liveness
-  lock is gone back in the queue (:mod:`scheduler.takeover`).
+is only the alarm clock. It holds a handful of jobs, never one per reminder: ``wake``,
+a date job at the earliest moment something must be claimed, re-armed after every
+dispatch, reconcile and retry, kicks the :class:`~scheduler.dispatcher.Dispatcher`
+(timer-driven, no polling); the periodic ones (refill, sweep, leases, heartbeat) are
+:mod:`scheduler.timers`. On PostgreSQL, the takeover (:mod:`scheduler.takeover`) puts
+the claims of replicas whose liveness lock is gone back in the queue.
 
 On PostgreSQL the worker holds its liveness lock and listens for other replicas'
 wake-ups on a connection of its own (:mod:`scheduler.db.session`); claims are taken
@@ -39,7 +31,7 @@ import socket
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,17 +59,15 @@ from scheduler.notify.registry import make_notifier
 from scheduler.service import Service, load
 from scheduler.settings import Settings
 from scheduler.store import Store
-from scheduler.takeover import TAKEOVER_EVERY, Takeover
+from scheduler.takeover import Takeover
+from scheduler.timers import Periodic
 from scheduler.wakeups import Wakeups
 from scheduler.watch import watch_config
 
 log = logging.getLogger("tminus.daemon")
 T = TypeVar("T")
 
-REFILL_EVERY = timedelta(hours=1)
-SWEEP_EVERY = timedelta(seconds=15)
 SHUTDOWN_GRACE = 20.0  # SIGTERM waits this long for requests in flight, then releases them
-HEARTBEAT_EVERY = 1.0
 SESSION_WAIT = 10.0  # seconds the start waits for the liveness lock before serving anyway
 
 
@@ -226,16 +216,28 @@ class Daemon:
                 config=service.config,
                 links=links,
             )
+            takeover = None
+            if self.session is not None:
+                takeover = Takeover(
+                    store=store,
+                    db=self.db,
+                    worker=self.worker,
+                    metrics=self.metrics,
+                    on_taken=dispatcher.kick,
+                )
+                dispatcher.on_work = takeover.stir
+                for kind in (Wakeup.WORK, Wakeup.RELOAD, Wakeup.TAKEOVER):
+                    wakeups.on(kind, takeover.heard)  # another replica has work
             wakeups.on(Wakeup.WORK, dispatcher.arm)
             wakeups.on(Wakeup.RELOAD, dispatcher.arm)
             wakeups.on(Wakeup.TAKEOVER, dispatcher.kick)
-            # An acknowledgement made by any process: at once on PostgreSQL (its NOTIFY),
-            # else on the next heartbeat's poll.
+            # An acknowledgement made by any process: at once on PostgreSQL (its NOTIFY;
+            # the sweep polls as the fallback), else on the next heartbeat's poll.
             wakeups.on(Wakeup.ACK, self.acks.sync)
             service.acknowledged = self.acks.listed
             self.acks.after_change = service.refresh_digests
             with redacting(service.secrets):
-                await self._serve(service, dispatcher, pipeline, config)
+                await self._serve(service, dispatcher, pipeline, config, takeover)
         return self._exit_code
 
     async def _liveness(
@@ -254,6 +256,10 @@ class Daemon:
         def changed(state: Any) -> None:
             if state.epoch is not None:  # held again: claim what is due
                 loop.call_soon_threadsafe(kick)
+            if state.epoch is not None and state.epoch > 1:
+                # Back after a loss: what was announced meanwhile was not heard.
+                wakeups.heard(Wakeup.ACK)
+                wakeups.heard(Wakeup.WORK)
 
         def acquired(epoch: int) -> None:
             if epoch == 1:
@@ -277,7 +283,12 @@ class Daemon:
         return Claims(session=lambda: session.state, lease=self.policy.lease.total_seconds())
 
     async def _serve(
-        self, service: Service, dispatcher: Dispatcher, pipeline: Pipeline, config: Any
+        self,
+        service: Service,
+        dispatcher: Dispatcher,
+        pipeline: Pipeline,
+        config: Any,
+        takeover: Takeover | None,
     ) -> None:
         loop = asyncio.get_running_loop()
         http = await self._start_http(service)
@@ -288,30 +299,23 @@ class Daemon:
         dispatcher.scheduler = scheduler
         assert self.acks is not None
         await self.acks.sync()  # before anything is claimed: the verdicts need them
-        takeover: Takeover | None = None
-        if self.session is not None:
-            assert service.store is not None
-            takeover = Takeover(
-                store=service.store,
-                db=self.db,
-                worker=self.worker,
-                metrics=self.metrics,
-                on_taken=dispatcher.kick,
-            )
+        if takeover is not None:
             # Before the first claim: the claims of a predecessor that died come back
             # through the takeover (which forgives its unrecorded attempts), not through
             # its lease running out.
             await takeover.check()
+            takeover.stir()
         dispatching = asyncio.create_task(dispatcher.run())
         await service.apply(config, first=True)
-        scheduler.add_job(service.refill, "interval", seconds=REFILL_EVERY.total_seconds())
-        scheduler.add_job(dispatcher.kick, "interval", seconds=SWEEP_EVERY.total_seconds())
-        lease_every = self.policy.lease.total_seconds() / 3
-        scheduler.add_job(dispatcher.renew_leases, "interval", seconds=lease_every)
-        scheduler.add_job(self._beat, "interval", seconds=HEARTBEAT_EVERY)
-        if takeover is not None:
-            scheduler.add_job(takeover.poke, "interval", seconds=TAKEOVER_EVERY)
         assert self.health is not None
+        Periodic(
+            service=service,
+            dispatcher=dispatcher,
+            health=self.health,
+            acks=self.acks,
+            takeover=takeover,
+            lease=self.policy.lease,
+        ).install(scheduler)
         await self.health.check()  # pins the SQLite file's identity
         freeze_long_lived()  # no full collection walks the started heap again
         service.set_ready_reason(None)
@@ -334,6 +338,8 @@ class Daemon:
 
         log.info("stopping: no new claims; waiting for deliveries in flight")
         watcher.cancel()
+        if takeover is not None:
+            takeover.stop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         if scheduler.running:
@@ -371,15 +377,6 @@ class Daemon:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _beat(self) -> None:
-        if self.service is not None:
-            self.service.beat()
-        if self.health is not None:
-            self.health.poke()
-        if self.acks is not None and self.health is not None and self.health.healthy:
-            # Acknowledgements made by other processes reach this one within a beat.
-            self._background(self.acks.memory_fresh())
 
 
 def _ack_url(links: AckLinks) -> Callable[[Any], str]:

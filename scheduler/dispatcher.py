@@ -59,8 +59,12 @@ class Dispatcher:
         pipeline: Pipeline,
         policy: DeliveryPolicy,
         may_claim: Callable[[], bool] = lambda: True,
+        on_work: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
+        # Told when the wake timer fires and when rows are claimed: signs of work that
+        # every replica shares (the takeover watches claims while there are some).
+        self.on_work = on_work
         # False while the store cannot work (``scheduler.health``): nothing is claimed,
         # and the timer is not re-armed; the store's recovery kicks the dispatcher.
         self.may_claim = may_claim
@@ -114,12 +118,17 @@ class Dispatcher:
             spacing = min(self.policy.lookahead / 2, MAX_CLAIM_SPACING)
             earliest = max(earliest, self._claimed_at + spacing)
         self.scheduler.add_job(
-            self.kick,
+            self._woken,
             "date",
             run_date=max(when, earliest),
             id="wake",
             replace_existing=True,
         )
+
+    async def _woken(self) -> None:
+        """The ``wake`` timer: something falls due now."""
+        self.on_work()
+        await self.kick()
 
     async def kick(self) -> None:
         """Timer callback: wake the dispatcher. Returns at once, so a timer never waits
@@ -157,6 +166,7 @@ class Dispatcher:
             )
             if not rows:
                 break
+            self.on_work()
             self.metrics.record_claims(len(rows))
             self.claims.taken(rows, epoch=epoch, since=since)
             by_channel: dict[str, list[DeliveryRow]] = defaultdict(list)

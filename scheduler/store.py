@@ -123,20 +123,24 @@ class Store(StoreBase):
                 )
             )
 
-    def take_over_dead(self, *, me: str) -> dict[str, int]:
+    def take_over_dead(self, *, me: str) -> liveness.TakeoverCheck:
         """PostgreSQL: put the claims of every worker whose session lock is gone back in
-        the queue (see :mod:`scheduler.db.liveness`); returns how many per worker.
-        SQLite: nothing (one daemon owns the file and releases at start)."""
+        the queue (see :mod:`scheduler.db.liveness`); returns how many per worker, and
+        whether workers other than ``me`` held claims. SQLite: nothing (one daemon owns
+        the file and releases at start)."""
         if self.is_sqlite:
-            return {}
+            return liveness.TakeoverCheck()
         with self._read() as conn:
-            dead = dead_workers(liveness.claimants(conn), liveness.live_keys(conn), me=me)
+            claimants = liveness.claimants(conn)
+            if not any(w != me for w in claimants):  # idle: no need to read pg_locks
+                return liveness.TakeoverCheck()
+            dead = dead_workers(claimants, liveness.live_keys(conn), me=me)
         taken: dict[str, int] = {}
         for worker in dead:
             count = self._transact(partial(liveness.take_over, worker=worker))
             if count:
                 taken[worker] = count
-        return taken
+        return liveness.TakeoverCheck(taken, claims_elsewhere=True)
 
     def reserve_send_slot(self, channel: str, *, interval: timedelta) -> float:
         """PostgreSQL: reserve ``channel``'s next send slot for the whole cluster (one

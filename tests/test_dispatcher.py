@@ -32,7 +32,7 @@ class FakeScheduler:
         self.jobs: list[dict[str, Any]] = []
 
     def add_job(self, fn: Any, trigger: str, **kw: Any) -> None:
-        self.jobs.append({"trigger": trigger, **kw})
+        self.jobs.append({"trigger": trigger, "fn": fn, **kw})
 
 
 def wire(store: Store, *notifiers: FakeNotifier) -> tuple[Dispatcher, FakeScheduler]:
@@ -91,6 +91,26 @@ async def test_due_rows_go_to_their_own_channel_and_the_timer_is_rearmed(store: 
     await d.arm()
     # Recorded since: the next thing due is the later reminder, claimed a lookahead early.
     assert scheduler.jobs[-1]["run_date"] == later.due_at - POLICY.lookahead
+
+
+async def test_the_wake_timer_and_a_claim_are_signs_of_work_and_an_empty_sweep_is_not(
+    store: Store,
+) -> None:
+    d, scheduler = wire(store, FakeNotifier(channel(name="a")))
+    told: list[str] = []
+    d.on_work = lambda: told.append("work")
+    await d.dispatch()  # a sweep that finds nothing due
+    assert told == []
+    p = planned("x", at=datetime.now(UTC) + timedelta(minutes=5), channel="a")
+    insert(store, p)
+    await d.arm()
+    (job,) = scheduler.jobs
+    await job["fn"]()  # the wake timer fires
+    assert told == ["work"]
+    insert(store, planned("y", at=datetime.now(UTC), channel="a"))
+    await d.dispatch()  # claims the due one
+    await settle(d)
+    assert told == ["work", "work"]
 
 
 async def test_a_recorded_retry_rearms_the_timer(store: Store) -> None:

@@ -49,6 +49,10 @@ class StoreBase:
         memory = database in (None, "", ":memory:") or "mode=memory" in str(database)
         self._sqlite_file = None if memory else Path(str(database)).expanduser()
         self._file_identity: health.FileIdentity | None = None
+        self._look = None if self._sqlite_file is None else health.SqliteLook(self._sqlite_file)
+        # When (``time.monotonic()``) a write transaction last committed: a store that
+        # writes proves itself writable, and the health probe need not write too.
+        self.last_write: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -58,6 +62,8 @@ class StoreBase:
         return cls(engines.create_store_engine(url, application_name=application_name))
 
     def close(self) -> None:
+        if self._look is not None:
+            self._look.close()
         self._engine.dispose()
 
     @property
@@ -91,16 +97,25 @@ class StoreBase:
         with self._read() as conn:
             conn.exec_driver_sql("SELECT 1").scalar_one()
 
-    def probe(self, *, now: datetime) -> health.StoreFinding | None:
+    def probe(self, *, now: datetime, write: bool = True) -> health.StoreFinding | None:
         """Can the store read and write? None if so, else why not (see
         :mod:`scheduler.db.health`). The first probe pins the SQLite file's identity:
-        later ones report it deleted or replaced."""
+        later ones report it deleted or replaced. ``write=False`` checks only the SQLite
+        file (its identity and room) and that its write lock can be taken, writing
+        nothing."""
         if self._sqlite_file is not None:
             if self._file_identity is None:
                 self._file_identity = health.file_identity(self._sqlite_file)
             found = health.check_file(self._sqlite_file, self._file_identity)
             if found is not None:
                 return found
+        if not write:
+            return None if self._look is None else self._look.try_lock()
+        if self._look is not None:
+            found = self._look.write_heartbeat(now)
+            if found is None:
+                self.last_write = time.monotonic()
+            return found
         try:
             with (
                 self._errors(),
@@ -111,7 +126,14 @@ class StoreBase:
                 health.write_heartbeat(conn, now)
         except StoreError as exc:
             return health.classify(exc)
+        self.last_write = time.monotonic()
         return None
+
+    def changed_elsewhere(self) -> bool | None:
+        """SQLite file: did another connection (this process's pool, another process)
+        commit since the last call? True the first time. None where the store cannot
+        tell (PostgreSQL announces changes with notifications instead)."""
+        return None if self._look is None else self._look.changed()
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager
@@ -141,6 +163,7 @@ class StoreBase:
             conn.begin(),
         ):
             yield conn
+        self.last_write = time.monotonic()  # committed
 
     def _transact(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction; run it again (a few times, after a

@@ -13,11 +13,19 @@ the probe (run by the daemon's heartbeat, never per HTTP request):
    a full disk while the claims and outcomes that need new pages fail;
 3. writes a heartbeat row in ``meta`` with a short lock wait, so a lock held
    elsewhere shows within a second or two instead of after every caller's 5 s.
+
+On SQLite the probe has a connection of its own (:class:`SqliteLook`, raw ``sqlite3``
+outside the engine's pool): a beat then costs a few system calls, a write lock taken and
+let go (a lock held elsewhere shows within the short wait, and no file changes), and
+that connection's ``data_version`` tells whether any other connection (this process's
+pool, or another process such as ``tminus ack``) committed since the last look, so the
+daemon reads what changed only when something did.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,3 +137,69 @@ def classify(error: Exception) -> StoreFinding:
     if "locked" in text or "lock timeout" in text or "busy" in text:
         return StoreFinding(StoreProblem.LOCKED, detail)
     return StoreFinding(StoreProblem.WRITE_FAILED, detail)
+
+
+class SqliteLook:
+    """The probe's own connection to a SQLite file, opened at the first look.
+
+    Only the database thread uses it, one probe at a time. Its own writes (the
+    heartbeat row) leave its ``data_version`` alone; a commit by any other connection
+    changes it."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._version: int | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect(
+                self._path,
+                timeout=PROBE_WAIT_MS / 1000,  # how long a write waits for a lock
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        return self._conn
+
+    def changed(self) -> bool:
+        """Did another connection commit since the last call? (True the first time.)"""
+        ((found,),) = self._connection().execute("PRAGMA data_version").fetchall()
+        version = int(found)
+        changed, self._version = version != self._version, version
+        return changed
+
+    def try_lock(self) -> StoreFinding | None:
+        """Take the write lock and let it go, writing nothing (no file changes, so no
+        file watcher and no other connection hears of it); the finding if it is held
+        elsewhere beyond the probe's short wait."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            return classify(exc)
+        return None
+
+    def write_heartbeat(self, now: datetime) -> StoreFinding | None:
+        """Upsert the heartbeat row; the finding if that failed."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (HEARTBEAT_KEY, now.isoformat()),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            return classify(exc)
+        return None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

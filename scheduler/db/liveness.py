@@ -16,6 +16,8 @@ lock frees itself at commit, so the pooled connection keeps nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import Connection, func, select, text
 
 from scheduler.db.queue import release_claims
@@ -29,6 +31,15 @@ _LIVE_KEYS = text(
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 SESSION_LOCK = "SELECT pg_advisory_lock(%s, %s)"
+
+
+@dataclass(frozen=True, slots=True)
+class TakeoverCheck:
+    """What one takeover check found: claims put back in the queue, per dead worker, and
+    whether other workers (alive or dead) held claims at all when it looked."""
+
+    taken: dict[str, int] = field(default_factory=dict)
+    claims_elsewhere: bool = False
 
 
 def claimants(conn: Connection) -> list[str]:

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -42,6 +43,16 @@ TRUST_FOR = 10.0
 CONNECT_TIMEOUT = 3  # seconds (libpq's connect_timeout)
 LOCK_TIMEOUT_MS = 2000  # a wait for the lock held by a takeover; then try again
 RECONNECT_MAX = 2.0  # seconds, the backoff's cap
+
+
+class _WaitingConnection(psycopg.Connection[Any]):
+    """psycopg wakes every 0.1 s while it waits, to let a Ctrl-C in; this thread has
+    none to let in, so a wait with a timeout (the listener's, between pings) wakes only
+    when the socket is ready or the timeout is over: an idle session costs a ping every
+    :data:`PING_EVERY`, not ten wake-ups a second."""
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        return super().wait(gen, interval=timeout or interval, timeout=timeout)
 
 
 def application_name(worker: str) -> str:
@@ -112,7 +123,7 @@ class WorkerSession:
             pause = min(pause * 2, RECONNECT_MAX)
 
     def _hold(self) -> None:
-        with psycopg.connect(
+        with _WaitingConnection.connect(
             self._conninfo,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from scheduler.db import health
 from scheduler.db.health import StoreProblem
+from scheduler.errors import StoreError
 from scheduler.store import Store
 from tests.support.deliveries import T0
 
@@ -19,6 +21,35 @@ from tests.support.deliveries import T0
 def test_a_healthy_store_passes_and_writes_its_heartbeat(store: Store) -> None:
     assert store.probe(now=T0) is None
     assert store.get_meta(health.HEARTBEAT_KEY) == T0.isoformat()
+
+
+def test_a_committed_write_is_remembered_and_a_read_or_failed_one_is_not(store: Store) -> None:
+    assert store.last_write is None
+    store.get_meta("anything")
+    assert store.last_write is None
+    before = time.monotonic()
+    store.set_meta("k", "v")
+    written = store.last_write
+    assert written is not None and before <= written <= time.monotonic()
+    with pytest.raises(StoreError):
+        store.set_meta("k", None)  # type: ignore[arg-type]  # refused: no commit
+    assert store.last_write == written
+    assert store.probe(now=T0) is None  # the probe's own write counts as well
+    assert store.last_write is not None and store.last_write >= written
+
+
+def test_a_file_only_probe_writes_nothing_but_still_sees_a_lost_file(store: Store) -> None:
+    store.set_meta(health.HEARTBEAT_KEY, "before")
+    written = store.last_write
+    assert store.probe(now=T0, write=False) is None
+    assert store.get_meta(health.HEARTBEAT_KEY) == "before"
+    assert store.last_write == written
+    if not store.is_sqlite:
+        return
+    path = _sqlite_file(store)
+    path.unlink()
+    found = store.probe(now=T0, write=False)
+    assert found is not None and found.problem is StoreProblem.FILE_GONE
 
 
 def _sqlite_file(store: Store) -> Path:
@@ -33,6 +64,8 @@ def test_a_lock_held_elsewhere_is_reported_within_the_short_wait(store: Store) -
         other.execute("BEGIN EXCLUSIVE")
         try:
             found = store.probe(now=T0)
+            between = store.probe(now=T0, write=False)  # the lock taken and let go
+            assert between is not None and between.problem is StoreProblem.LOCKED
         finally:
             other.execute("ROLLBACK")
             other.close()
@@ -81,3 +114,22 @@ def test_a_write_the_driver_refuses_is_classified() -> None:
     other = health.classify(Exception("attempt to write a readonly database"))
     assert other.problem is StoreProblem.WRITE_FAILED
     assert str(other) == "database_write_failed: attempt to write a readonly database"
+
+
+def test_commits_by_other_connections_are_seen_and_the_probes_own_are_not(store: Store) -> None:
+    if not store.is_sqlite:
+        assert store.changed_elsewhere() is None  # PostgreSQL: notifications tell
+        return
+    assert store.changed_elsewhere() is True  # the first look
+    assert store.changed_elsewhere() is False
+    assert store.probe(now=T0) is None  # the probe's own heartbeat write
+    assert store.changed_elsewhere() is False
+    store.set_meta("k", "v")  # a write of this process's pool
+    assert store.changed_elsewhere() is True
+    other = sqlite3.connect(_sqlite_file(store), isolation_level=None)  # `tminus ack`
+    try:
+        other.execute("INSERT INTO meta (key, value) VALUES ('other', 'x')")
+    finally:
+        other.close()
+    assert store.changed_elsewhere() is True
+    assert store.changed_elsewhere() is False

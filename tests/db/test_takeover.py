@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from sqlalchemy import update
 
-from scheduler.db.liveness import SESSION_LOCK
+from scheduler.db.liveness import SESSION_LOCK, TakeoverCheck
 from scheduler.db.tables import DELIVERIES
 from scheduler.fencing import WORKER_LOCK_SPACE, Fence, lock_key
 from scheduler.model import DeliveryStatus as S
@@ -94,10 +94,10 @@ def test_claims_of_a_worker_whose_session_ended_are_taken_over(
     try:
         pg_store.claim_due(now=T0 + timedelta(seconds=1), worker="alive", lease=LEASE, limit=2)
         pg_store.claim_due(now=T0 + timedelta(seconds=3), worker="dead", lease=LEASE, limit=2)
-        assert pg_store.take_over_dead(me="me") == {}  # both sessions alive
+        assert pg_store.take_over_dead(me="me") == TakeoverCheck({}, claims_elsewhere=True)
         dead.close()  # the session ends: the lock frees at once
-        assert pg_store.take_over_dead(me="me") == {"dead": 2}
-        assert pg_store.take_over_dead(me="me") == {}
+        assert pg_store.take_over_dead(me="me") == TakeoverCheck({"dead": 2}, True)
+        assert pg_store.take_over_dead(me="me") == TakeoverCheck({}, True)  # alive's
         by_id = {r.id: pg_store.get_delivery(r.id) for r in rows}
         assert [(r.status, r.claimed_by, r.attempts) for r in by_id.values() if r] == [
             (S.SENDING, "alive", 1),
@@ -106,7 +106,7 @@ def test_claims_of_a_worker_whose_session_ended_are_taken_over(
             (S.SCHEDULED, None, 1),
         ]
         # Never my own claims, even while my session is away (it is reconnecting).
-        assert pg_store.take_over_dead(me="alive") == {}
+        assert pg_store.take_over_dead(me="alive") == TakeoverCheck()  # only its own
         again = pg_store.claim_due(now=T0 + timedelta(seconds=5), worker="b", lease=LEASE, limit=9)
         assert [(r.id, r.attempts) for r in again] == [(rows[2].id, 2), (rows[3].id, 2)]
     finally:
@@ -124,7 +124,7 @@ def test_a_takeover_waits_for_nobody_and_a_returning_owner_waits_for_it(
     pg_store.claim_due(now=T0 + timedelta(seconds=2), worker="w", lease=LEASE, limit=2)
     owner = _session(pg_url, "w")
     try:
-        assert pg_store.take_over_dead(me="me") == {}  # held: nothing happens
+        assert pg_store.take_over_dead(me="me").taken == {}  # held: nothing happens
     finally:
         owner.close()
-    assert pg_store.take_over_dead(me="me") == {"w": 2}
+    assert pg_store.take_over_dead(me="me").taken == {"w": 2}

@@ -6,7 +6,11 @@ import asyncio
 import contextlib
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -98,3 +102,30 @@ async def test_small_chunked_body_still_reaches_the_route() -> None:
         )
     await handle.stop()
     assert r.status_code == 202
+
+
+async def test_an_idle_server_sets_no_timer_and_still_dates_its_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handle = await serve(create_app(FakeState()), "127.0.0.1", 0)
+    loop = asyncio.get_running_loop()
+    timers: list[float] = []
+    call_at = loop.call_at
+
+    def counting(when: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        timers.append(when)
+        return call_at(when, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_at", counting)
+    await asyncio.sleep(0.5)  # one timer: this sleep's own
+    assert len(timers) == 1, "the server woke the loop while nothing happened"
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{handle.port}") as client:
+        first = (await client.get("/healthz")).headers["date"]
+        await asyncio.sleep(1.1)
+        second = (await client.get("/healthz")).headers["date"]
+    dated = [parsedate_to_datetime(d) for d in (first, second)]
+    assert abs((datetime.now(UTC) - dated[1]).total_seconds()) < 2
+    assert dated[1] > dated[0]  # made when asked, not frozen at the start
+    started = time.monotonic()
+    await handle.stop()
+    assert time.monotonic() - started < 2
