@@ -46,8 +46,10 @@ def _crash_loop(tmp_path: Path, database_url: str, env: dict[str, str]) -> None:
     seed = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(2**32))
     print(f"crash loop seed: {seed} (replay with {SEED_ENV}={seed})")
     rng = random.Random(seed)
-    # A slow receiver, so that each run is killed with requests in flight.
-    receiver = Receiver(Response(200, b"ok", delay=0.6)).start()
+    # A slow receiver, so that each run is killed with requests in flight: most runs end
+    # (0–1.2 s after ready) before a request is answered, so a dozen kills come while
+    # deliveries are still owed however fast the daemon drains its claims.
+    receiver = Receiver(Response(200, b"ok", delay=1.0)).start()
     milestones = _burst(lead_s=4.0)
     planned = planned_webhook_ids(milestones, "audit")
     config = tmp_path / "milestones.yaml"

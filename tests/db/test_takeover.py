@@ -18,6 +18,7 @@ from scheduler.model import DeliveryStatus as S
 from scheduler.store import Mark, Store
 from tests.support.deliveries import T0, many
 from tests.support.store import LEASE, insert
+from tests.support.waiting import wait_until
 from tests.test_fencing import FENCE_TABLE
 
 
@@ -127,4 +128,11 @@ def test_a_takeover_waits_for_nobody_and_a_returning_owner_waits_for_it(
         assert pg_store.take_over_dead(me="me").taken == {}  # held: nothing happens
     finally:
         owner.close()
-    assert pg_store.take_over_dead(me="me").taken == {"w": 2}
+    # The server frees the lock when the owner's backend has ended, a moment after the
+    # client closed it: the first check that sees it free takes both claims over.
+    taken = wait_until(
+        lambda: pg_store.take_over_dead(me="me").taken,
+        timeout=10,
+        message="the owner's lock never freed",
+    )
+    assert taken == {"w": 2}
