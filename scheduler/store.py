@@ -301,9 +301,9 @@ class Store(StoreBase):
             return acks.active(conn)
 
     def ack_version(self) -> str | None:
-        """Changes with every acknowledgement and unack (the heartbeat compares it)."""
-        with self._read() as conn:
-            return acks.version(conn)
+        """Changes with every acknowledgement and unack (the heartbeat compares it, and
+        every due batch reads it: on a connection its thread keeps)."""
+        return self._read_kept(acks.version)
 
     # -- meta and channel state ----------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

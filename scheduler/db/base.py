@@ -53,6 +53,11 @@ class StoreBase:
         # When (``time.monotonic()``) a write transaction last committed: a store that
         # writes proves itself writable, and the health probe need not write too.
         self.last_write: float | None = None
+        # PostgreSQL: connections a thread keeps for its frequent small reads (see
+        # :meth:`_read_kept`), closed with the store.
+        self._kept = threading.local()
+        self._kept_all: list[Connection] = []
+        self._kept_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -62,6 +67,10 @@ class StoreBase:
         return cls(engines.create_store_engine(url, application_name=application_name))
 
     def close(self) -> None:
+        with self._kept_lock:
+            for conn in self._kept_all:
+                conn.close()
+            self._kept_all.clear()
         if self._look is not None:
             self._look.close()
         self._engine.dispose()
@@ -154,6 +163,43 @@ class StoreBase:
     def _read(self) -> Iterator[Connection]:
         with self._errors(), self._engine.connect() as conn:
             yield conn
+
+    def _read_kept(self, read: Callable[[Connection], T]) -> T:
+        """Run a small read on a connection the calling thread keeps, in autocommit: one
+        round trip to the server, where :meth:`_read` adds a pool checkout with its ping
+        and a rollback at the end (three, on a reader that runs before every due batch).
+        A connection found lost is replaced once. SQLite: :meth:`_read`."""
+        if self.is_sqlite:
+            with self._read() as conn:
+                return read(conn)
+        with self._errors():
+            conn = self._kept_connection()
+            try:
+                return read(conn)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+            self._drop_kept(conn)
+            return read(self._kept_connection())
+
+    def _kept_connection(self) -> Connection:
+        conn: Connection | None = getattr(self._kept, "conn", None)
+        if conn is not None and not conn.closed and not conn.invalidated:
+            return conn
+        if conn is not None:
+            self._drop_kept(conn)
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._kept.conn = conn
+        with self._kept_lock:
+            self._kept_all.append(conn)
+        return conn
+
+    def _drop_kept(self, conn: Connection) -> None:
+        self._kept.conn = None
+        with self._kept_lock:
+            if conn in self._kept_all:
+                self._kept_all.remove(conn)
+        conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
