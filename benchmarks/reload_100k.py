@@ -30,10 +30,11 @@ from typing import Any
 
 from scheduler.config import load_config
 from scheduler.config.incremental import IncrementalLoader
-from scheduler.delivery.verdict import PlanMemory
 from scheduler.reconciler import Reconciler
 from scheduler.store import Store
+from tests.delivery.helpers import direct
 from tests.support.daemon import DaemonProcess
+from tests.support.reconciling import FakeDispatcher
 
 HEADER = """\
 version: 1
@@ -72,24 +73,6 @@ def timed(work: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-class _Dispatcher:
-    def __init__(self) -> None:
-        self.plan = PlanMemory()
-
-    def set_plan(self, planned: dict[str, datetime], *, since: datetime | None = None) -> None:
-        self.plan.update(planned, since=since)
-
-    def patch_plan(self, planned: dict[str, datetime], *, replaced: Any, since: datetime) -> None:
-        self.plan.patch(planned, replaced=replaced, since=since)
-
-    async def arm(self) -> None:
-        return None
-
-
-async def _direct(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
-
-
 def in_process(n: int, tmp: Path, now: datetime) -> None:
     path = tmp / "inproc.yaml"
     path.write_text(generate(n, now))
@@ -109,7 +92,7 @@ def in_process(n: int, tmp: Path, now: datetime) -> None:
         for changed_only in (False, True):
             store = Store.open(f"sqlite:///{tmp}/inproc-{changed_only}.db")
             store.upgrade()
-            reconciler = Reconciler(store=store, db=_direct, dispatcher=_Dispatcher())  # type: ignore[arg-type]
+            reconciler = Reconciler(store=store, db=direct, dispatcher=FakeDispatcher())  # type: ignore[arg-type]
             await reconciler.reconcile(before, now=now, acknowledged=_none, changed_only=False)
             started = time.perf_counter()
             await reconciler.reconcile(

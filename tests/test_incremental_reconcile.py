@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 from sqlalchemy import text, update
 
 from scheduler.db.tables import ALL_TABLES, DELIVERIES
-from scheduler.delivery.verdict import PlanMemory
 from scheduler.durations import Duration
 from scheduler.model import Config, Digest, Milestone, MilestoneStatus
 from scheduler.reconciler import Reconciler
 from scheduler.store import Store
 from tests.conftest import BACKENDS
+from tests.delivery.helpers import direct
+from tests.support.reconciling import FakeDispatcher
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 CHANNELS = {"a": None, "b": None}
@@ -34,26 +35,6 @@ REMINDS = [
     (Duration(seconds=3600.0), Duration()),
     (Duration(days=1), Duration(seconds=7200.0)),
 ]
-
-
-class FakeDispatcher:
-    """What the reconciler asks of the dispatcher: the plan memory, and arming."""
-
-    def __init__(self) -> None:
-        self.plan = PlanMemory()
-
-    def set_plan(self, planned: dict[str, datetime], *, since: datetime | None = None) -> None:
-        self.plan.update(planned, since=since)
-
-    def patch_plan(self, planned: dict[str, datetime], *, replaced: Any, since: datetime) -> None:
-        self.plan.patch(planned, replaced=replaced, since=since)
-
-    async def arm(self) -> None:
-        return None
-
-
-async def _direct(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
 
 
 def _empty(store: Store) -> None:
@@ -194,8 +175,8 @@ def test_incremental_reloads_end_as_full_reconciles_do(
     for store in two_stores:
         _empty(store)
     inc_dispatcher, full_dispatcher = FakeDispatcher(), FakeDispatcher()
-    inc = Reconciler(store=inc_store, db=_direct, dispatcher=inc_dispatcher)  # type: ignore[arg-type]
-    full = Reconciler(store=full_store, db=_direct, dispatcher=full_dispatcher)  # type: ignore[arg-type]
+    inc = Reconciler(store=inc_store, db=direct, dispatcher=inc_dispatcher)  # type: ignore[arg-type]
+    full = Reconciler(store=full_store, db=direct, dispatcher=full_dispatcher)  # type: ignore[arg-type]
 
     async def run() -> None:
         for step, config in enumerate(configs):
@@ -237,8 +218,8 @@ def test_a_follower_gained_by_one_reload_moves_with_its_base_in_the_next(
         Config(milestones=(m0_moved, m1, m2_renamed), channels=CHANNELS),  # an edge less
         Config(milestones=(m0, m1, m2_renamed), channels=CHANNELS),
     ]
-    inc = Reconciler(store=inc_store, db=_direct, dispatcher=FakeDispatcher())  # type: ignore[arg-type]
-    full = Reconciler(store=full_store, db=_direct, dispatcher=FakeDispatcher())  # type: ignore[arg-type]
+    inc = Reconciler(store=inc_store, db=direct, dispatcher=FakeDispatcher())  # type: ignore[arg-type]
+    full = Reconciler(store=full_store, db=direct, dispatcher=FakeDispatcher())  # type: ignore[arg-type]
 
     async def run() -> None:
         for step, config in enumerate(configs):
