@@ -3,8 +3,11 @@
 One thread keeps one connection of its own, outside the engine's pool (a pooled
 connection handed back would keep a session lock in limbo). On it the worker holds
 its advisory lock (:mod:`scheduler.db.liveness`) for as long as the connection lives,
-and LISTENs on :data:`scheduler.db.notify.CHANNEL`. Between notifications it pings
-every :data:`PING_EVERY`; each answer vouches for the session for :data:`TRUST_FOR`.
+and LISTENs on :data:`scheduler.db.notify.CHANNEL`. Between notifications the thread
+sleeps on the connection's socket (and a pipe that :meth:`WorkerSession.stop` writes
+to, so a stop never waits for the next ping), and pings every :data:`PING_EVERY`; each
+answer vouches for the session for :data:`TRUST_FOR`. An idle session so wakes only
+for its ping.
 
 When the connection fails (terminated by the server, reset, silent), the session is
 reported lost at once and claims stop; the thread reconnects with a short backoff,
@@ -16,7 +19,10 @@ only then reports the new epoch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import selectors
 import threading
 import time
 from collections.abc import Callable
@@ -32,27 +38,49 @@ from scheduler.logs import fields
 
 log = logging.getLogger("tminus.session")
 
-PING_EVERY = 0.5  # seconds between pings while no notification comes
+PING_EVERY = 3.0  # seconds between pings while no notification comes
 # An answer vouches for the session this long. PostgreSQL notices a silent client only
 # after TCP keepalives (two hours by default, minutes where tuned), so a partitioned
 # worker stops trusting its claims long before the server could free its lock for
 # another replica to take over; a server that ends the session (terminate, restart)
-# is noticed at once (the socket closes). Several seconds, so a busy machine whose
-# thread missed a few pings does not drop good claims (measured: 2 s did, under load).
+# is noticed at once (the socket closes, which wakes the wait). Several seconds more
+# than PING_EVERY, so a busy machine whose thread missed a ping or two does not drop
+# good claims (measured: a 2 s trust pinged every 0.5 s did, under load).
 TRUST_FOR = 10.0
 CONNECT_TIMEOUT = 3  # seconds (libpq's connect_timeout)
 LOCK_TIMEOUT_MS = 2000  # a wait for the lock held by a takeover; then try again
 RECONNECT_MAX = 2.0  # seconds, the backoff's cap
+STOP_WAIT = CONNECT_TIMEOUT + 1.0  # seconds a stop waits for the thread (a connect in progress)
 
 
-class _WaitingConnection(psycopg.Connection[Any]):
-    """psycopg wakes every 0.1 s while it waits, to let a Ctrl-C in; this thread has
-    none to let in, so a wait with a timeout (the listener's, between pings) wakes only
-    when the socket is ready or the timeout is over: an idle session costs a ping every
-    :data:`PING_EVERY`, not ten wake-ups a second."""
+class Wake:
+    """A pipe that wakes the session's thread from its wait on the socket: psycopg's own
+    waits watch only the connection, so the thread selects on both itself."""
 
-    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        return super().wait(gen, interval=timeout or interval, timeout=timeout)
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def fileno(self) -> int:
+        return self._read
+
+    def set(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # full: plenty to wake it already
+            os.write(self._write, b"x")
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+def wait_readable(conn: psycopg.Connection[Any], wake: Wake, timeout: float) -> bool:
+    """Block until the connection has something to read (True), or ``wake`` was set or
+    ``timeout`` passed (False). Without the GIL, without a wake-up before then."""
+    with selectors.DefaultSelector() as sel:
+        sel.register(conn.fileno(), selectors.EVENT_READ, True)
+        sel.register(wake, selectors.EVENT_READ, False)
+        return any(key.data for key, _ in sel.select(timeout))
 
 
 def application_name(worker: str) -> str:
@@ -87,6 +115,7 @@ class WorkerSession:
         self._epochs = 0
         self.state = Session(epoch=None, confirmed_until=0.0)
         self._stopping = threading.Event()
+        self._wake = Wake()
         self._thread = threading.Thread(target=self._run, name="tminus-session", daemon=True)
 
     def start(self) -> None:
@@ -101,10 +130,19 @@ class WorkerSession:
             time.sleep(0.02)
         return self.state.epoch is not None
 
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
-        """End the session (the lock frees with the connection) and join the thread."""
+        """End the session (the lock frees with the connection) and join the thread: at
+        once while it waits (the pipe wakes it), within :data:`STOP_WAIT` while it
+        connects."""
         self._stopping.set()
-        self._thread.join(timeout=PING_EVERY + CONNECT_TIMEOUT + 1)
+        self._wake.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=STOP_WAIT)
+        if not self._thread.is_alive():
+            self._wake.close()
 
     def _run(self) -> None:
         pause = 0.1
@@ -123,7 +161,7 @@ class WorkerSession:
             pause = min(pause * 2, RECONNECT_MAX)
 
     def _hold(self) -> None:
-        with _WaitingConnection.connect(
+        with psycopg.Connection.connect(
             self._conninfo,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT,
@@ -138,14 +176,25 @@ class WorkerSession:
             self._publish(Session(epoch=self._epochs, confirmed_until=started + TRUST_FOR))
             if self._epochs > 1:
                 log.warning("liveness session back", extra=fields(epoch=self._epochs))
-            while not self._stopping.is_set():
-                for note in conn.notifies(timeout=PING_EVERY):
-                    self._on_wakeup(note.payload)
-                    if self._stopping.is_set():
-                        return
-                started = self._monotonic()
-                conn.execute("SELECT 1")
-                self._publish(Session(epoch=self._epochs, confirmed_until=started + TRUST_FOR))
+            self._listen(conn, ping_at=started + PING_EVERY)
+
+    def _listen(self, conn: psycopg.Connection[Any], *, ping_at: float) -> None:
+        """Hand on notifications and ping when due, until a stop (or the connection
+        fails: raises)."""
+        while not self._stopping.is_set():
+            # What is already in (heard during the ping, or read with the last batch)
+            # first: the socket will not signal it again.
+            for note in conn.notifies(timeout=0):
+                self._on_wakeup(note.payload)
+            wait = ping_at - self._monotonic()
+            if wait > 0 and wait_readable(conn, self._wake, wait):
+                continue  # something came in: a notification, or the connection's end
+            if self._stopping.is_set() or self._monotonic() < ping_at:
+                continue
+            started = self._monotonic()
+            conn.execute("SELECT 1")
+            self._publish(Session(epoch=self._epochs, confirmed_until=started + TRUST_FOR))
+            ping_at = started + PING_EVERY
 
     def _publish(self, state: Session) -> None:
         changed = state.epoch != self.state.epoch

@@ -4,6 +4,7 @@ comes back under a new epoch (after giving its claims back) when the server ends
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import text
 
 from scheduler.db.liveness import live_keys
 from scheduler.db.notify import Wakeup
-from scheduler.db.session import WorkerSession, application_name
+from scheduler.db.session import PING_EVERY, TRUST_FOR, WorkerSession, application_name
 from scheduler.fencing import Session, lock_key
 from scheduler.store import Store
 from tests.support.waiting import wait_until
@@ -88,3 +89,46 @@ def test_the_session_holds_the_lock_hears_wakeups_and_comes_back(pg_store: Store
         timeout=5,
         message="the lock outlived the session",
     )
+
+
+def test_a_stop_ends_the_idle_session_at_once(pg_store: Store) -> None:
+    """The thread sleeps on the socket between pings, seconds apart; a stop wakes it
+    instead of waiting for the next ping."""
+    heard = Heard()
+    session = WorkerSession(
+        pg_store.engine.url, worker=WORKER, on_wakeup=heard.wakeup, on_change=heard.change
+    )
+    session.start()
+    try:
+        assert session.wait_held(10)
+        # Into the wait: the ping that follows the notification's hand-over is not due.
+        pg_store.notify(Wakeup.ACK)
+        wait_until(lambda: heard.wakeups == ["ack"], timeout=5, message=lambda: f"{heard.wakeups}")
+    finally:
+        started = time.monotonic()
+        session.stop()
+        took = time.monotonic() - started
+    assert took < PING_EVERY / 3, f"the stop took {took:.2f} s"
+    assert not session.is_alive()
+
+
+def test_an_idle_session_pings_to_stay_trusted_and_wakes_for_little_else(
+    pg_store: Store,
+) -> None:
+    session = WorkerSession(
+        pg_store.engine.url, worker=WORKER, on_wakeup=lambda _p: None, on_change=lambda _s: None
+    )
+    session.start()
+    try:
+        assert session.wait_held(10)
+        first = session.state.confirmed_until
+        wait_until(
+            lambda: session.state.confirmed_until > first,
+            timeout=PING_EVERY * 3,
+            message="no ping renewed the session",
+        )
+        renewed = session.state.confirmed_until
+        assert renewed - first >= PING_EVERY * 0.9  # one ping per PING_EVERY, no more
+        assert renewed - time.monotonic() > TRUST_FOR - PING_EVERY
+    finally:
+        session.stop()
