@@ -45,8 +45,10 @@ log = logging.getLogger("tminus.health")
 # still checked every beat: its identity, its room, and its write lock taken and let go
 # (a lock held by another process shows within a second or two, and no file changes).
 # A PostgreSQL server has no file to lose, and its failures (a standby promoted, a full
-# disk) are not a matter of seconds.
-WRITE_PROOF_FOR = {"sqlite": 5.0, "postgresql": 5.0}
+# disk) are not a matter of seconds: longer than the sweep's period (15 s,
+# scheduler.timers), so an idle daemon's sweep claim (a write transaction, even when it
+# claims nothing) stands in for the heartbeat row, and an idle daemon writes none.
+WRITE_PROOF_FOR = {"sqlite": 5.0, "postgresql": 20.0}
 
 
 class ProbeKind(StrEnum):

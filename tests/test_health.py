@@ -13,6 +13,7 @@ import pytest
 from scheduler.db.health import StoreFinding, StoreProblem
 from scheduler.health import WRITE_PROOF_FOR, ProbeKind, StoreHealth, probe_kind
 from scheduler.store import Store
+from scheduler.timers import SWEEP_EVERY
 
 W, F, N = ProbeKind.WRITE, ProbeKind.FILE, ProbeKind.NONE
 LOCKED = StoreFinding(StoreProblem.LOCKED, "database is locked")
@@ -116,6 +117,16 @@ async def test_the_daemons_own_writes_stand_in_for_the_heartbeat_row() -> None:
     for _ in range(int(WRITE_PROOF_FOR["postgresql"])):  # the writes stopped
         await beats.beat()
     assert beats.store.probes == [True, True]
+
+
+async def test_the_sweeps_claim_stands_in_for_the_heartbeat_row_on_postgresql() -> None:
+    beats = Beats(sqlite=False)
+    sweep_every = int(SWEEP_EVERY.total_seconds())
+    for second in range(sweep_every * 6):
+        if second % sweep_every == sweep_every - 1:  # the sweep's claim committed
+            beats.store.last_write = beats.store.time
+        await beats.beat()
+    assert beats.store.probes == [True]  # the first beat's row, then none
 
 
 async def test_an_unhealthy_store_is_written_every_beat_until_it_recovers() -> None:
