@@ -4,7 +4,7 @@ applies a change made anywhere, and acknowledging from the API and the ``/ack`` 
 Acknowledgements live in the database (:mod:`scheduler.db.acks`), so ``tminus ack`` in
 another process and every replica share them. A daemon learns of a change in one of two
 ways, both ending in :meth:`Acknowledgements.changed`: its heartbeat polls the cheap
-acknowledgement version every second (:meth:`Acknowledgements.sync`, portable to SQLite
+acknowledgement version on every beat (:meth:`Acknowledgements.sync`, portable to SQLite
 and PostgreSQL), and a PostgreSQL ``LISTEN`` can call :meth:`changed` directly. The hook
 installs the acknowledged set where the pipeline's ``verdict`` stage reads it (so a
 delivery claimed ahead in memory is cancelled at its moment), counts what is new in

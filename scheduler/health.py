@@ -1,17 +1,17 @@
 """The daemon's view of whether its store can work: probed on the heartbeat, cached
 for ``/readyz`` and the dispatcher.
 
-The heartbeat (every second) asks :func:`probe_kind` what to check, and starts at most
+The heartbeat (every 2 s) asks :func:`probe_kind` what to check, and starts at most
 one probe at a time (:meth:`StoreHealth.poke`) on the database executor, so a probe
 waiting behind a long write never stacks up and an HTTP request never waits for one:
 
 * the SQLite file (still the one opened, with room to write, its write lock free) is
   checked on every beat, a few system calls, so a lost file stops the daemon and a lock
-  held elsewhere shows within a second or two;
+  held elsewhere shows within two or three seconds;
 * the heartbeat row is written only when nothing proved the store writable lately
   (:data:`WRITE_PROOF_FOR`): any committed write of this process is such a proof, so a
   busy daemon's own claims and outcomes stand in for it, and an idle one writes once
-  every few seconds instead of every second;
+  every few seconds instead of every beat;
 * while the store is unhealthy, every beat writes, so its recovery shows at once.
 
 On SQLite each probe also asks whether another connection committed since the last
@@ -43,7 +43,7 @@ log = logging.getLogger("tminus.health")
 
 # Seconds a committed write vouches for the store. Between writes, a SQLite file is
 # still checked every beat: its identity, its room, and its write lock taken and let go
-# (a lock held by another process shows within a second or two, and no file changes).
+# (a lock held by another process shows within two or three seconds, and no file changes).
 # A PostgreSQL server has no file to lose, and its failures (a standby promoted, a full
 # disk) are not a matter of seconds: longer than the sweep's period (15 s,
 # scheduler.timers), so an idle daemon's sweep claim (a write transaction, even when it
