@@ -61,17 +61,22 @@ class Wake:
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
+        self._closed = False
 
     def fileno(self) -> int:
         return self._read
 
     def set(self) -> None:
+        if self._closed:
+            return
         with contextlib.suppress(BlockingIOError):  # full: plenty to wake it already
             os.write(self._write, b"x")
 
     def close(self) -> None:
-        os.close(self._read)
-        os.close(self._write)
+        if not self._closed:
+            self._closed = True
+            os.close(self._read)
+            os.close(self._write)
 
 
 def wait_readable(conn: psycopg.Connection[Any], wake: Wake, timeout: float) -> bool:

@@ -110,6 +110,7 @@ def test_a_stop_ends_the_idle_session_at_once(pg_store: Store) -> None:
         took = time.monotonic() - started
     assert took < PING_EVERY / 3, f"the stop took {took:.2f} s"
     assert not session.is_alive()
+    session.stop()  # again: nothing left to end
 
 
 def test_an_idle_session_pings_to_stay_trusted_and_wakes_for_little_else(
