@@ -40,6 +40,7 @@ from scheduler.model import (
     DEFAULT_CATCH_UP,
     DEFAULT_REMIND,
     DEFAULT_WEEKEND,
+    ZERO,
     Channel,
     Digest,
     Escalation,
@@ -289,7 +290,7 @@ def _milestone(
         after = checker.string(body["after"], (*path, "after"), "after")
     else:
         checker.fail(path, "milestone needs 'at' (a date) or 'after' (another milestone's id)")
-    offset = Duration()
+    offset = ZERO  # shared: a million milestones without an offset need no million zeros
     if "offset" in body:
         if "after" not in body:
             checker.fail((*path, "offset"), "'offset' only applies with 'after'", on_key=True)
