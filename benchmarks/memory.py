@@ -9,7 +9,9 @@ Each size gets a generated config (milestones spread over the next year, four
 reminders each, one webhook channel) and a fresh SQLite database. The daemon's
 ``/proc/PID/status`` is sampled while it starts: ``VmRSS`` when ``/readyz`` first
 answers 200, ``VmHWM`` (the kernel's high-water mark) then and again a few seconds
-later, once the first reconcile's aftermath has settled.
+later, once the first reconcile's aftermath has settled. ``CPU s`` is the daemon's
+user + system time when ready (``/proc/PID/stat``): on a shared machine it moves far
+less than the wall-clock ready time.
 
 ``--holders`` runs the daemon's start-up stages in this process under
 :mod:`tracemalloc` and prints, for each stage, what it added and what stays held
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import tempfile
 import time
 import tracemalloc
@@ -59,6 +62,12 @@ def _status(pid: int) -> dict[str, int]:
     return out
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (all threads) in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_daemon(n: int, timeout: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.yaml"
@@ -70,6 +79,7 @@ def measure_daemon(n: int, timeout: float) -> dict[str, float]:
         ready = time.monotonic() - t0
         assert daemon.proc is not None
         at_ready = _status(daemon.proc.pid)
+        cpu = _cpu_seconds(daemon.proc.pid)
         time.sleep(SETTLE_SECONDS)
         settled = _status(daemon.proc.pid)
         daemon.stop()
@@ -77,6 +87,7 @@ def measure_daemon(n: int, timeout: float) -> dict[str, float]:
         "n": n,
         "yaml_mb": size,
         "ready_s": ready,
+        "cpu_s": cpu,
         "rss_ready_mib": at_ready["VmRSS"] / 1024,
         "hwm_ready_mib": at_ready["VmHWM"] / 1024,
         "rss_settled_mib": settled["VmRSS"] / 1024,
@@ -152,13 +163,14 @@ def main() -> None:
             holders(n, args.top)
         return
     print(
-        f"{'milestones':>10} {'YAML MB':>8} {'ready s':>8} {'RSS ready':>10} "
+        f"{'milestones':>10} {'YAML MB':>8} {'ready s':>8} {'CPU s':>6} {'RSS ready':>10} "
         f"{'peak@ready':>10} {'RSS +5s':>8} {'peak +5s':>9}  (MiB)"
     )
     for n in args.sizes:
         f = measure_daemon(n, args.timeout)
         print(
-            f"{n:>10,} {f['yaml_mb']:>8.1f} {f['ready_s']:>8.2f} {f['rss_ready_mib']:>10.0f} "
+            f"{n:>10,} {f['yaml_mb']:>8.1f} {f['ready_s']:>8.2f} {f['cpu_s']:>6.1f} "
+            f"{f['rss_ready_mib']:>10.0f} "
             f"{f['hwm_ready_mib']:>10.0f} {f['rss_settled_mib']:>8.0f} {f['peak_mib']:>9.0f}",
             flush=True,
         )

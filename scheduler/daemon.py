@@ -50,7 +50,7 @@ from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY, DeliveryPolicy
 from scheduler.dispatcher import Dispatcher
 from scheduler.errors import TminusError
-from scheduler.gc_pause import freeze_long_lived
+from scheduler.gc_pause import freeze_long_lived, kept_for_good
 from scheduler.health import StoreHealth
 from scheduler.logs import fields, redacting
 from scheduler.metrics import Metrics
@@ -151,7 +151,8 @@ class Daemon:
 
     async def _run_configured(self, store: Store) -> int:
         loader = IncrementalLoader()
-        config = await load(Path(self.settings.config), self.metrics, loader)
+        with kept_for_good():  # millions of objects at a million milestones: never walked
+            config = await load(Path(self.settings.config), self.metrics, loader)
         if config is None:
             return 1
         async with ChannelClients(
@@ -306,7 +307,8 @@ class Daemon:
             await takeover.check()
             takeover.stir()
         dispatching = asyncio.create_task(dispatcher.run())
-        await service.apply(config, first=True)
+        with kept_for_good():
+            await service.apply(config, first=True)
         assert self.health is not None
         Periodic(
             service=service,

@@ -43,9 +43,10 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulebase, rrulestr
 
 from scheduler.business_days import roll_date
+from scheduler.durations import Duration
 from scheduler.errors import NotFoundError
 from scheduler.ladder import Rung, ladder, occurrence_alerts
-from scheduler.model import Config, Milestone, MilestoneStatus, Reminder, Roll
+from scheduler.model import Config, Escalation, Milestone, MilestoneStatus, Reminder, Roll
 from scheduler.resolution import Resolved as Resolved
 from scheduler.resolution import resolve as resolve
 from scheduler.resolution import resolve_into as resolve_into
@@ -170,7 +171,7 @@ def _plan(
     append = keyed.append
     # Keyed by identity: hashing tuples of Durations costs more than the lookup saves;
     # the tuples are kept alongside so that their ids stay valid.
-    specs: dict[tuple[int, int], tuple[object, object, tuple[Rung, ...]]] = {}
+    specs: dict[tuple[int, int], _Spec] = {}
     cancelled, done = MilestoneStatus.CANCELLED, MilestoneStatus.DONE
     for m in config.milestones:
         if m.status is cancelled or m.status is done or not (m.remind or m.escalate):
@@ -178,12 +179,14 @@ def _plan(
         key = (id(m.remind), id(m.escalate))
         cached = specs.get(key)
         if cached is None:
-            cached = specs[key] = (m.remind, m.escalate, ladder(m.remind, m.escalate))
-        spec = cached[2]
+            cached = specs[key] = _Spec.of(m.remind, m.escalate, start_ts, end_ts)
+        spec = cached.rungs
         r = resolved[m.id]
         occs: Iterator[datetime] | tuple[datetime, ...]
         if m.rrule is None:
             at_ts = r.at.timestamp()
+            if not cached.lo <= at_ts < cached.hi:
+                continue  # no rung reaches the window: most of a long config
             reach = any(start_ts - s.margin <= at_ts - s.approx < end_ts + s.margin for s in spec)
             occs = (r.at,) if reach else ()
         else:
@@ -218,6 +221,33 @@ def _plan(
     # (same milestone, occurrence and rung), so the Reminder is never compared.
     keyed.sort()
     return [k[4] for k in keyed]
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One ``remind``/``escalate`` pair's rungs for one window, with the instants a
+    plain occurrence must fall within for any rung to reach the window (the union of
+    each rung's rough test in :func:`_plan`): one test rejects most milestones."""
+
+    remind: object  # kept so that the ids in the cache key stay valid
+    escalate: object
+    rungs: tuple[Rung, ...]
+    lo: float
+    hi: float
+
+    @classmethod
+    def of(
+        cls,
+        remind: tuple[Duration, ...],
+        escalate: tuple[Escalation, ...],
+        start_ts: float,
+        end_ts: float,
+    ) -> _Spec:
+        rungs = ladder(remind, escalate)
+        # A second wider than the rungs' tests, which have the last word (rounding).
+        lo = min((start_ts - s.margin + s.approx for s in rungs), default=0.0) - 1.0
+        hi = max((end_ts + s.margin + s.approx for s in rungs), default=0.0) + 1.0
+        return cls(remind, escalate, rungs, lo, hi)
 
 
 # -- explain ------------------------------------------------------------------------

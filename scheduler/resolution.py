@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from scheduler.business_days import roll_date, roll_note
-from scheduler.model import Config, Milestone
+from scheduler.model import Config, Milestone, Roll
 from scheduler.timekeeping import dst_note, format_instant, format_point, localize
 
 
@@ -61,6 +61,9 @@ def resolve_into(
     for root in roots:
         if root.id in done:
             continue
+        if root.after is None:  # most milestones: no chain to follow
+            done[root.id] = _resolve_one(root, None)
+            continue
         stack = [root]
         pending = {root.id}
         while stack:
@@ -83,6 +86,11 @@ def resolve_into(
 
 def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
     zone = m.zone
+    at = m.at
+    if base is None and m.roll is Roll.NONE and isinstance(at, datetime) and at.tzinfo is not None:
+        # The common case, short: an instant as written, converted; its wall time is
+        # its own and nothing rolls (what the general route below gives too).
+        return Resolved(milestone=m, at=at.astimezone(zone))
     result, wall = _unrolled(m, base, zone)
     day = result.date()
     moved = roll_date(day, m)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from datetime import UTC, date, datetime
 
 import pytest
 
 from scheduler.durations import Duration
-from scheduler.gc_pause import freeze_long_lived, gc_paused
+from scheduler.gc_pause import freeze_long_lived, gc_paused, kept_for_good
 from scheduler.model import Config, Milestone
 from scheduler.planning import plan, resolve
 
@@ -55,3 +56,25 @@ def test_freeze_long_lived_leaves_what_is_alive_out_of_later_collections() -> No
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
+
+
+def test_kept_for_good_collects_before_pauses_in_the_block_and_freezes_what_it_built() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the collector frees it
+
+    garbage = Node()
+    gone = weakref.ref(garbage)
+    del garbage
+    assert gone() is not None  # a cycle waits for the collector
+    frozen = gc.get_freeze_count()
+    try:
+        with kept_for_good():
+            assert gone() is None  # collected before the block, not frozen
+            assert not gc.isenabled()
+            built = [[i] for i in range(1000)]
+            assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(built)
+    finally:
+        gc.unfreeze()

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scheduler.config.interpolate import InterpolationError, interpolate
 from scheduler.config.values import kind
 from scheduler.durations import Duration
+
+H = TypeVar("H", bound=Hashable)
 
 DocPath = tuple[str | int, ...]
 
@@ -88,6 +90,12 @@ class Checker:
         self.numbers = False
         self._durations: dict[tuple[type, object], Duration | str] = {}
         self.remind_cache: dict[tuple[object, ...], tuple[Duration, ...]] = {}
+        self._shared: dict[Hashable, Hashable] = {}
+
+    def shared(self, value: H) -> H:
+        """One object for equal values (tags, channel names, holiday sets) that many
+        milestones repeat: a config of a million keeps each spelling once."""
+        return self._shared.setdefault(value, value)  # type: ignore[return-value]
 
     def accept_text(self, value: str) -> None:
         """Note a string accepted as-is (for the fast route's YAML 1.1 check)."""
@@ -111,7 +119,11 @@ class Checker:
         if not isinstance(value, dict):
             self.fail(path, f"{what} must be a mapping, got {kind(value)}")
             return None
-        if allowed is not None and value.keys() <= allowed and all(k in value for k in required):
+        if (
+            allowed is not None
+            and value.keys() <= allowed
+            and all(map(value.__contains__, required))
+        ):
             return value  # the common case, checked in C: known keys only (so all strings)
         out: dict[str, Any] = {}
         for key, item in value.items():

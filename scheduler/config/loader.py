@@ -33,6 +33,7 @@ from scheduler.config.parse import (
     to_data,
 )
 from scheduler.config.schema import FileConfig, check_document
+from scheduler.config.slices import SliceRefused
 from scheduler.errors import ConfigError, Problem
 from scheduler.gc_pause import gc_paused
 from scheduler.model import Channel, Config
@@ -110,7 +111,16 @@ def _load(target: Path, environ: Mapping[str, str]) -> Loaded:
         if source.fixed:
             continue
         checker = Checker(env=environ, base_dir=source.path.parent)
-        result = check_document(checker, data, file=source.name)
+        try:
+            result = check_document(checker, data, file=source.name)
+        except SliceRefused:
+            # A slice of the long milestone list did not parse alone (a value across a
+            # cut): what was validated is dropped, and the text is read whole.
+            data = _parse(source, lazy=False)
+            if source.fixed:
+                continue
+            checker = Checker(env=environ, base_dir=source.path.parent)
+            result = check_document(checker, data, file=source.name)
         if not source.composed and (
             checker.issues
             or checker.suspect
@@ -221,8 +231,14 @@ def _read_and_parse(source: _Source) -> Any:
         )
         return None
     source.text = text
-    data = parse_fast(text, lazy=True)
-    if data is not None or not text.strip():
+    return _parse(source, lazy=True)
+
+
+def _parse(source: _Source, *, lazy: bool) -> Any:
+    """The fast route when it can be trusted, else PyYAML's. ``lazy``: a long milestone
+    list comes in slices, parsed as it is walked; else the text is parsed whole."""
+    data = parse_fast(source.text, lazy=lazy, slices=lazy)
+    if data is not None or not source.text.strip():
         return data
     return _parse_slow(source)
 

@@ -62,7 +62,9 @@ _TEXT_CHECKS = [
     re.compile(r"0o(?<=[\s\[{,+-]0o)"),  # 0o17: an int in 1.2, a string in 1.1
     re.compile(r"\.(?<=" + _VALUE_START + r"[-+]\.)[0-9]"),  # +.5: a float in 1.2 only
     re.compile(r"!(?<=" + _VALUE_START + r"!)"),  # tags
-    re.compile(r"^\.\.\.(?:[ \t]|$)", re.MULTILINE),  # an explicit document end
+    # an explicit document end: ``...`` at a line's start (found by the dots, not tried
+    # at every character as ``^`` would be)
+    re.compile(r"\.\.\.(?<![^\n]\.\.\.)(?:[ \t]|$)", re.MULTILINE),
 ]
 # Checks needed only when the document holds a number that validation accepted
 # (a number's spelling is lost once parsed); these cost more, so they run on demand.
@@ -99,16 +101,17 @@ def numbers_need_pyyaml(text: str) -> bool:
     return any(rx.search(text) for rx in _NUMBER_CHECKS)
 
 
-def parse_fast(text: str, *, lazy: bool = False) -> Any | None:
+def parse_fast(text: str, *, lazy: bool = False, slices: bool = True) -> Any | None:
     """The document via yaml_rs, or ``None`` when that route cannot be trusted here.
 
     ``lazy``: a long ``milestones`` list may come as a :class:`SlicedList`, parsed as
-    it is walked (:mod:`scheduler.config.slices`).
+    it is walked (:mod:`scheduler.config.slices`). ``slices=False``: one parse of the
+    whole text (after a :class:`~scheduler.config.slices.SliceRefused`).
     """
     if _yaml_rs is None or needs_pyyaml(text):
         return None
     try:
-        sliced = parse_sliced(text, _loads_fast, lazy=lazy)
+        sliced = parse_sliced(text, _loads_fast, lazy=lazy) if slices else None
         return sliced if sliced is not None else _loads_fast(text)
     except Exception:  # any refusal (syntax, duplicate key, alias limits): use PyYAML
         return None

@@ -40,6 +40,7 @@ from scheduler.model import (
     DEFAULT_CATCH_UP,
     DEFAULT_REMIND,
     DEFAULT_WEEKEND,
+    ZERO,
     Channel,
     Digest,
     Escalation,
@@ -289,7 +290,7 @@ def _milestone(
         after = checker.string(body["after"], (*path, "after"), "after")
     else:
         checker.fail(path, "milestone needs 'at' (a date) or 'after' (another milestone's id)")
-    offset = Duration()
+    offset = ZERO  # shared: a million milestones without an offset need no million zeros
     if "offset" in body:
         if "after" not in body:
             checker.fail((*path, "offset"), "'offset' only applies with 'after'", on_key=True)
@@ -311,8 +312,8 @@ def _milestone(
             )
             or ""
         )
-    tags = optional_strings(checker, body, path, "tags")
-    links = optional_strings(checker, body, path, "links")
+    tags = checker.shared(optional_strings(checker, body, path, "tags"))
+    links = checker.shared(optional_strings(checker, body, path, "links"))
     if isinstance(body.get("links"), list) and len(links) == len(body["links"]):
         for i, link in enumerate(links):
             if (problem := link_problem(link)) is not None:
@@ -331,7 +332,9 @@ def _milestone(
         roll = Roll(chosen) if chosen else roll
     holidays = defaults.holidays
     if body.get("holidays") is not None:
-        holidays = holidays | holiday_set(checker, body["holidays"], (*path, "holidays"))
+        holidays = checker.shared(
+            holidays | holiday_set(checker, body["holidays"], (*path, "holidays"))
+        )
     weekend = weekend_set(checker, body.get("weekend"), (*path, "weekend"))
     until = None
     if body.get("until") is not None:
@@ -349,11 +352,12 @@ def _milestone(
     if "escalate" in body:
         own = escalate_list(checker, body["escalate"], (*path, "escalate"))
         if own is not None:
-            escalate, refs = own[0], (*refs, *own[1])
+            escalate, refs = checker.shared(own[0]), (*refs, *own[1])
     if len(checker.issues) > before or mid is None or title is None:
         return None, refs
     if at is None and after is None:
         return None, refs
+    names = defaults.notify_names if notify is None else tuple(n for n, _ in notify)
     milestone = Milestone(
         id=mid,
         title=title.strip(),
@@ -362,7 +366,7 @@ def _milestone(
         after=after.strip() if after else None,
         offset=offset,
         remind=remind or defaults.remind,
-        notify=defaults.notify_names if notify is None else tuple(name for name, _ in notify),
+        notify=checker.shared(names),
         catch_up=catch_up,
         description=description,
         tags=tags,
@@ -370,7 +374,7 @@ def _milestone(
         rrule=rrule,
         roll=roll,
         holidays=holidays,
-        weekend=weekend if weekend is not None else defaults.weekend,
+        weekend=checker.shared(weekend) if weekend is not None else defaults.weekend,
         until=until,
         status=status,
         escalate=escalate,

@@ -14,7 +14,7 @@ from scheduler.config import load_config
 from scheduler.config import parse as parse_module
 from scheduler.config import slices as slices_module
 from scheduler.config.parse import fast_available
-from scheduler.config.slices import SlicedList, parse_sliced
+from scheduler.config.slices import SlicedList, SliceRefused, parse_sliced
 
 pytestmark = pytest.mark.skipif(not fast_available(), reason="yaml_rs is not installed")
 
@@ -89,6 +89,11 @@ def test_slices_give_the_data_of_one_parse(text: str) -> None:
 )
 def test_anything_else_is_left_to_one_parse(text: str) -> None:
     assert _sliced(text) is None
+    # Lazily, a slice is parsed only when walked: the refusal comes then.
+    lazy = parse_sliced(text, _loads, lazy=True, min_items=2, slice_items=2)
+    if lazy is not None:
+        with pytest.raises(SliceRefused):
+            list(lazy["milestones"])
 
 
 @pytest.mark.parametrize("text", SHAPES)
@@ -143,3 +148,31 @@ def test_a_config_loaded_in_slices_equals_one_loaded_whole(
     assert load_config(path) == sliced
     assert answers[-1] is False
     assert len(sliced.milestones) == 50
+
+
+def test_a_slice_refused_during_validation_gives_the_load_of_one_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quoted title running across a cut: the walk stops at that slice, and the
+    config read whole is the one a single parse gives."""
+    lines = ["version: 1", "milestones:"]
+    for i in range(30):
+        title = f"'M {i}\n  - not an item'" if i == 17 else f"M {i}"
+        lines.append(f"  - id: m{i}\n    title: {title}\n    at: 2030-01-{1 + i % 28:02d}")
+    path = tmp_path / "c.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    whole = load_config(path)
+    monkeypatch.setattr(slices_module, "MIN_ITEMS", 10)
+    monkeypatch.setattr(slices_module, "SLICE_ITEMS", 4)
+    walked: list[int] = []
+    real_iter = SlicedList.__iter__
+
+    def spy(self: SlicedList) -> Any:
+        for item in real_iter(self):
+            walked.append(1)
+            yield item
+
+    monkeypatch.setattr(SlicedList, "__iter__", spy)
+    assert load_config(path) == whole
+    assert 0 < len(walked) < 30  # the walk began, then a slice was refused
+    assert whole.milestones[17].title == "M 17 - not an item"
