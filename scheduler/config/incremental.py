@@ -23,35 +23,19 @@ region the fast parser cannot be trusted with, and any problem at all.
 from __future__ import annotations
 
 import codecs
-from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from scheduler.config.blocks import (
-    BLOCK_BYTES,
-    Blocks,
-    digest,
-    item_blocks,
-    layout,
-    unchanged_ends,
-)
+from scheduler.config.blocks import BLOCK_BYTES, Blocks, layout
 from scheduler.config.checker import Checker
-from scheduler.config.items import (
-    KEY,
-    Cut,
-    block,
-    block_end,
-    cut,
-    item_split,
-    standalone,
-    starts_item,
-)
+from scheduler.config.items import Cut, block, cut, item_split, standalone
 from scheduler.config.loader import Loaded, config_files, load_details, merge
 from scheduler.config.parse import numbers_need_pyyaml, parse_fast
 from scheduler.config.recheck import FileChange, consistent
+from scheduler.config.region import find_region, relaid
 from scheduler.config.schema import (
     Defaults,
     FileConfig,
@@ -67,7 +51,6 @@ __all__ = ["Cut", "IncrementalLoader", "cut", "standalone"]
 T = TypeVar("T")
 
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_NEWLINE = ord("\n")
 
 
 @dataclass(slots=True)
@@ -147,70 +130,6 @@ class _FileReload:
     state: _FileState
 
 
-@dataclass(slots=True)
-class _Region:
-    """Where a file changed: its old segments ``first:last`` (0: the head among them;
-    all of them: the tail too) gave way to the items in ``raw[lo:hi]`` (text ``items``),
-    in a file whose items now span ``raw[start:end]``."""
-
-    first: int
-    last: int
-    lo: int
-    hi: int
-    items: str
-    head: str  # the file without its items (head and tail)
-    start: int
-    end: int
-
-
-def _region(blocks: Blocks, raw: bytes) -> _Region | None:
-    """The changed region of ``raw`` against ``blocks``, cut at items; ``None`` when it
-    cannot be read alone (see the module's docstring)."""
-    lead, trail = unchanged_ends(blocks, raw)
-    count, bounds, indent = blocks.count, blocks.bounds, blocks.indent
-    shift = len(raw) - bounds[-1]
-    if lead == count:  # the same bytes: an empty region before the tail
-        lead, trail = count - 1, 1
-    if lead == 0 and trail == 0:
-        return None
-    if lead == 0:  # the head changed: the region is cut from the file's start
-        last = max(count - trail, 2)  # with one item block at least
-        hi = bounds[last] + shift
-        if hi < len(raw) and raw[hi - 1] != _NEWLINE:
-            return None
-        text = raw[:hi].decode()
-        found = block(text)
-        if found is None or found[1] != len(text) or found[2] != indent:
-            return None
-        start, end = len(text[: found[0]].encode()), bounds[-2] + shift
-        head = text[: found[0]] + raw[end:].decode()
-        return _Region(0, last, start, hi, text[found[0] :], head, start, end)
-    if trail == 0:  # the tail changed: the region runs to the file's end
-        first = min(lead, count - 2)  # with one item block at least
-        lo = bounds[first]
-        text = raw[lo:].decode()
-        if not starts_item(text, indent):
-            return None
-        found_end = block_end(indent).search(text)
-        cut_at = found_end.start() + 1 if found_end else len(text)
-        tail = text[cut_at:]
-        if tail.startswith(KEY) or "\n" + KEY in tail:
-            return None  # the key written twice
-        end = lo + len(text[:cut_at].encode())
-        head = raw[: bounds[1]].decode() + tail
-        return _Region(first, count, lo, end, text[:cut_at], head, bounds[1], end)
-    first, last = lead, count - trail
-    lo, hi = bounds[first], bounds[last] + shift
-    text = raw[lo:hi].decode()
-    if text and (not starts_item(text, indent) or block_end(indent).search(text)):
-        return None
-    if hi < len(raw) and raw[hi - 1] != _NEWLINE:
-        return None  # the kept segment after the region no longer starts a line
-    end = bounds[-2] + shift
-    head = raw[: bounds[1]].decode() + raw[end:].decode()
-    return _Region(first, last, lo, hi, text, head, bounds[1], end)
-
-
 def _reload_file(
     state: _FileState, raw: bytes, environ: dict[str, str], size: int
 ) -> _FileReload | None:
@@ -218,7 +137,7 @@ def _reload_file(
     blocks = state.blocks
     if blocks is None or state.defaults is None or raw.startswith(_BOMS):
         return None
-    region = _region(blocks, raw)
+    region = find_region(blocks, raw)
     if region is None or "\x00" in region.items or "\x00" in region.head:
         return None
     head = _checked(region.head, partial(_head, file=state.name), state, environ)
@@ -247,7 +166,7 @@ def _reload_file(
         return None
     milestones = state.milestones[:i0] + region_milestones + state.milestones[i1:]
     change.milestones = milestones
-    new_blocks = _relaid(blocks, raw, region, i0, len(region_milestones) - len(old), size)
+    new_blocks = relaid(blocks, raw, region, i0, len(region_milestones) - len(old), size)
     new_state = _FileState(
         state.path, state.name, head.timezone, head.defaults, names, new_blocks, milestones
     )
@@ -282,36 +201,6 @@ def _compared(
                 added.append(entry)
         removed = [m for m in old if m.id not in kept]
     return FileChange(head, tuple(new), removed, added, in_place)
-
-
-def _relaid(
-    blocks: Blocks, raw: bytes, region: _Region, first_item: int, more: int, size: int
-) -> Blocks:
-    """The new text's segments: the kept ones (those after the region shifted by the
-    change in length and in items) around the region's new blocks."""
-    bounds, digests, firsts, count = blocks.bounds, blocks.digests, blocks.firsts, blocks.count
-    shift = len(raw) - bounds[-1]
-    mid_b, mid_d, mid_f = item_blocks(
-        raw, region.lo, region.hi, indent=blocks.indent, first=first_item, size=size
-    )
-    if region.first == 0:  # a new head
-        pre_b, pre_d, pre_f = [0], digest(raw, 0, region.start), [0]
-    else:
-        pre_b = list(bounds[: region.first])
-        pre_d, pre_f = digests[: 32 * region.first], list(firsts[: region.first])
-    if region.last == count:  # a new tail
-        suf_b = [region.end, len(raw)]
-        suf_d, suf_f = digest(raw, region.end, len(raw)), [mid_f[-1], mid_f[-1]]
-    else:
-        suf_b = [b + shift for b in bounds[region.last :]]
-        suf_d = digests[32 * region.last :]
-        suf_f = [f + more for f in firsts[region.last :]]
-    return Blocks(
-        array("q", [*pre_b, *mid_b, *suf_b]),
-        b"".join([pre_d, *mid_d, suf_d]),
-        array("q", [*pre_f, *mid_f[:-1], *suf_f]),
-        blocks.indent,
-    )
 
 
 def _head(checker: Checker, data: Any, *, file: str) -> FileConfig | None:
