@@ -41,7 +41,7 @@ from scheduler.reconcile import (
     reconcile,
     reconcile_window,
 )
-from scheduler.replan import Followers, changes, plan_changed
+from scheduler.replan import Followers, changes, followers_of, plan_changed
 from scheduler.store import DeliveryRow, Store
 from scheduler.widest import Reach
 
@@ -58,16 +58,18 @@ class Scope(enum.StrEnum):
 
 def _plan_in_bulk(
     config: Config, start: datetime, end: datetime, acknowledged: AckLookup
-) -> tuple[dict[str, Resolved], list[Reminder], Reach]:
+) -> tuple[dict[str, Resolved], list[Reminder], Reach, Followers]:
     """Reminders, escalations and digest fires of a horizon, with the instants resolved
-    and the milestones' reach counted (which a reload then updates, not recounts).
+    and the milestones' reach and ``after`` edges counted (which a reload then updates,
+    not recounts).
     Planning it allocates millions of acyclic values: the daemon, which owns the process,
     pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
     with gc_paused():
         resolved = resolve(config)
         reminders = plan(config, start, end, resolved=resolved)
         digests = plan_digests(config, start, end, resolved=resolved, acknowledged=acknowledged)
-        return resolved, reminders + digests, Reach.of(config.milestones)
+        reach, followers = Reach.of(config.milestones), followers_of(config.milestones)
+        return resolved, reminders + digests, reach, followers
 
 
 class Reconciler:
@@ -81,7 +83,7 @@ class Reconciler:
         # find the few milestones that changed (None at start: ask the store).
         self._config: Config | None = None
         self._resolved: dict[str, Resolved] | None = None
-        self._followers: Followers | None = None  # its ``after`` edges, once a reload needed them
+        self._followers: Followers | None = None  # its ``after`` edges
         self._reach: Reach | None = None  # its widest catch-up and longest offset, counted
 
     async def reconcile(
@@ -109,7 +111,7 @@ class Reconciler:
                 stored = await self._db(self._store.open_deliveries)
                 held = [r.due_at for r in stored.values() if r.status is DeliveryStatus.HELD]
                 window = _window(config, now, planned_through, min(held, default=None))
-                resolved, reminders, reach = await asyncio.to_thread(
+                resolved, reminders, reach, followers = await asyncio.to_thread(
                     _plan_in_bulk, config, window.start, window.end, acknowledged
                 )
                 longest = reach.after([], [])[1]
@@ -135,7 +137,7 @@ class Reconciler:
                     held_since=held_since,
                 ).start
                 window = Window(start=start, end=planned_through)
-                resolved, reach = found.resolved, self._reach
+                resolved, reach, followers = found.resolved, self._reach, found.followers
                 reminders = await asyncio.to_thread(
                     plan_changed, config, found, window.start, window.end, acknowledged
                 )
@@ -169,7 +171,7 @@ class Reconciler:
         if found is not None:
             reach.move(gone, came)
         self._config, self._resolved, self._reach = config, resolved, reach
-        self._followers = None if found is None else found.followers
+        self._followers = followers
         by_id = {p.id: p.due_at for p in planned}
         if changed is None:
             await self._db(self._store.set_meta, "planned_through", window.end.isoformat())
