@@ -151,7 +151,8 @@ def end_to_end(n: int, tmp: Path, now: datetime, *, full_too: bool) -> None:
                 f"changed={reconciled.get('changed')}"
             )
             daemon.wait_reloads_settled(watcher_reloads=watched + 1, timeout=600)
-        watched_write(daemon, path, generate(n, now, moved=n // 2 + 5 + (n // 2 + 5) % 10 // 9))
+        moved = n // 2 + 5 + (n // 2 + 5) % 10 // 9  # not a follower
+        watched_write(daemon, path, generate(n, now, moved=moved, spare=full_too))
     finally:
         daemon.stop(timeout=120)
 
