@@ -118,6 +118,11 @@ def told_lookback(config: Config) -> timedelta:
             seen.add((id(m.remind), id(m.escalate)))
             offsets = [*m.remind, *(e.at for e in m.escalate)]
             longest = max([longest, *(o.approx_seconds() for o in offsets)])
+    return lookback_of(longest)
+
+
+def lookback_of(longest: float) -> timedelta:
+    """:func:`told_lookback` from the longest offset in seconds (0 at least)."""
     return min(timedelta(seconds=longest) + timedelta(days=3), MAX_LOOKBACK)
 
 

@@ -12,7 +12,8 @@ import asyncio
 import enum
 import logging
 import time
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from itertools import chain
 from operator import attrgetter
 
@@ -27,9 +28,9 @@ from scheduler.moves import (
     cancelled_by_move,
     changed_instants,
     detect_moves,
+    lookback_of,
     notice_deliveries,
     told_by,
-    told_lookback,
     why_moved,
 )
 from scheduler.planning import Resolved, plan, resolve
@@ -40,8 +41,9 @@ from scheduler.reconcile import (
     reconcile,
     reconcile_window,
 )
-from scheduler.replan import Followers, changes, plan_changed
+from scheduler.replan import Followers, changes, followers_of, plan_changed
 from scheduler.store import DeliveryRow, Store
+from scheduler.widest import Reach
 
 log = logging.getLogger("tminus.daemon")
 _CATCH_UP = attrgetter("catch_up")
@@ -56,15 +58,18 @@ class Scope(enum.StrEnum):
 
 def _plan_in_bulk(
     config: Config, start: datetime, end: datetime, acknowledged: AckLookup
-) -> tuple[dict[str, Resolved], list[Reminder]]:
-    """Reminders, escalations and digest fires of a horizon, with the instants resolved.
+) -> tuple[dict[str, Resolved], list[Reminder], Reach, Followers]:
+    """Reminders, escalations and digest fires of a horizon, with the instants resolved
+    and the milestones' reach and ``after`` edges counted (which a reload then updates,
+    not recounts).
     Planning it allocates millions of acyclic values: the daemon, which owns the process,
     pauses the cyclic collector for it (see :mod:`scheduler.gc_pause`)."""
     with gc_paused():
         resolved = resolve(config)
         reminders = plan(config, start, end, resolved=resolved)
         digests = plan_digests(config, start, end, resolved=resolved, acknowledged=acknowledged)
-        return resolved, reminders + digests
+        reach, followers = Reach.of(config.milestones), followers_of(config.milestones)
+        return resolved, reminders + digests, reach, followers
 
 
 class Reconciler:
@@ -78,7 +83,8 @@ class Reconciler:
         # find the few milestones that changed (None at start: ask the store).
         self._config: Config | None = None
         self._resolved: dict[str, Resolved] | None = None
-        self._followers: Followers | None = None  # its ``after`` edges, once a reload needed them
+        self._followers: Followers | None = None  # its ``after`` edges
+        self._reach: Reach | None = None  # its widest catch-up and longest offset, counted
 
     async def reconcile(
         self, config: Config, *, now: datetime, acknowledged: AckLookup, changed_only: bool
@@ -93,50 +99,79 @@ class Reconciler:
             changed_only
             and self._config is not None
             and self._resolved is not None
+            and self._reach is not None
             and planned_through is not None
             and planned_through > now
         ):
             found = await asyncio.to_thread(
                 changes, self._config, config, self._resolved, self._followers
             )
-        if found is None:
-            stored = await self._db(self._store.open_deliveries)
-            held = [r.due_at for r in stored.values() if r.status is DeliveryStatus.HELD]
-            window = _window(config, now, planned_through, min(held, default=None))
-            resolved, reminders = await asyncio.to_thread(
-                _plan_in_bulk, config, window.start, window.end, acknowledged
+        try:
+            if found is None:
+                stored = await self._db(self._store.open_deliveries)
+                held = [r.due_at for r in stored.values() if r.status is DeliveryStatus.HELD]
+                window = _window(config, now, planned_through, min(held, default=None))
+                resolved, reminders, reach, followers = await asyncio.to_thread(
+                    _plan_in_bulk, config, window.start, window.end, acknowledged
+                )
+                longest = reach.after([], [])[1]
+                changed = None
+                old: Mapping[str, Resolved] | None = self._resolved
+            else:
+                assert self._reach is not None and planned_through is not None
+                ids = found.reconciled_ids(config)
+                stored = await self._db(self._store.open_deliveries_of, ids)
+                held_since = await self._db(self._store.earliest_held)
+                gone = [was for was, _ in found.pairs if was is not None]
+                came = [now_ for _, now_ in found.pairs if now_ is not None]
+                widest, longest = self._reach.after(gone, came)
+                catch_ups = chain(
+                    [] if widest is None else [widest], map(_CATCH_UP, config.digests)
+                )
+                # The horizon stays where the last full reconcile put it (the refill moves it).
+                start = reconcile_window(
+                    now=now,
+                    planned_through=planned_through,
+                    catch_ups=catch_ups,
+                    default_catch_up=DEFAULT_CATCH_UP,
+                    held_since=held_since,
+                ).start
+                window = Window(start=start, end=planned_through)
+                resolved, reach, followers = found.resolved, self._reach, found.followers
+                reminders = await asyncio.to_thread(
+                    plan_changed, config, found, window.start, window.end, acknowledged
+                )
+                changed, old = found.affected, found.before()
+            planned = plan_deliveries(reminders)
+            notices = await self._moved_notices(
+                config,
+                resolved,
+                stored,
+                now=now,
+                since=window.start,
+                old=old,
+                changed=changed,
+                lookback=lookback_of(longest),
             )
-            changed = None
-        else:
-            ids = found.reconciled_ids(config)
-            stored = await self._db(self._store.open_deliveries_of, ids)
-            held_since = await self._db(self._store.earliest_held)
-            assert planned_through is not None
-            # The horizon stays where the last full reconcile put it (the refill moves it).
-            start = _window(config, now, planned_through, held_since).start
-            window = Window(start=start, end=planned_through)
-            resolved = found.resolved
-            reminders = await asyncio.to_thread(
-                plan_changed, config, found, window.start, window.end, acknowledged
+            actions = reconcile(
+                planned,
+                stored,
+                now=now,
+                window_start=window.start,
+                window_end=window.end,
+                planned_through=planned_through,
+                moved=cancelled_by_move(resolved),
             )
-            changed = found.affected
-        planned = plan_deliveries(reminders)
-        notices = await self._moved_notices(
-            config, resolved, stored, now=now, since=window.start, changed=changed
-        )
-        actions = reconcile(
-            planned,
-            stored,
-            now=now,
-            window_start=window.start,
-            window_end=window.end,
-            planned_through=planned_through,
-            moved=cancelled_by_move(resolved),
-        )
-        actions.notices = notices
-        await self._db(self._store.apply, actions, now=now)
-        self._config, self._resolved = config, resolved
-        self._followers = None if found is None else found.followers
+            actions.notices = notices
+            await self._db(self._store.apply, actions, now=now)
+        except BaseException:
+            if found is not None:  # nothing applied: the instants stay those of before
+                found.undo()
+            raise
+        if found is not None:
+            reach.move(gone, came)
+        self._config, self._resolved, self._reach = config, resolved, reach
+        self._followers = followers
         by_id = {p.id: p.due_at for p in planned}
         if changed is None:
             await self._db(self._store.set_meta, "planned_through", window.end.isoformat())
@@ -168,7 +203,9 @@ class Reconciler:
         *,
         now: datetime,
         since: datetime,
+        old: Mapping[str, Resolved] | None,
         changed: frozenset[str] | None,
+        lookback: timedelta,
     ) -> list[PlannedDelivery]:
         """The ``milestone.moved`` deliveries owed for this config (SPEC "Moved deadlines").
 
@@ -177,7 +214,6 @@ class Reconciler:
         previous config is unknown and the store's sent deliveries (their snapshots hold
         the occurrences told) are compared with all.
         """
-        old = self._resolved
         ids: set[str] | None = None
         if old is not None and changed is not None:
             ids = changed_instants(
@@ -189,7 +225,6 @@ class Reconciler:
             ids = await asyncio.to_thread(changed_instants, old, resolved)
         if ids is not None and not ids:
             return []
-        lookback = await asyncio.to_thread(told_lookback, config)  # 100,000 milestones: 0.1 s
         sent = await self._db(self._store.sent_since, due_from=since - lookback, milestone_ids=ids)
         notices = [
             row

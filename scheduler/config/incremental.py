@@ -1,126 +1,69 @@
 """Reloading a config by validating only what changed since the previous load.
 
 A reload of a large config mostly repeats work: parsing and validating 100,000
-milestone entries of which one changed. :class:`IncrementalLoader` keeps, per file,
-the text of the previous successful load cut into its ``milestones`` items (one text
-chunk per item, split at the items' indentation) with each item's validated entry.
-On a reload, a file's text is cut again; an item whose chunk is unchanged reuses its
-entry (the very ``Milestone`` object, so later stages spot unchanged ones by
-identity), a changed one is parsed and validated alone, and the rest of the file
-(``version``, ``defaults``, ``channels``, ``digests``, …) is validated again as a
-small document without its items. The cross-file checks run on the result.
+milestone entries of which one changed. :class:`IncrementalLoader` keeps, per file, no
+text but digests of its segments (:mod:`scheduler.config.blocks`) and the milestones it
+gave. On a reload, the bytes the digests still match at the start and at the end are
+taken as they were; the region between them is cut into items (:mod:`scheduler.config.
+items`), parsed and validated alone, and the rest of the file (``version``,
+``defaults``, ``channels``, ``digests``, …) is validated again as a small document
+without its items. An unchanged milestone is the very ``Milestone`` object of the last
+load, so later stages spot unchanged ones by identity. The cross-file checks see what an
+edit can have made wrong (:mod:`scheduler.config.recheck`).
 
 The result must be exactly the ``Config`` of a full load, so anything unusual takes
 the full load (:func:`scheduler.config.loader.load_details`), which also reports
-every problem at ``FILE:LINE:COL``: a first load, other files, a text that cannot be
-cut (flow style, tabs, anchors and aliases, merge keys, tags, ``${VAR}`` in the items,
-no items), changed defaults or time zone, a chunk that is not exactly one item, a
-chunk the fast parser cannot be trusted with, and any problem at all.
+every problem at ``FILE:LINE:COL``: a first load, other files, a byte-order mark, a text
+that cannot be cut (flow style, tabs, anchors and aliases, merge keys, tags, ``${VAR}``
+in the items, no items), changed defaults, channels or time zone, a head and a tail
+changed at once, a region that does not start at an item or ends the items block, a
+region the fast parser cannot be trusted with, and any problem at all.
 """
 
 from __future__ import annotations
 
-import re
+import codecs
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
-from operator import attrgetter
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
+from scheduler.config.blocks import BLOCK_BYTES, Blocks, layout
 from scheduler.config.checker import Checker
-from scheduler.config.crosscheck import cross_check
-from scheduler.config.loader import Loaded, config_files, load_details, merge, read_text
-from scheduler.config.parse import needs_pyyaml, numbers_need_pyyaml, parse_fast
+from scheduler.config.items import Cut, block, cut, item_split, standalone
+from scheduler.config.loader import Loaded, config_files, load_details, merge
+from scheduler.config.parse import numbers_need_pyyaml, parse_fast
+from scheduler.config.recheck import FileChange, consistent
+from scheduler.config.region import find_region, relaid
 from scheduler.config.schema import (
     Defaults,
     FileConfig,
     MilestoneEntry,
-    add_entry,
     check_document,
     milestone_entry,
 )
 from scheduler.gc_pause import gc_paused
 from scheduler.model import Config, Milestone
 
+__all__ = ["Cut", "IncrementalLoader", "cut", "standalone"]
+
 T = TypeVar("T")
 
-_KEY = "milestones:"
-_KEY_REST = re.compile(r"[ \t]*(?:#[^\n]*)?\n")
-_FIRST_ITEM = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)-(?=[ \n])")
-# In an item: an anchor, an alias or a merge key makes one item depend on another.
-_SHARED = re.compile(r"(?:^|[\s\[{,:-])[&*][^\s,\[\]{}]|<<")
-
-
-@dataclass(frozen=True, slots=True)
-class Cut:
-    """A file's text around its ``milestones`` items: ``head + "".join(items) + tail``."""
-
-    head: str
-    items: list[str]
-    tail: str
-
-
-def cut(text: str) -> Cut | None:
-    """The text cut at its top-level ``milestones`` block items (each item's lines, with
-    the blank and comment lines after it), or ``None`` when there is no such block.
-    Whether an item may be read alone is :func:`standalone`'s question."""
-    if text.startswith(_KEY):
-        key = 0
-    else:
-        key = text.find("\n" + _KEY) + 1
-        if key == 0:
-            return None
-    if text.find("\n" + _KEY, key) != -1:
-        return None
-    rest = _KEY_REST.match(text, key + len(_KEY))
-    if rest is None:
-        return None
-    first = _FIRST_ITEM.match(text, rest.end())
-    if first is None:
-        return None
-    indent = first.group(1)
-    start = first.end() - len(indent) - 1
-    if indent:
-        end_rx = re.compile(rf"\n {{0,{len(indent) - 1}}}[^ \n#]")
-    else:
-        end_rx = re.compile(r"\n(?:[^ \n#-]|-(?![ \n]))")
-    end_match = end_rx.search(text, start - 1)
-    end = end_match.start() + 1 if end_match else len(text)
-    # Each item without the line break that ends it (the last one keeps its own).
-    items = re.split(rf"\n(?={indent}-[ \n])", text[start:end])
-    return Cut(text[:start], items, text[end:])
-
-
-def standalone(item: str) -> bool:
-    """Whether an item's text reads the same alone as in its file: no tabs, no ``${VAR}``,
-    no anchors, aliases or merge keys, nothing the fast parser cannot be trusted with."""
-    if "\t" in item or "$" in item or "<<" in item:
-        return False
-    if ("&" in item or "*" in item) and _SHARED.search(item):
-        return False
-    return not needs_pyyaml(item)
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass(slots=True)
 class _FileState:
-    """One file as last loaded: its text's items, what each gave, and its settings."""
+    """One file as last loaded: its segments' digests, its milestones and its settings."""
 
     path: Path
     name: str
     timezone: str
     defaults: Defaults | None
     channel_names: frozenset[str]
-    items: list[str]  # each item's text, in file order
-    entries: list[MilestoneEntry]  # what each gave
-
-
-@dataclass(slots=True)
-class _Graph:
-    """Every milestone of the config by id, and who names each in ``after``."""
-
-    by_id: dict[str, tuple[int, MilestoneEntry]]  # (file index, entry)
-    children: dict[str, list[str]]
+    blocks: Blocks | None  # None: its items cannot be read alone (the full load it is)
+    milestones: tuple[Milestone, ...]
 
 
 class IncrementalLoader:
@@ -128,13 +71,14 @@ class IncrementalLoader:
 
     ``load`` gives the ``Config`` that :func:`scheduler.config.load_config` gives (and
     raises the same :class:`ConfigError`); a failed load leaves the previous state in
-    place. ``reused`` tells how many milestone entries the last load took over.
+    place. ``reused`` tells how many milestones the last load took over unchanged.
+    ``block_bytes``: the size of the segments a file is held as (tests make it small).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, block_bytes: int = BLOCK_BYTES) -> None:
         self._states: list[_FileState] | None = None
-        self._graph = _Graph({}, {})
         self._env: dict[str, str] | None = None
+        self._block_bytes = block_bytes
         self.reused = 0
 
     def load(self, path: str | Path, *, env: Mapping[str, str]) -> Config:
@@ -148,7 +92,7 @@ class IncrementalLoader:
                 return config
         loaded = load_details(path, env=environ)
         with gc_paused():
-            self._states, self._graph = _states_of(loaded)
+            self._states = _states_of(loaded, self._block_bytes)
             self._env, self.reused = environ, 0
         return loaded.config
 
@@ -161,73 +105,102 @@ class IncrementalLoader:
             return None
         reloads: list[_FileReload] = []
         for state in previous:
-            text = read_text(state.path)
-            reload = None if text is None else _reload_file(state, text, environ)
+            try:
+                raw = state.path.read_bytes()
+            except OSError:
+                return None
+            reload = _reload_file(state, raw, environ, self._block_bytes)
             if reload is None:
                 return None
             reloads.append(reload)
-        graph = _updated_graph(self._graph, reloads)
-        if graph is None or cross_check(_to_check(reloads, graph)):
+        if not consistent([r.change for r in reloads]):
             return None  # the full load locates every problem
         self._states = [r.state for r in reloads]
-        self._graph, self.reused = graph, sum(len(r.state.items) - len(r.added) for r in reloads)
-        merged = merge([r.head for r in reloads], [r.state.name for r in reloads])
-        milestone_of = attrgetter("milestone")
-        listed = [m for r in reloads for m in map(milestone_of, r.state.entries)]
-        return replace(merged, milestones=tuple(listed))
+        self.reused = sum(len(r.state.milestones) - len(r.change.added) for r in reloads)
+        merged = merge([r.change.head for r in reloads], [r.state.name for r in reloads])
+        listed = reloads[0].state.milestones
+        for r in reloads[1:]:
+            listed += r.state.milestones
+        return replace(merged, milestones=listed)
 
 
 @dataclass(slots=True)
 class _FileReload:
-    head: FileConfig  # everything but the milestones
+    change: FileChange
     state: _FileState
-    added: list[MilestoneEntry]
-    removed: list[MilestoneEntry]
 
 
-def _reload_file(state: _FileState, text: str, environ: dict[str, str]) -> _FileReload | None:
+def _reload_file(
+    state: _FileState, raw: bytes, environ: dict[str, str], size: int
+) -> _FileReload | None:
     """Validate one file again from its previous state; None when it needs a full load."""
-    if not state.entries or state.defaults is None:
+    blocks = state.blocks
+    if blocks is None or state.defaults is None or raw.startswith(_BOMS):
         return None
-    pieces = cut(text)
-    if pieces is None:
+    region = find_region(blocks, raw)
+    if region is None or "\x00" in region.items or "\x00" in region.head:
         return None
-    head_text = pieces.head + pieces.tail
-    head = _checked(head_text, partial(_head, file=state.name), state, environ)
+    head = _checked(region.head, partial(_head, file=state.name), state, environ)
     if head is None or head.defaults != state.defaults or head.timezone != state.timezone:
         return None
     names = frozenset(head.channels_seen)
     if names != state.channel_names:
         return None  # every reference to a channel would need checking again
-    items = pieces.items
-    if len(items) == len(state.items):  # an edit in place: compare item by item
-        differ = [i for i, (a, b) in enumerate(zip(state.items, items, strict=True)) if a != b]
-        entries: list[MilestoneEntry | None] = list(state.entries)
-        for i in differ:
-            entries[i] = None
-        removed = [state.entries[i] for i in differ]
-    else:  # items added or removed: match them by text
-        old = dict(zip(state.items, state.entries, strict=True))
-        if len(set(items)) != len(items):
-            return None  # two items alike: a duplicate id
-        entries = [old.get(chunk) for chunk in items]
-        differ = [i for i, entry in enumerate(entries) if entry is None]
-        removed = [old[chunk] for chunk in old.keys() - set(items)]
-    added: list[MilestoneEntry] = []
-    for index in differ:
-        chunk = items[index]
-        if not standalone(chunk):
+    firsts = blocks.firsts
+    i0, i1 = firsts[max(region.first, 1)], firsts[min(region.last, blocks.count - 1)]
+    entries: list[MilestoneEntry] = []
+    if region.items:
+        if not standalone(region.items):
             return None
-        entry = _checked(chunk, partial(_one_item, index=index, head=head), state, environ)
-        if entry is None:
+        count = len(item_split(blocks.indent).findall(region.items)) + 1
+        check = partial(_items, first=i0, count=count, head=head)
+        found = _checked(region.items, check, state, environ)
+        if found is None:
             return None
-        entries[index] = entry
-        added.append(entry)
-    complete = cast(list[MilestoneEntry], entries)  # every item has its entry now
+        entries = found
+    old = state.milestones[i0:i1]
+    change = _compared(head, old, entries)
+    region_milestones = change.milestones
+    total = len(state.milestones) - len(old) + len(region_milestones)
+    if total == 0:
+        return None
+    milestones = state.milestones[:i0] + region_milestones + state.milestones[i1:]
+    change.milestones = milestones
+    new_blocks = relaid(blocks, raw, region, i0, len(region_milestones) - len(old), size)
     new_state = _FileState(
-        state.path, state.name, head.timezone, head.defaults, names, items, complete
+        state.path, state.name, head.timezone, head.defaults, names, new_blocks, milestones
     )
-    return _FileReload(head, new_state, added, removed)
+    return _FileReload(change, new_state)
+
+
+def _compared(
+    head: FileConfig, old: tuple[Milestone, ...], entries: list[MilestoneEntry]
+) -> FileChange:
+    """The region's milestones (an equal one is the old object) and what changed.
+    ``milestones`` of the answer holds the region's only."""
+    new = [_valid(e) for e in entries]
+    in_place = len(new) == len(old) and all(a.id == b.id for a, b in zip(old, new, strict=True))
+    added: list[MilestoneEntry] = []
+    removed: list[Milestone] = []
+    if in_place:
+        for index, (was, entry) in enumerate(zip(old, entries, strict=True)):
+            if was == new[index]:
+                new[index] = was
+            else:
+                added.append(entry)
+                removed.append(was)
+    else:
+        before = {m.id: m for m in old}
+        kept: set[str] = set()
+        for index, entry in enumerate(entries):
+            known = before.get(new[index].id)
+            if known is not None and known == new[index]:
+                new[index] = known
+                kept.add(known.id)
+            else:
+                added.append(entry)
+        removed = [m for m in old if m.id not in kept]
+    return FileChange(head, tuple(new), removed, added, in_place)
 
 
 def _head(checker: Checker, data: Any, *, file: str) -> FileConfig | None:
@@ -236,16 +209,23 @@ def _head(checker: Checker, data: Any, *, file: str) -> FileConfig | None:
     return None if result.milestones or result.ids_seen else result
 
 
-def _one_item(
-    checker: Checker, data: Any, *, index: int, head: FileConfig
-) -> MilestoneEntry | None:
-    """The entry of a chunk that must hold exactly one milestone item."""
+def _items(
+    checker: Checker, data: Any, *, first: int, count: int, head: FileConfig
+) -> list[MilestoneEntry] | None:
+    """The entries of a region that must hold exactly ``count`` milestone items."""
     defaults = head.defaults
     assert defaults is not None
-    if not isinstance(data, list) or len(data) != 1 or not isinstance(data[0], dict):
+    if not isinstance(data, list) or len(data) != count:
         return None
-    entry = milestone_entry(checker, data[0], index, head.timezone, defaults, head.file)
-    return entry if entry.milestone is not None else None
+    entries: list[MilestoneEntry] = []
+    for index, item in enumerate(data, first):
+        if not isinstance(item, dict):
+            return None
+        entry = milestone_entry(checker, item, index, head.timezone, defaults, head.file)
+        if entry.milestone is None:
+            return None
+        entries.append(entry)
+    return entries
 
 
 def _checked(
@@ -271,88 +251,28 @@ def _valid(entry: MilestoneEntry) -> Milestone:
     return entry.milestone
 
 
-def _id(entry: MilestoneEntry) -> str:
-    return _valid(entry).id
-
-
-def _updated_graph(graph: _Graph, reloads: list[_FileReload]) -> _Graph | None:
-    """The graph with the removed entries taken out and the added ones in; ``None`` on a
-    duplicate id (the full load reports it)."""
-    removed = [e for r in reloads for e in r.removed]
-    added = [(index, e) for index, r in enumerate(reloads) for e in r.added]
-    if not removed and not added:
-        return graph
-    by_id, children = dict(graph.by_id), dict(graph.children)
-    for entry in removed:
-        del by_id[_id(entry)]
-        target = entry.milestone.after if entry.milestone else None
-        if target is not None:
-            children[target] = [c for c in children[target] if c != _id(entry)]
-    for index, entry in added:
-        if _id(entry) in by_id:
-            return None
-        by_id[_id(entry)] = (index, entry)
-        target = entry.milestone.after if entry.milestone else None
-        if target is not None:
-            children[target] = [*children.get(target, ()), _id(entry)]
-    return _Graph(by_id, children)
-
-
-def _to_check(reloads: list[_FileReload], graph: _Graph) -> list[FileConfig]:
-    """Per file, what the cross-file checks must see again: the added milestones, what
-    their ``after`` chains reach, and everything that follows an added or removed one
-    (a new cycle or an unknown target passes through them)."""
-    wanted: set[str] = set()
-    todo: list[str] = []
-    for r in reloads:
-        for entry in r.added:
-            node: str | None = _id(entry)
-            while node is not None and node not in wanted and node in graph.by_id:
-                wanted.add(node)
-                milestone = graph.by_id[node][1].milestone
-                node = milestone.after if milestone else None
-        todo += [_id(e) for e in [*r.added, *r.removed]]
-    while todo:
-        for child in graph.children.get(todo.pop(), ()):
-            if child not in wanted:
-                wanted.add(child)
-                todo.append(child)
-    heads = [replace(r.head, notify_refs=list(r.head.notify_refs), after_refs=[]) for r in reloads]
-    if wanted:
-        heads[0].ids_seen = set(graph.by_id)
-    for mid in wanted:
-        index, entry = graph.by_id[mid]
-        add_entry(heads[index], entry)
-    return heads
-
-
-def _states_of(loaded: Loaded) -> tuple[list[_FileState], _Graph]:
-    """Each file of a full load cut into its items, with the entries validation gave (none
-    for a file whose items cannot be read alone: its next change takes the full load)."""
+def _states_of(loaded: Loaded, size: int) -> list[_FileState]:
+    """Each file of a full load as segments, with its milestones (no segments for a file
+    whose items cannot be read alone: its next change takes the full load)."""
     states: list[_FileState] = []
-    graph = _Graph({}, {})
+    offset = 0
     for file in loaded.files:
         fc = file.result
-        pieces = cut(file.text)
-        items: list[str] = []
-        entries: list[MilestoneEntry] = []
         count = len(fc.milestones)
-        block = "".join(pieces.items) if pieces is not None else ""
-        if pieces is not None and len(pieces.items) == count and count and standalone(block):
-            afters = {ref[1][1]: ref for ref in fc.after_refs}
-            refs = fc.notify_refs[len(fc.notify_refs) - count :]
-            items = pieces.items
-            entries = [
-                MilestoneEntry(where, milestone, refs[index], milestone.id, afters.get(index))
-                for index, (milestone, where) in enumerate(fc.milestones)
-            ]
-        for entry in entries:
-            valid = _valid(entry)
-            graph.by_id[valid.id] = (len(states), entry)
-            if valid.after is not None:
-                graph.children.setdefault(valid.after, []).append(valid.id)
+        milestones = loaded.config.milestones[offset : offset + count]
+        offset += count
+        found = block(file.text) if count else None
+        blocks = None
+        if found is not None and standalone(file.text[found[0] : found[1]]):
+            start, end, indent = found
+            raw = file.text.encode()
+            items_start = len(file.text[:start].encode())
+            items_end = len(raw) - len(file.text[end:].encode())
+            blocks = layout(raw, items_start, items_end, indent=indent, size=size)
+            if blocks.items != count:
+                blocks = None
         names = frozenset(fc.channels_seen)
         states.append(
-            _FileState(file.path, file.name, fc.timezone, fc.defaults, names, items, entries)
+            _FileState(file.path, file.name, fc.timezone, fc.defaults, names, blocks, milestones)
         )
-    return states, graph
+    return states

@@ -46,7 +46,8 @@ def value(draw: st.DrawFn, key: str) -> str:
 
 
 def render(model: dict, indent: str) -> str:
-    lines = ["version: 1", f"timezone: {model['zone']}", "defaults:"]
+    lines = [f"# {model.get('note', 'head')}", "version: 1", f"timezone: {model['zone']}"]
+    lines.append("defaults:")
     lines += [f"  remind: {model['remind']}", f"  notify: {model['notify']}", "channels:"]
     for name in model["channels"]:
         lines += [f"  {name}:", "    type: webhook", "    url: ${HOOK}"]
@@ -62,7 +63,7 @@ def render(model: dict, indent: str) -> str:
         lines += [
             "digests:",
             "  - id: weekly",
-            "    schedule: '0 9 * * 1'",
+            f"    schedule: '0 {model.get('hour', 9)} * * 1'",
             "    within: 14d",
             "    notify: [alpha]",
         ]
@@ -85,8 +86,24 @@ def item_of(draw: st.DrawFn, number: int, ids: list[str]) -> list[tuple[str, str
     return fields
 
 
+EDITS = [
+    "add",
+    "add",
+    "remove",
+    "change",
+    "change",
+    "swap",
+    "dup",
+    "defaults",
+    "channels",
+    "zone",
+    "note",  # the head's bytes, not its meaning
+    "trailer",  # what follows the items
+]
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[str, list[dict]]:
+def scenarios(draw: st.DrawFn) -> tuple[str, int, list[dict]]:
     indent = draw(st.sampled_from(["", "  ", "    "]))
     model: dict = {
         "zone": "UTC",
@@ -97,55 +114,54 @@ def scenarios(draw: st.DrawFn) -> tuple[str, list[dict]]:
         "trailer": draw(st.booleans()),
     }
     counter = 0
-    for _ in range(draw(st.integers(1, 6))):
+    for _ in range(draw(st.integers(1, 12))):
         model["items"].append(item_of(draw, counter, [f"m{i}" for i in range(counter)]))
         counter += 1
     steps = [dict(model, items=list(model["items"]))]
     for _ in range(draw(st.integers(1, 8))):
         items = list(model["items"])
-        edit = draw(
-            st.sampled_from(
-                [
-                    "add",
-                    "add",
-                    "remove",
-                    "change",
-                    "change",
-                    "swap",
-                    "dup",
-                    "defaults",
-                    "channels",
-                    "zone",
-                ]
-            )
-        )
-        if edit == "add":
-            ids = [v for item in items for k, v in item if k == "id"]
-            items.insert(draw(st.integers(0, len(items))), item_of(draw, counter, ids))
-            counter += 1
-        elif edit == "remove" and items:
-            items.pop(draw(st.integers(0, len(items) - 1)))
-        elif edit == "change" and items:
-            at = draw(st.integers(0, len(items) - 1))
-            fields = list(items[at])
-            key = draw(st.sampled_from(sorted(FIELDS)))
-            fields = [(k, v) for k, v in fields if k != key or k == "id"]
-            fields.append((key, value(draw, key)))
-            items[at] = fields
-        elif edit == "swap" and len(items) > 1:
-            i, j = draw(st.permutations(range(len(items))))[:2]
-            items[i], items[j] = items[j], items[i]
-        elif edit == "dup" and items and draw(st.integers(0, 3)) == 0:
-            items.append(list(items[draw(st.integers(0, len(items) - 1))]))
-        elif edit == "defaults":
-            model["remind"] = draw(st.sampled_from(["[1d]", "[2d, 0]", "[1d]", "[nope]"]))
-        elif edit == "channels":
-            model["channels"] = draw(st.sampled_from([["alpha", "beta"], ["alpha"], ["beta"]]))
-        elif edit == "zone":
-            model["zone"] = draw(st.sampled_from(["UTC", "Europe/Brussels"]))
+        # one to three edits at once: as many changed regions, or one wide one
+        for edit in draw(st.lists(st.sampled_from(EDITS), min_size=1, max_size=3)):
+            counter = _edit(draw, edit, model, items, counter)
         model["items"] = items
         steps.append(dict(model, items=list(items)))
-    return indent, steps
+    return indent, draw(st.sampled_from([1, 60, 400, 4096])), steps
+
+
+def _edit(draw: st.DrawFn, edit: str, model: dict, items: list, counter: int) -> int:
+    """Apply one edit to ``model`` (its items are ``items``); the next item number."""
+    if edit == "add":
+        ids = [v for item in items for k, v in item if k == "id"]
+        items.insert(draw(st.integers(0, len(items))), item_of(draw, counter, ids))
+        counter += 1
+    elif edit == "remove" and items:
+        items.pop(draw(st.integers(0, len(items) - 1)))
+    elif edit == "change" and items:
+        at = draw(st.integers(0, len(items) - 1))
+        fields = list(items[at])
+        key = draw(st.sampled_from(sorted(FIELDS)))
+        fields = [(k, v) for k, v in fields if k != key or k == "id"]
+        fields.append((key, value(draw, key)))
+        items[at] = fields
+    elif edit == "swap" and len(items) > 1:
+        i, j = draw(st.permutations(range(len(items))))[:2]
+        items[i], items[j] = items[j], items[i]
+    elif edit == "dup" and items and draw(st.integers(0, 3)) == 0:
+        items.append(list(items[draw(st.integers(0, len(items) - 1))]))
+    elif edit == "defaults":
+        model["remind"] = draw(st.sampled_from(["[1d]", "[2d, 0]", "[1d]", "[nope]"]))
+    elif edit == "channels":
+        model["channels"] = draw(st.sampled_from([["alpha", "beta"], ["alpha"], ["beta"]]))
+    elif edit == "zone":
+        model["zone"] = draw(st.sampled_from(["UTC", "Europe/Brussels"]))
+    elif edit == "note":
+        model["note"] = draw(st.sampled_from(["head", "a longer note at the head", "x"]))
+    elif edit == "trailer":
+        if model["trailer"] and draw(st.booleans()):
+            model["hour"] = draw(st.sampled_from([9, 10, 17]))
+        else:
+            model["trailer"] = not model["trailer"]
+    return counter
 
 
 def full(path: Path) -> Config | list[str]:
@@ -167,11 +183,11 @@ def incremental(loader: IncrementalLoader, path: Path) -> Config | list[str]:
 )
 @given(scenarios())
 def test_every_edit_loads_as_a_full_load_does(
-    tmp_path: Path, scenario: tuple[str, list[dict]]
+    tmp_path: Path, scenario: tuple[str, int, list[dict]]
 ) -> None:
-    indent, steps = scenario
+    indent, block_bytes, steps = scenario
     path = tmp_path / "tminus.yaml"
-    loader = IncrementalLoader()
+    loader = IncrementalLoader(block_bytes=block_bytes)
     for model in steps:
         path.write_text(render(model, indent))
         assert incremental(loader, path) == full(path)
@@ -258,3 +274,93 @@ def test_an_unforeseen_failure_takes_the_full_load(
     path.write_text("version: 1\nmilestones:\n  - id: a\n    title: B\n    at: 2027-01-01\n")
     assert loader.load(path, env=ENV) == load_config(path, env=ENV)
     assert loader.reused == 0
+
+
+def _items_model(count: int) -> dict:
+    items = [[("id", f"m{i}"), ("title", "T"), ("at", "2027-01-05T09:00")] for i in range(count)]
+    for i in range(5, count, 7):
+        items[i] = [("id", f"m{i}"), ("title", "T"), ("after", f"m{i - 1}"), ("offset", "2d")]
+    model = {"zone": "UTC", "remind": "[1d]", "notify": "[alpha]", "channels": ["alpha"]}
+    return model | {"items": items, "trailer": True}
+
+
+def _moved(i: int) -> list[tuple[str, str]]:
+    return [("id", f"m{i}"), ("title", "Moved"), ("at", "2027-02-05T09:00")]
+
+
+REGION_EDITS = {
+    "first item": (lambda items: items.__setitem__(0, _moved(0)), 199),
+    "last item": (lambda items: items.__setitem__(199, _moved(199)), 199),
+    "middle item": (lambda items: items.__setitem__(100, _moved(100)), 199),
+    "three regions": (
+        lambda items: [items.__setitem__(i, _moved(i)) for i in (3, 90, 180)],
+        197,
+    ),
+    "an item inserted": (lambda items: items.insert(50, _moved(900)), 200),
+    "an item removed": (lambda items: items.pop(50), 199),
+    "items removed at both ends": (lambda items: [items.pop(0), items.pop()], 198),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(REGION_EDITS))
+@pytest.mark.parametrize("block_bytes", [1, 300, 4096])
+def test_a_region_edit_reads_only_the_region(tmp_path: Path, edit: str, block_bytes: int) -> None:
+    model = _items_model(200)
+    path = tmp_path / "tminus.yaml"
+    path.write_text(render(model, "  "))
+    loader = IncrementalLoader(block_bytes=block_bytes)
+    before = loader.load(path, env=ENV)
+    change, reused = REGION_EDITS[edit]
+    change(model["items"])
+    path.write_text(render(model, "  "))
+    after = loader.load(path, env=ENV)
+    assert after == load_config(path, env=ENV)
+    assert loader.reused == reused
+    kept = {id(m) for m in before.milestones}
+    assert sum(id(m) in kept for m in after.milestones) == reused
+    # and the next edit starts from the segments this one left
+    at = [item[0][1] for item in model["items"]].index("m150")
+    model["items"][at] = _moved(150)
+    path.write_text(render(model, "  "))
+    assert loader.load(path, env=ENV) == load_config(path, env=ENV)
+    assert loader.reused == len(model["items"]) - 1
+
+
+@pytest.mark.parametrize("where", ["note", "hour", "both"])
+def test_edits_outside_the_items_keep_every_milestone(tmp_path: Path, where: str) -> None:
+    model = _items_model(100)
+    path = tmp_path / "tminus.yaml"
+    path.write_text(render(model, "  "))
+    loader = IncrementalLoader(block_bytes=200)
+    before = loader.load(path, env=ENV)
+    if where in ("note", "both"):
+        model["note"] = "a note made longer, which shifts every offset"
+    if where in ("hour", "both"):
+        model["hour"] = 17
+    path.write_text(render(model, "  "))
+    after = loader.load(path, env=ENV)
+    assert after == load_config(path, env=ENV)
+    # head and tail at once take the full load; either alone reuses every milestone
+    assert loader.reused == (0 if where == "both" else 100)
+    if where != "both":
+        assert all(a is b for a, b in zip(before.milestones, after.milestones, strict=True))
+
+
+def test_an_edit_that_joins_an_item_to_the_one_before_is_read_as_a_full_load(
+    tmp_path: Path,
+) -> None:
+    model = _items_model(60)
+    path = tmp_path / "tminus.yaml"
+    text = render(model, "  ")
+    path.write_text(text)
+    loader = IncrementalLoader(block_bytes=1)
+    loader.load(path, env=ENV)
+    for broken in (
+        text.replace("  - id: m30\n", "    id: m30\n"),  # no longer an item of its own
+        text.replace(
+            "    at: 2027-01-05T09:00\n  - id: m31", "    at: 2027-01-05T09:00  - id: m31"
+        ),
+        text.replace("  - id: m30\n", "  - id: m30\nmilestones:\n"),  # ends the items
+    ):
+        path.write_text(broken)
+        assert incremental(loader, path) == full(path)
