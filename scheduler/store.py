@@ -73,7 +73,9 @@ class Store(StoreBase):
         leases are only taken once their time has come. Rows of ``skip_channels``
         are left for later (the dispatcher's channels that hold all they may).
         """
-        return self._transact(
+        # On PostgreSQL one statement (the claim and its snapshots), sent on the database
+        # thread's kept connection: one round trip per batch.
+        return self._write_kept(
             lambda conn: queue.claim_due(
                 conn,
                 now=now,
@@ -96,7 +98,9 @@ class Store(StoreBase):
         the claim was lost. (River's ``JobSetStateIfRunningMany``.)
         """
         with self._queue_writes:
-            return self._transact(lambda conn: queue.record(conn, marks))
+            # On PostgreSQL one statement (guard, lock, change, attempts) on the kept
+            # connection; on SQLite one transaction.
+            return self._write_kept(lambda conn: queue.record(conn, marks))
 
     def supersede_all(
         self, items: Sequence[tuple[str, str, datetime]], *, now: datetime

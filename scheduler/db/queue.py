@@ -32,10 +32,11 @@ from sqlalchemy import (
     update,
 )
 
-from scheduler.db.marks import HELD_REASON, Mark, apply_marks
+from scheduler.db.marks import HELD_REASON, Mark, apply_marks, record_in_one
 from scheduler.db.reads import FINAL_STATUSES, D, S, snapshots, to_row
 from scheduler.db.rows import DeliveryRow
-from scheduler.db.tables import ATTEMPTS
+from scheduler.db.tables import ATTEMPTS, REMINDERS
+from scheduler.snapshot import Snapshot
 
 REDELIVERABLE = (S.DEAD, S.SENT, S.SKIPPED, S.CANCELLED)
 _CHUNK = 500  # ids per IN (…) list
@@ -84,9 +85,24 @@ def claim_due(
         )
         .returning(*D.c)
     )
-    claimed = [dict(m) for m in conn.execute(stmt).mappings()]
-    found = snapshots(conn, {m["reminder_id"] for m in claimed})
-    rows = [to_row(m, found[m["reminder_id"]]) for m in claimed]
+    if conn.dialect.name == "sqlite":
+        claimed = [dict(m) for m in conn.execute(stmt).mappings()]
+        found = snapshots(conn, {m["reminder_id"] for m in claimed})
+        rows = [to_row(m, found[m["reminder_id"]]) for m in claimed]
+    else:
+        # One statement, one round trip: the claim, then its rows with their reminders'
+        # snapshots (each decoded once, however many channels share the reminder).
+        taken = stmt.cte("taken")
+        joined = select(taken, REMINDERS.c.snapshot.label("snapshot")).select_from(
+            taken.join(REMINDERS, REMINDERS.c.id == taken.c.reminder_id)
+        )
+        decoded: dict[str, Snapshot] = {}
+        rows = []
+        for m in conn.execute(joined).mappings():
+            snapshot = decoded.get(m["reminder_id"])
+            if snapshot is None:
+                snapshot = decoded[m["reminder_id"]] = Snapshot.from_json(m["snapshot"])
+            rows.append(to_row(m, snapshot))
     rows.sort(key=lambda r: (r.due_at, r.id))
     return rows
 
@@ -95,12 +111,15 @@ def record(conn: Connection, marks: Sequence[Mark]) -> list[bool]:
     """Apply ``marks`` in one guarded batch; each result, in the order of ``marks``, is
     False where that claim was lost.
 
-    :func:`held_claims` is the guard (and, on PostgreSQL, the lock, in id order); the
-    marks that pass it change their rows in one statement (:data:`MARK_SET`): on
-    PostgreSQL one ``UPDATE … FROM unnest(…)``, on SQLite one prepared statement run
-    for every row, in process. A second mark of one row in a batch finds it no longer
-    ``sending`` under the claim, as it would one by one, and is lost.
+    On SQLite :func:`held_claims` is the guard; the marks that pass it change their
+    rows with one prepared statement run for every row, in process (:data:`MARK_SET`).
+    On PostgreSQL guard, lock (in id order), change and attempts are one statement
+    (:func:`scheduler.db.marks.record_in_one`): one round trip. A second mark of one
+    row in a batch finds it no longer ``sending`` under the claim, as it would one by
+    one, and is lost.
     """
+    if conn.dialect.name != "sqlite":
+        return record_in_one(conn, marks)
     held_now = held_claims(conn, marks)
     held = [False] * len(marks)
     applied: list[Mark] = []
