@@ -24,13 +24,17 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    String,
     and_,
+    any_,
+    bindparam,
     case,
     func,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from scheduler.db.marks import HELD_REASON, Mark, apply_marks, record_in_one
 from scheduler.db.reads import FINAL_STATUSES, D, S, snapshots, to_row
@@ -171,15 +175,17 @@ def _lock_in_order(conn: Connection, ids: Sequence[str], *guard: Any) -> list[st
     return locked
 
 
+def anything_retrying(conn: Connection) -> bool:
+    """Is any row retrying? One probe of the status index (what a supersede asks first)."""
+    return conn.execute(select(D.c.id).where(D.c.status == S.RETRYING).limit(1)).first() is not None
+
+
 def supersede_all(
     conn: Connection, items: Sequence[tuple[str, str, datetime]], *, now: datetime
 ) -> list[tuple[str, str]]:
     """Retrying rows of each (milestone, channel) due before ``before`` become dead."""
-    # Usually nothing is retrying at all (every first attempt of a burst asks): one
-    # probe of the status index answers that before any list of milestones is sent.
-    anything = select(D.c.id).where(D.c.status == S.RETRYING).limit(1)
-    if conn.execute(anything).first() is None:
-        return []
+    # Usually nothing is retrying at all (every first attempt of a burst asks):
+    # :func:`anything_retrying`, read first, answers that before this transaction.
     before: dict[tuple[str, str], datetime] = {}
     for milestone_id, channel, moment in items:
         key = (milestone_id, channel)
@@ -261,6 +267,18 @@ def extend_leases(
     wanted = set(claims)
     mine = (D.c.status == S.SENDING, D.c.claimed_by == worker)
     ordered = sorted({i for i, _ in wanted})
+    if conn.dialect.name != "sqlite":
+        # One statement whatever the number of claims: lock (by id), then renew. The
+        # ids go as one array parameter, not a bound parameter each.
+        ids = bindparam("ids", ordered, type_=ARRAY(String()))
+        lock = select(D.c.id).where(D.c.id == any_(ids), *mine).order_by(D.c.id)
+        stmt = (
+            update(D)
+            .where(D.c.id.in_(lock.with_for_update().scalar_subquery()), *mine)
+            .values(lease_until=lease_until, next_attempt_at=lease_until)
+            .returning(D.c.id, D.c.attempts)
+        )
+        return {(str(i), int(attempts)) for i, attempts in conn.execute(stmt).all()} & wanted
     held: set[tuple[str, int]] = set()
     for start in range(0, len(ordered), _CHUNK):
         locked = _lock_in_order(conn, ordered[start : start + _CHUNK], *mine)
