@@ -73,7 +73,9 @@ class Store(StoreBase):
         leases are only taken once their time has come. Rows of ``skip_channels``
         are left for later (the dispatcher's channels that hold all they may).
         """
-        return self._transact(
+        # On PostgreSQL one statement (the claim and its snapshots), sent on the database
+        # thread's kept connection: one round trip per batch.
+        return self._write_kept(
             lambda conn: queue.claim_due(
                 conn,
                 now=now,
@@ -96,7 +98,9 @@ class Store(StoreBase):
         the claim was lost. (River's ``JobSetStateIfRunningMany``.)
         """
         with self._queue_writes:
-            return self._transact(lambda conn: queue.record(conn, marks))
+            # On PostgreSQL one statement (guard, lock, change, attempts) on the kept
+            # connection; on SQLite one transaction.
+            return self._write_kept(lambda conn: queue.record(conn, marks))
 
     def supersede_all(
         self, items: Sequence[tuple[str, str, datetime]], *, now: datetime
@@ -106,6 +110,9 @@ class Store(StoreBase):
 
         Returns (delivery id, channel) of every delivery that became dead, sorted.
         """
+        # Nothing retrying (almost always, during a burst): one read on the kept connection.
+        if not self._read_kept(queue.anything_retrying):
+            return []
         return self._transact(lambda conn: queue.supersede_all(conn, items, now=now))
 
     def extend_leases(
@@ -116,8 +123,8 @@ class Store(StoreBase):
         taken over (or finished), and must be neither sent nor recorded."""
         if not claims:
             return set()
-        with self._queue_writes:
-            return self._transact(
+        with self._queue_writes:  # on PostgreSQL one statement, on the kept connection
+            return self._write_kept(
                 lambda conn: queue.extend_leases(
                     conn, claims, worker=worker, lease_until=lease_until
                 )
@@ -130,11 +137,11 @@ class Store(StoreBase):
         the file and releases at start)."""
         if self.is_sqlite:
             return liveness.TakeoverCheck()
-        with self._read() as conn:
-            claimants = liveness.claimants(conn)
-            if not any(w != me for w in claimants):  # idle: no need to read pg_locks
-                return liveness.TakeoverCheck()
-            dead = dead_workers(claimants, liveness.live_keys(conn), me=me)
+        # Every second while claims are about: reads on the kept connection.
+        claimants = self._read_kept(liveness.claimants)
+        if not any(w != me for w in claimants):  # idle: no need to read pg_locks
+            return liveness.TakeoverCheck()
+        dead = dead_workers(claimants, self._read_kept(liveness.live_keys), me=me)
         taken: dict[str, int] = {}
         for worker in dead:
             count = self._transact(partial(liveness.take_over, worker=worker))

@@ -56,7 +56,7 @@ class StoreBase:
         # PostgreSQL: connections a thread keeps for its frequent small reads (see
         # :meth:`_read_kept`), closed with the store.
         self._kept = threading.local()
-        self._kept_all: list[Connection] = []
+        self._kept_all: dict[Connection, threading.Thread] = {}  # each with its thread
         self._kept_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -188,17 +188,22 @@ class StoreBase:
             return conn
         if conn is not None:
             self._drop_kept(conn)
+        with self._kept_lock:
+            # A thread that ended (a short-lived one: tests, ``asyncio.to_thread``) gives
+            # its connection back here, so they never pile up past the pool's limit.
+            for ended in [c for c, t in self._kept_all.items() if not t.is_alive()]:
+                del self._kept_all[ended]
+                ended.close()
         conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self._kept.conn = conn
         with self._kept_lock:
-            self._kept_all.append(conn)
+            self._kept_all[conn] = threading.current_thread()
         return conn
 
     def _drop_kept(self, conn: Connection) -> None:
         self._kept.conn = None
         with self._kept_lock:
-            if conn in self._kept_all:
-                self._kept_all.remove(conn)
+            self._kept_all.pop(conn, None)
         conn.close()
 
     @contextmanager
@@ -210,6 +215,33 @@ class StoreBase:
         ):
             yield conn
         self.last_write = time.monotonic()  # committed
+
+    def _write_kept(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work``, which must be ONE statement, on the connection the calling thread
+        keeps (:meth:`_read_kept`), in autocommit: the statement is its own transaction,
+        one round trip, where :meth:`_transact` adds a pool checkout with its ping, a
+        BEGIN and a COMMIT (the claims and outcome batches of a burst, on PostgreSQL).
+        Run again, as :meth:`_transact` does, when the server rolled it back as
+        deadlocked. A connection found lost is replaced once and the statement sent
+        again: if the first had committed before the answer was lost, the second finds
+        its rows already changed (a claim: other rows, the first ones waiting for their
+        lease; outcomes: reported as claims lost, the rows recorded). SQLite:
+        :meth:`_transact`."""
+        if self.is_sqlite:
+            return self._transact(work)
+        pause = RETRY_PAUSE
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                result = self._read_kept(work)
+            except StoreError as exc:
+                if attempt == WRITE_ATTEMPTS or not _retryable(exc):
+                    raise
+            else:
+                self.last_write = time.monotonic()  # committed
+                return result
+            time.sleep(pause)
+            pause *= 2
+        raise AssertionError("unreachable")
 
     def _transact(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction; run it again (a few times, after a

@@ -1,9 +1,10 @@
 """Recording outcomes: what each kind of :class:`Mark` writes, as one statement per batch.
 
-Part of the store (it speaks SQL). :func:`scheduler.db.queue.record` guards a batch
-(only rows still ``sending`` under the claim and generation pass) and hands the marks
-that passed to :func:`apply_marks`: on PostgreSQL one ``UPDATE … FROM unnest(…)``, on
-SQLite one prepared statement run for every row, plus one insert of their attempts.
+Part of the store (it speaks SQL). On SQLite :func:`scheduler.db.queue.record` guards a
+batch (only rows still ``sending`` under the claim and generation pass) and hands the
+marks that passed to :func:`apply_marks`: one prepared statement run for every row,
+plus one insert of their attempts. On PostgreSQL :func:`record_in_one` does guard,
+lock, change and attempts in one ``WITH … unnest(…)`` statement: one round trip.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Mark:
     generation: int = field(kw_only=True)
 
 
-# What a mark sets, column by column, for both statements of ``_apply_marks``: ``{v}``
+# What a mark sets, column by column, in both statements (SQLite's, PostgreSQL's): ``{v}``
 # is a value of the mark (a parameter, or a column of the unnest), ``{d}`` the row's
 # current value. A released row goes back to ``scheduled`` at its due time if this was
 # its first attempt, else to ``retrying`` now; only marks with an attempt touch last_*.
@@ -91,39 +92,97 @@ _MARK_PARAMS: dict[str, tuple[TypeEngine[Any], str]] = {  # name -> (one value's
 }
 
 
+# The attempt a mark records, as columns of the PostgreSQL statement's unnest.
+_ATTEMPT_PARAMS: dict[str, tuple[TypeEngine[Any], str]] = {
+    "worker": (String(), "text[]"),
+    "generation": (Integer(), "integer[]"),
+    "a_attempt": (Integer(), "integer[]"),
+    "a_started_at": (UTCDateTime(), "timestamptz[]"),
+    "a_finished_at": (UTCDateTime(), "timestamptz[]"),
+    "a_status_code": (Integer(), "integer[]"),
+    "a_reason": (String(), "text[]"),
+    "a_error": (String(), "text[]"),
+    "a_body": (String(), "text[]"),
+}
+_PG_PARAMS = {**_MARK_PARAMS, **_ATTEMPT_PARAMS}
+
+
 def _set_clause(v: str, d: str) -> str:
     return ", ".join(f"{col} = {expr.format(v=v, d=d)}" for col, expr in MARK_SET)
 
 
 # Built once at import from the constants above (no input reaches them).
-_UNNEST = ", ".join(f"CAST(:{name} AS {array})" for name, (_, array) in _MARK_PARAMS.items())
+_UNNEST = ", ".join(f"CAST(:{name} AS {array})" for name, (_, array) in _PG_PARAMS.items())
+_GUARD = "d.status = 'sending' AND d.claimed_by = v.worker AND d.attempts = v.generation"
 _SQLITE_SQL = f"UPDATE deliveries SET {_set_clause(':', '')} WHERE id = :id"  # noqa: S608
+# The guard (:func:`scheduler.db.queue.claim_guard`) and the lock (FOR UPDATE, in id
+# order: the lock order of every multi-row change, see :mod:`scheduler.db.queue`) in
+# ``held``; the change of the rows that passed; their attempts; what held, returned.
+# The UPDATE checks the guard again on the row's newest version, which it then holds.
 _PG_SQL = (
-    f"UPDATE deliveries AS d SET {_set_clause('v.', 'd.')}"  # noqa: S608
-    f" FROM unnest({_UNNEST}) AS v({', '.join(_MARK_PARAMS)}) WHERE d.id = v.id"
+    f"WITH v AS (SELECT * FROM unnest({_UNNEST}) AS v({', '.join(_PG_PARAMS)})),"  # noqa: S608
+    f" held AS (SELECT v.* FROM deliveries AS d JOIN v ON d.id = v.id WHERE {_GUARD}"
+    " ORDER BY d.id FOR UPDATE OF d),"
+    f" changed AS (UPDATE deliveries AS d SET {_set_clause('v.', 'd.')} FROM held AS v"
+    f" WHERE d.id = v.id AND {_GUARD} RETURNING v.*),"
+    " logged AS (INSERT INTO delivery_attempts (delivery_id, attempt, started_at,"
+    " finished_at, status_code, reason, error, body, worker) SELECT id, a_attempt,"
+    " a_started_at, a_finished_at, a_status_code, a_reason, a_error, a_body, worker"
+    " FROM changed WHERE has_attempt)"
+    " SELECT id, worker, generation FROM changed"
 )
 _SQLITE_MARKS = text(_SQLITE_SQL).bindparams(
     *(bindparam(name, type_=kind) for name, (kind, _) in _MARK_PARAMS.items())
 )
-_PG_MARKS = text(_PG_SQL).bindparams(
-    *(bindparam(name, type_=ARRAY(kind)) for name, (kind, _) in _MARK_PARAMS.items())
+_PG_RECORD = text(_PG_SQL).bindparams(
+    *(bindparam(name, type_=ARRAY(kind)) for name, (kind, _) in _PG_PARAMS.items())
 )
 
 
 def apply_marks(conn: Connection, marks: Sequence[Mark]) -> None:
-    """Change the rows of ``marks`` (each already through the guard) and record their
-    attempts: one statement per batch, whatever its size."""
-    values = [_mark_params(mark) for mark in marks]
-    if conn.dialect.name == "sqlite":
-        conn.execute(_SQLITE_MARKS, values)
-    else:
-        columns = {name: [row[name] for row in values] for name in _MARK_PARAMS}
-        conn.execute(_PG_MARKS, columns)
+    """SQLite: change the rows of ``marks`` (each already through the guard) and record
+    their attempts, with one prepared statement run for every row."""
+    conn.execute(_SQLITE_MARKS, [_mark_params(mark) for mark in marks])
     attempts = [
         _attempt_values(m.delivery_id, m.worker, m.attempt) for m in marks if m.attempt is not None
     ]
     if attempts:
         conn.execute(ATTEMPTS.insert(), attempts)
+
+
+def record_in_one(conn: Connection, marks: Sequence[Mark]) -> list[bool]:
+    """PostgreSQL: guard, lock, change and record the attempts of ``marks`` in one
+    statement; each result, in the order of ``marks``, is False where that claim was
+    lost. Of several marks of one claim (row, worker, generation) only the first can
+    hold: the row is no longer ``sending`` under that claim once it is marked."""
+    first: dict[tuple[str, str, int], int] = {}
+    for k, mark in enumerate(marks):
+        first.setdefault((mark.delivery_id, mark.worker, mark.generation), k)
+    if not first:
+        return []
+    values = [_pg_params(marks[k]) for k in first.values()]
+    columns = {name: [row[name] for row in values] for name in _PG_PARAMS}
+    applied = {(i, w, int(g)) for i, w, g in conn.execute(_PG_RECORD, columns)}
+    return [
+        first[key] == k and key in applied
+        for k, key in enumerate((m.delivery_id, m.worker, m.generation) for m in marks)
+    ]
+
+
+def _pg_params(mark: Mark) -> dict[str, Any]:
+    attempt = mark.attempt
+    return {
+        **_mark_params(mark),
+        "worker": mark.worker,
+        "generation": mark.generation,
+        "a_attempt": attempt.attempt if attempt else None,
+        "a_started_at": attempt.started_at if attempt else None,
+        "a_finished_at": attempt.finished_at if attempt else None,
+        "a_status_code": attempt.status_code if attempt else None,
+        "a_reason": attempt.reason if attempt else None,
+        "a_error": _excerpt(attempt.error, ERROR_CHARS) if attempt else None,
+        "a_body": _excerpt(attempt.body, BODY_EXCERPT_CHARS) if attempt else None,
+    }
 
 
 def _mark_params(mark: Mark) -> dict[str, Any]:

@@ -24,18 +24,23 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    String,
     and_,
+    any_,
+    bindparam,
     case,
     func,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from scheduler.db.marks import HELD_REASON, Mark, apply_marks
+from scheduler.db.marks import HELD_REASON, Mark, apply_marks, record_in_one
 from scheduler.db.reads import FINAL_STATUSES, D, S, snapshots, to_row
 from scheduler.db.rows import DeliveryRow
-from scheduler.db.tables import ATTEMPTS
+from scheduler.db.tables import ATTEMPTS, REMINDERS
+from scheduler.snapshot import Snapshot
 
 REDELIVERABLE = (S.DEAD, S.SENT, S.SKIPPED, S.CANCELLED)
 _CHUNK = 500  # ids per IN (…) list
@@ -84,9 +89,24 @@ def claim_due(
         )
         .returning(*D.c)
     )
-    claimed = [dict(m) for m in conn.execute(stmt).mappings()]
-    found = snapshots(conn, {m["reminder_id"] for m in claimed})
-    rows = [to_row(m, found[m["reminder_id"]]) for m in claimed]
+    if conn.dialect.name == "sqlite":
+        claimed = [dict(m) for m in conn.execute(stmt).mappings()]
+        found = snapshots(conn, {m["reminder_id"] for m in claimed})
+        rows = [to_row(m, found[m["reminder_id"]]) for m in claimed]
+    else:
+        # One statement, one round trip: the claim, then its rows with their reminders'
+        # snapshots (each decoded once, however many channels share the reminder).
+        taken = stmt.cte("taken")
+        joined = select(taken, REMINDERS.c.snapshot.label("snapshot")).select_from(
+            taken.join(REMINDERS, REMINDERS.c.id == taken.c.reminder_id)
+        )
+        decoded: dict[str, Snapshot] = {}
+        rows = []
+        for m in conn.execute(joined).mappings():
+            snapshot = decoded.get(m["reminder_id"])
+            if snapshot is None:
+                snapshot = decoded[m["reminder_id"]] = Snapshot.from_json(m["snapshot"])
+            rows.append(to_row(m, snapshot))
     rows.sort(key=lambda r: (r.due_at, r.id))
     return rows
 
@@ -95,12 +115,15 @@ def record(conn: Connection, marks: Sequence[Mark]) -> list[bool]:
     """Apply ``marks`` in one guarded batch; each result, in the order of ``marks``, is
     False where that claim was lost.
 
-    :func:`held_claims` is the guard (and, on PostgreSQL, the lock, in id order); the
-    marks that pass it change their rows in one statement (:data:`MARK_SET`): on
-    PostgreSQL one ``UPDATE … FROM unnest(…)``, on SQLite one prepared statement run
-    for every row, in process. A second mark of one row in a batch finds it no longer
-    ``sending`` under the claim, as it would one by one, and is lost.
+    On SQLite :func:`held_claims` is the guard; the marks that pass it change their
+    rows with one prepared statement run for every row, in process (:data:`MARK_SET`).
+    On PostgreSQL guard, lock (in id order), change and attempts are one statement
+    (:func:`scheduler.db.marks.record_in_one`): one round trip. A second mark of one
+    row in a batch finds it no longer ``sending`` under the claim, as it would one by
+    one, and is lost.
     """
+    if conn.dialect.name != "sqlite":
+        return record_in_one(conn, marks)
     held_now = held_claims(conn, marks)
     held = [False] * len(marks)
     applied: list[Mark] = []
@@ -152,15 +175,17 @@ def _lock_in_order(conn: Connection, ids: Sequence[str], *guard: Any) -> list[st
     return locked
 
 
+def anything_retrying(conn: Connection) -> bool:
+    """Is any row retrying? One probe of the status index (what a supersede asks first)."""
+    return conn.execute(select(D.c.id).where(D.c.status == S.RETRYING).limit(1)).first() is not None
+
+
 def supersede_all(
     conn: Connection, items: Sequence[tuple[str, str, datetime]], *, now: datetime
 ) -> list[tuple[str, str]]:
     """Retrying rows of each (milestone, channel) due before ``before`` become dead."""
-    # Usually nothing is retrying at all (every first attempt of a burst asks): one
-    # probe of the status index answers that before any list of milestones is sent.
-    anything = select(D.c.id).where(D.c.status == S.RETRYING).limit(1)
-    if conn.execute(anything).first() is None:
-        return []
+    # Usually nothing is retrying at all (every first attempt of a burst asks):
+    # :func:`anything_retrying`, read first, answers that before this transaction.
     before: dict[tuple[str, str], datetime] = {}
     for milestone_id, channel, moment in items:
         key = (milestone_id, channel)
@@ -242,6 +267,18 @@ def extend_leases(
     wanted = set(claims)
     mine = (D.c.status == S.SENDING, D.c.claimed_by == worker)
     ordered = sorted({i for i, _ in wanted})
+    if conn.dialect.name != "sqlite":
+        # One statement whatever the number of claims: lock (by id), then renew. The
+        # ids go as one array parameter, not a bound parameter each.
+        ids = bindparam("ids", ordered, type_=ARRAY(String()))
+        lock = select(D.c.id).where(D.c.id == any_(ids), *mine).order_by(D.c.id)
+        stmt = (
+            update(D)
+            .where(D.c.id.in_(lock.with_for_update().scalar_subquery()), *mine)
+            .values(lease_until=lease_until, next_attempt_at=lease_until)
+            .returning(D.c.id, D.c.attempts)
+        )
+        return {(str(i), int(attempts)) for i, attempts in conn.execute(stmt).all()} & wanted
     held: set[tuple[str, int]] = set()
     for start in range(0, len(ordered), _CHUNK):
         locked = _lock_in_order(conn, ordered[start : start + _CHUNK], *mine)
