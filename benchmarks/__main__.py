@@ -80,9 +80,12 @@ def lateness_line(db: str, runs: list[Figures], count: int, spread: float) -> Li
 def fairness_line(db: str, runs: list[Figures], burst_count: int, count: int) -> Line:
     p99, base = _median(runs, "tminus", "p99"), _median(runs, "baseline", "p99")
     p50, a_rate = _median(runs, "tminus", "p50"), _median(runs, "tminus", "a_rate")
+    cpu50, cpu99 = _median(runs, "tminus", "cpu_p50"), _median(runs, "tminus", "cpu_p99")
+    cpu = _median(runs, "tminus", "cpu_ms")
     return Line(
         f"channel B ({count}) while A drains {burst_count:,}, {db}",
-        f"B p50 {p50:.1f} p99 {p99:.1f} ms (A {a_rate:.0f}/s)",
+        f"B p50 {p50:.1f} p99 {p99:.1f} ms (event-loop CPU p50 {cpu50:.1f} p99 {cpu99:.1f} ms);"
+        f" A {a_rate:.0f}/s, CPU {cpu:.2f} ms each",
         f"receiver alone: B p99 {base:.1f} ms",
         f"{p99 - base:+.1f} ms",
         f"B p99 < {FAIRNESS_P99_MS:g} ms",

@@ -24,8 +24,10 @@ DEFAULT_LEASE = timedelta(seconds=30)
 # the exact moment, so the database round trip is not part of their lateness.
 DEFAULT_LOOKAHEAD = timedelta(seconds=1)
 CLAIM_BATCH = 500
-# Requests in flight at once on one channel. Each channel has its own send slots and its
-# own connection pool of this size, so a burst on one channel never holds another's.
+# Requests in flight at once on one channel, at most. Each channel has its own send slots
+# and its own connection pool of this size, so a burst on one channel never holds
+# another's; within it, the channel's adaptive limit (``scheduler.delivery.limit``) keeps
+# only as many out as its receiver answers without queueing them.
 DEFAULT_CONCURRENCY = 64
 # Claimed deliveries one channel may hold in memory (waiting for their moment or a send
 # slot). A channel holding this many is skipped by claims until some of them end, so a

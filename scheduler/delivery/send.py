@@ -1,7 +1,9 @@
 """Stage ``send``: one request on the wire, answered with an :class:`~scheduler.model.Outcome`.
 
 Each channel has its own slots (``ChannelRuntime.slots``): a burst on one channel fills
-only its own. A ``Retry-After`` pauses the whole channel (at most
+only its own. The request's permit (taken by ``turns``, or here when a batch comes without
+one) is given back as soon as the answer is in, with the time on the wire, which is what
+the channel's adaptive limit learns from. A ``Retry-After`` pauses the whole channel (at most
 :data:`~scheduler.delivery.policy.MAX_PAUSE`).
 The ids on the wire are kept so that a shutdown gives back, without using up an
 attempt, only the deliveries that never left.
@@ -25,18 +27,22 @@ class Send:
     async def __call__(self, batch: Batch) -> Sequence[Batch]:
         runtime, request = batch.runtime, batch.request
         assert runtime is not None and request is not None  # routed and prepared
+        permit = batch.permit or await runtime.slots.acquire()
         started = self._clock()
-        async with runtime.slots:
-            began = time.monotonic()
-            wire = [row.id for row in batch.rows]
-            self.on_the_wire.update(wire)
-            try:
-                outcome = await runtime.notifier.send(request)
-            finally:
-                self.on_the_wire.difference_update(wire)
-            elapsed = time.monotonic() - began
+        began = time.monotonic()
+        wire = [row.id for row in batch.rows]
+        self.on_the_wire.update(wire)
+        try:
+            outcome = await runtime.notifier.send(request)
+        except BaseException:
+            permit.release()
+            raise
+        finally:
+            self.on_the_wire.difference_update(wire)
+        elapsed = time.monotonic() - began
+        permit.release(elapsed)
         if outcome.retry_after and runtime.bucket is not None:
             pause = min(outcome.retry_after, MAX_PAUSE.total_seconds())
             runtime.bucket.pause_for(pause)
         sent = Sent(outcome=outcome, started=started, finished=self._clock(), elapsed=elapsed)
-        return [replace(batch, sent=sent)]
+        return [replace(batch, sent=sent, permit=None)]

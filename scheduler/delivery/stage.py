@@ -5,6 +5,12 @@ A stage takes one :class:`~scheduler.delivery.values.Batch` and returns the batc
 that go on: the same one, fewer rows, several (a group split into requests), or none
 (everything was recorded already). The runner hands each result to the next stage:
 one after another on a channel that keeps order (chat), concurrently otherwise.
+
+A wide fan-out (a burst's claim of hundreds of webhook deliveries) starts its branches
+:data:`FAN_OUT_STEP` at a time, letting the event loop run what else is ready between
+steps: started all at once, their first steps would run back to back in one pass of the
+loop, and another channel's send that became ready meanwhile would wait behind all of
+them.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Protocol
 
 from scheduler.delivery.policy import is_grouped
 from scheduler.delivery.values import Batch
+
+FAN_OUT_STEP = 16  # branches started per pass of the event loop
 
 
 class Stage(Protocol):
@@ -44,9 +52,18 @@ class MultiStage:
             return out
         # Every sibling runs to its end even if one fails, so none is left sending
         # without the lease renewal that ends with the dispatch task.
-        outcomes = await asyncio.gather(
-            *(self.run(result, start + 1) for result in results), return_exceptions=True
-        )
+        branches: list[asyncio.Task[list[Batch]]] = []
+        try:
+            for n, result in enumerate(results):
+                if n and n % FAN_OUT_STEP == 0:
+                    await asyncio.sleep(0)  # what else is ready runs before the next step
+                branches.append(asyncio.create_task(self.run(result, start + 1)))
+        except asyncio.CancelledError:
+            for branch in branches:
+                branch.cancel()
+            await asyncio.gather(*branches, return_exceptions=True)
+            raise
+        outcomes = await asyncio.gather(*branches, return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome

@@ -17,6 +17,7 @@ from typing import Any
 from scheduler.db.marks import HELD_REASON
 from scheduler.db.rows import DeliveryRow
 from scheduler.delivery.policy import DEFAULT_CONCURRENCY
+from scheduler.delivery.slots import Permit, SendSlots
 from scheduler.model import Channel, Outcome
 from scheduler.notify.base import Notifier, Request
 from scheduler.notify.pacing import TokenBucket
@@ -55,7 +56,7 @@ class ChannelRuntime:
     says the channel is gone, and a config install carries it over (or lifts it when
     the channel's definition changed). ``slots`` bounds the channel's requests in
     flight (its connection pool has as many connections), so channels never wait for
-    each other's sends.
+    each other's sends, and adapts the bound to how fast its receiver answers.
     """
 
     channel: Channel
@@ -63,7 +64,7 @@ class ChannelRuntime:
     bucket: TokenBucket | None
     disabled: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DEFAULT_CONCURRENCY))
+    slots: SendSlots = field(default_factory=lambda: SendSlots(DEFAULT_CONCURRENCY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Batch:
     rows: tuple[DeliveryRow, ...]
     request: Request | None = None
     sent: Sent | None = None
+    permit: Permit | None = None  # its place in flight, from ``turns`` until ``send`` ends
 
     def row(self, delivery_id: str) -> DeliveryRow:
         for row in self.rows:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from scheduler.delivery.stage import MultiStage
+from scheduler.delivery.stage import FAN_OUT_STEP, MultiStage
 from scheduler.delivery.values import Batch
 from scheduler.model import ChannelType
 from tests.delivery.helpers import runtime
@@ -72,3 +72,44 @@ async def test_a_failing_sibling_does_not_cut_the_others_short() -> None:
     with pytest.raises(RuntimeError, match="a fails"):
         await MultiStage([Split(), Boom(), log]).run(Batch("hook", runtime(), rows))
     assert sorted(log.seen) == ["b", "c"]
+
+
+async def test_a_wide_fan_out_lets_other_ready_work_run_between_its_steps() -> None:
+    order: list[str] = []
+
+    class Note:
+        async def __call__(self, batch: Batch) -> Sequence[Batch]:
+            order.append(batch.rows[0].milestone_id)
+            return []
+
+    async def other_channel() -> None:
+        order.append("other")
+
+    rows = tuple(claimed(f"m{i:03d}") for i in range(3 * FAN_OUT_STEP))
+    fan_out = asyncio.create_task(MultiStage([Split(), Note()]).run(Batch("hook", runtime(), rows)))
+    await asyncio.sleep(0)  # the fan-out starts its first step of branches
+    other = asyncio.create_task(other_channel())  # ready while the fan-out is under way
+    await asyncio.gather(fan_out, other)
+    assert len(order) == 3 * FAN_OUT_STEP + 1
+    assert order.index("other") <= 2 * FAN_OUT_STEP  # not behind every branch
+
+
+async def test_cancelling_a_fan_out_mid_way_cancels_the_branches_it_started() -> None:
+    started: list[str] = []
+    never = asyncio.Event()
+
+    class Hang:
+        async def __call__(self, batch: Batch) -> Sequence[Batch]:
+            started.append(batch.rows[0].milestone_id)
+            await never.wait()
+            return []
+
+    rows = tuple(claimed(f"m{i:03d}") for i in range(3 * FAN_OUT_STEP))
+    fan_out = asyncio.create_task(MultiStage([Split(), Hang()]).run(Batch("hook", runtime(), rows)))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    fan_out.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await fan_out
+    assert 0 < len(started) < 3 * FAN_OUT_STEP
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
