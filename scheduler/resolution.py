@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from scheduler.business_days import roll_date, roll_note
+from scheduler.frozen import builder
 from scheduler.model import Config, Milestone, Roll
 from scheduler.timekeeping import dst_note, format_instant, format_point, localize
 
@@ -42,6 +43,9 @@ class Resolved:
     def steps(self) -> tuple[str, ...]:
         """The human steps that produced ``at`` (``explain``)."""
         return _steps(self)
+
+
+_new_resolved = builder(Resolved)  # one per milestone: see scheduler.frozen
 
 
 def resolve(config: Config) -> dict[str, Resolved]:
@@ -90,7 +94,7 @@ def _resolve_one(m: Milestone, base: Resolved | None) -> Resolved:
     if base is None and m.roll is Roll.NONE and isinstance(at, datetime) and at.tzinfo is not None:
         # The common case, short: an instant as written, converted; its wall time is
         # its own and nothing rolls (what the general route below gives too).
-        return Resolved(milestone=m, at=at.astimezone(zone))
+        return _new_resolved(milestone=m, at=at.astimezone(zone))
     result, wall = _unrolled(m, base, zone)
     day = result.date()
     moved = roll_date(day, m)

@@ -15,27 +15,26 @@ Choices where SPEC.md is silent:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from scheduler.config.channels import check_channels
 from scheduler.config.checker import Checker, DocPath
 from scheduler.config.escalate import escalate_list
+from scheduler.config.extras import COMMON_KEYS, Extras, extras, plain
 from scheduler.config.fields import (
     holiday_set,
     moment,
     notify_list,
-    optional_strings,
     remind_list,
     weekend_set,
     zone_name,
 )
-from scheduler.config.rrules import check_rrule
 from scheduler.config.schedules import check_digests
 from scheduler.config.slices import SlicedList
-from scheduler.config.urls import link_problem
 from scheduler.config.values import SLUG, SLUG_HINT, kind
 from scheduler.durations import Duration
+from scheduler.frozen import builder
 from scheduler.model import (
     DEFAULT_CATCH_UP,
     DEFAULT_REMIND,
@@ -46,8 +45,6 @@ from scheduler.model import (
     Escalation,
     Location,
     Milestone,
-    MilestoneStatus,
-    Roll,
 )
 
 TOP_KEYS = frozenset(
@@ -78,6 +75,8 @@ MILESTONE_KEYS = frozenset(
     }
 )
 SUPPORTED_VERSION = 1
+PLAIN = plain(catch_up=DEFAULT_CATCH_UP, holidays=frozenset(), weekend=DEFAULT_WEEKEND, escalate=())
+_new_milestone = builder(Milestone)  # a million milestones: see scheduler.frozen
 
 
 @dataclass(slots=True)
@@ -116,6 +115,8 @@ class Defaults:
     holidays: frozenset[date] = frozenset()
     weekend: frozenset[int] = DEFAULT_WEEKEND
     location: Location | None = None
+    # what a milestone that writes none of the less common keys takes (derived from the above)
+    plain: Extras = field(default=PLAIN, compare=False)
 
 
 def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
@@ -169,7 +170,7 @@ def check_document(checker: Checker, data: Any, *, file: str) -> FileConfig:
     elif raw_items is not None:
         items = checker.sequence(raw_items, ("milestones",), "milestones")
     for index, item in enumerate(items or ()):
-        add_entry(result, milestone_entry(checker, item, index, result.timezone, defaults, file))
+        _add(result, *_entry(checker, item, index, result.timezone, defaults, file))
         if isinstance(items, list):
             # The document is read once: release each item as soon as it is validated,
             # so that a large config never holds its whole raw list beside its milestones.
@@ -192,6 +193,23 @@ def milestone_entry(
     checker: Checker, item: Any, index: int, zone: str, defaults: Defaults, file: str
 ) -> MilestoneEntry:
     """Validate the item at ``milestones[index]`` (problems go to ``checker.issues``)."""
+    return MilestoneEntry(*_entry(checker, item, index, zone, defaults, file))
+
+
+_Entry = tuple[
+    DocPath,
+    Milestone | None,
+    tuple[tuple[str, DocPath], ...],
+    str | None,
+    tuple[str, DocPath] | None,
+]
+
+
+def _entry(
+    checker: Checker, item: Any, index: int, zone: str, defaults: Defaults, file: str
+) -> _Entry:
+    """:func:`milestone_entry`'s fields, in order (a full load adds them without building
+    a :class:`MilestoneEntry` for each of a million items)."""
     path: DocPath = ("milestones", index)
     id_seen = after_ref = None
     if isinstance(item, dict) and isinstance(item.get("id"), str):
@@ -199,17 +217,28 @@ def milestone_entry(
     if isinstance(item, dict) and isinstance(item.get("after"), str) and "at" not in item:
         after_ref = (item["after"].strip(), (*path, "after"))
     milestone, refs = _milestone(checker, item, path, zone, defaults, file=file)
-    return MilestoneEntry(path, milestone, refs, id_seen, after_ref)
+    return path, milestone, refs, id_seen, after_ref
 
 
 def add_entry(result: FileConfig, entry: MilestoneEntry) -> None:
-    if entry.id_seen is not None:
-        result.ids_seen.add(entry.id_seen)
-    if entry.after_ref is not None:
-        result.after_refs.append(entry.after_ref)
-    result.notify_refs.append(entry.refs)
-    if entry.milestone is not None:
-        result.milestones.append((entry.milestone, entry.path))
+    _add(result, entry.path, entry.milestone, entry.refs, entry.id_seen, entry.after_ref)
+
+
+def _add(
+    result: FileConfig,
+    path: DocPath,
+    milestone: Milestone | None,
+    refs: tuple[tuple[str, DocPath], ...],
+    id_seen: str | None,
+    after_ref: tuple[str, DocPath] | None,
+) -> None:
+    if id_seen is not None:
+        result.ids_seen.add(id_seen)
+    if after_ref is not None:
+        result.after_refs.append(after_ref)
+    result.notify_refs.append(refs)
+    if milestone is not None:
+        result.milestones.append((milestone, path))
 
 
 def _defaults(
@@ -243,16 +272,20 @@ def _defaults(
         if "escalate" in body
         else None
     )
+    catch_up = catch_up if catch_up is not None else DEFAULT_CATCH_UP
+    weekend = weekend if weekend is not None else DEFAULT_WEEKEND
+    escalations = escalate[0] if escalate else ()
     return Defaults(
         remind=remind or DEFAULT_REMIND,
         notify=notify or (),
         notify_names=tuple(name for name, _ in notify or ()),
-        catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
-        escalate=escalate[0] if escalate else (),
+        catch_up=catch_up,
+        escalate=escalations,
         escalate_refs=escalate[1] if escalate else (),
         holidays=holidays,
-        weekend=weekend if weekend is not None else DEFAULT_WEEKEND,
+        weekend=weekend,
         location=Location(file, 0, 0),  # positions are only looked up for problems
+        plain=plain(catch_up=catch_up, holidays=holidays, weekend=weekend, escalate=escalations),
     )
 
 
@@ -300,65 +333,18 @@ def _milestone(
             )
     remind = remind_list(checker, body["remind"], (*path, "remind")) if "remind" in body else None
     notify = notify_list(checker, body["notify"], (*path, "notify")) if "notify" in body else None
-    catch_up = defaults.catch_up
-    if "catch_up" in body:
-        parsed = checker.duration(body["catch_up"], (*path, "catch_up"), "catch_up", exact=True)
-        catch_up = parsed.to_timedelta() if parsed else catch_up
-    description = ""
-    if body.get("description") is not None:
-        description = (
-            checker.string(
-                body["description"], (*path, "description"), "description", allow_empty=True
-            )
-            or ""
-        )
-    tags = checker.shared(optional_strings(checker, body, path, "tags"))
-    links = checker.shared(optional_strings(checker, body, path, "links"))
-    if isinstance(body.get("links"), list) and len(links) == len(body["links"]):
-        for i, link in enumerate(links):
-            if (problem := link_problem(link)) is not None:
-                checker.fail((*path, "links", i), problem)
-    rrule = None
-    if body.get("rrule") is not None:
-        text = checker.string(body["rrule"], (*path, "rrule"), "rrule")
-        if text is not None:
-            try:
-                rrule = check_rrule(text.strip())
-            except ValueError as exc:
-                checker.fail((*path, "rrule"), str(exc))
-    roll = Roll.NONE
-    if "roll" in body:
-        chosen = checker.choice(body["roll"], (*path, "roll"), "roll", [r.value for r in Roll])
-        roll = Roll(chosen) if chosen else roll
-    holidays = defaults.holidays
-    if body.get("holidays") is not None:
-        holidays = checker.shared(
-            holidays | holiday_set(checker, body["holidays"], (*path, "holidays"))
-        )
-    weekend = weekend_set(checker, body.get("weekend"), (*path, "weekend"))
-    until = None
-    if body.get("until") is not None:
-        until = moment(checker, body["until"], (*path, "until"), "until")
-        if until is not None and at is not None and _before(until, at):
-            checker.fail((*path, "until"), "until must not be before at")
-    status = MilestoneStatus.ACTIVE
-    if "status" in body:
-        chosen = checker.choice(
-            body["status"], (*path, "status"), "status", [s.value for s in MilestoneStatus]
-        )
-        status = MilestoneStatus(chosen) if chosen else status
-    escalate = defaults.escalate
     refs = notify if notify is not None else defaults.notify
-    if "escalate" in body:
-        own = escalate_list(checker, body["escalate"], (*path, "escalate"))
-        if own is not None:
-            escalate, refs = checker.shared(own[0]), (*refs, *own[1])
+    more = defaults.plain
+    if not body.keys() <= COMMON_KEYS:
+        more = extras(checker, body, path, more, at)
+        if more.refs:
+            refs = (*refs, *more.refs)
     if len(checker.issues) > before or mid is None or title is None:
         return None, refs
     if at is None and after is None:
         return None, refs
     names = defaults.notify_names if notify is None else tuple(n for n, _ in notify)
-    milestone = Milestone(
+    milestone = _new_milestone(
         id=mid,
         title=title.strip(),
         timezone=zone,
@@ -367,30 +353,17 @@ def _milestone(
         offset=offset,
         remind=remind or defaults.remind,
         notify=checker.shared(names),
-        catch_up=catch_up,
-        description=description,
-        tags=tags,
-        links=links,
-        rrule=rrule,
-        roll=roll,
-        holidays=holidays,
-        weekend=checker.shared(weekend) if weekend is not None else defaults.weekend,
-        until=until,
-        status=status,
-        escalate=escalate,
+        catch_up=more.catch_up,
+        description=more.description,
+        tags=more.tags,
+        links=more.links,
+        rrule=more.rrule,
+        roll=more.roll,
+        holidays=more.holidays,
+        weekend=more.weekend,
+        until=more.until,
+        status=more.status,
+        escalate=more.escalate,
         location=defaults.location,
     )
     return milestone, refs
-
-
-def _before(until: date | datetime, at: date | datetime) -> bool:
-    def day(v: date | datetime) -> date:
-        return v.date() if isinstance(v, datetime) else v
-
-    if (
-        isinstance(until, datetime)
-        and isinstance(at, datetime)
-        and (until.tzinfo is None) == (at.tzinfo is None)
-    ):
-        return until < at
-    return day(until) < day(at)
