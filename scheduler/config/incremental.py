@@ -263,7 +263,7 @@ def _states_of(loaded: Loaded, size: int) -> list[_FileState]:
         offset += count
         found = block(file.text) if count else None
         blocks = None
-        if found is not None and standalone(file.text[found[0] : found[1]]):
+        if found is not None and standalone(file.text[found[0] : found[1]], in_fast_text=file.fast):
             start, end, indent = found
             raw = file.text.encode()
             items_start = len(file.text[:start].encode())

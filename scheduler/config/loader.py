@@ -73,6 +73,8 @@ class LoadedFile:
     path: Path
     text: str
     result: FileConfig
+    # Read by the fast route (parse.parse_fast): nothing in the text needs PyYAML.
+    fast: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,8 @@ def _load(target: Path, environ: Mapping[str, str]) -> Loaded:
     if problems:
         raise ConfigError(problems)
     files = tuple(
-        LoadedFile(s.name, s.path, s.text, r) for s, r in zip(sources, results, strict=True)
+        LoadedFile(s.name, s.path, s.text, r, fast=not s.composed)
+        for s, r in zip(sources, results, strict=True)
     )
     return Loaded(merge(results, [source.name for source in sources]), files)
 
