@@ -120,8 +120,10 @@ async def drain(answering: Answering, count: int, *, concurrency: int, initial: 
 
 
 async def test_a_receiver_answering_one_at_a_time_sees_fewer_requests_at_once() -> None:
-    answering = Answering(0.01, serial=True)
-    await drain(answering, 300, concurrency=32, initial=32)
+    # 25 ms an answer: the least round trip it learns stays within a few answers of the
+    # truth even when a busy test machine delays one by 100 ms.
+    answering = Answering(0.025, serial=True)
+    await drain(answering, 200, concurrency=32, initial=32)
     assert max(answering.seen[:40]) >= 24  # the burst starts at the configured concurrency
     assert max(answering.seen[-100:]) <= 12  # and settles where few wait at the receiver
 
