@@ -4,8 +4,8 @@ the previous one ran.
 Under a burst this turns hundreds of small write transactions into a few, so the
 database thread stays free for the claims that keep the next reminders on time.
 Each caller still learns whether its own mark held (the claim was not lost), a few
-callers per pass of the event loop (:data:`ANSWER_STEP`), as the runner starts a wide
-fan-out (:mod:`scheduler.delivery.stage`).
+callers per pass of the event loop (:mod:`scheduler.delivery.waves`): each goes on at
+once to its log line, metric and event.
 """
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from scheduler.db.marks import Mark
+from scheduler.delivery import waves
 from scheduler.delivery.values import DbCall
 
 BATCH = 500
-# Callers answered per pass of the event loop. Each answered caller goes on at once to its
-# log line, metric and event: answered all together (a batch of 500 after a burst's
-# transaction), they ran back to back in one pass of the loop, and another channel's
-# send that became ready meanwhile waited behind all of them.
-ANSWER_STEP = 16
 
 
 class Recorder:
@@ -58,26 +54,10 @@ class Recorder:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                await _answer([f for _, f in batch], results)
+                await waves.answer([f for _, f in batch], results)
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-async def _answer(futures: Sequence[asyncio.Future[bool]], results: Sequence[bool]) -> None:
-    """Answer ``futures`` with ``results``, :data:`ANSWER_STEP` at a time; cancelled
-    midway, answers the rest at once (no caller is left waiting)."""
-    pairs = list(zip(futures, results, strict=True))
-    try:
-        for n, (future, kept) in enumerate(pairs):
-            if n and n % ANSWER_STEP == 0:
-                await asyncio.sleep(0)  # the callers answered so far run before the next step
-            if not future.done():
-                future.set_result(kept)
-    finally:
-        for future, kept in pairs:
-            if not future.done():
-                future.set_result(kept)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from scheduler.db.marks import Mark
-from scheduler.delivery.recorder import ANSWER_STEP, Recorder
+from scheduler.delivery.recorder import Recorder
+from scheduler.delivery.waves import STEP as ANSWER_STEP
 
 NOW = datetime(2026, 12, 8, tzinfo=UTC)
 
