@@ -65,8 +65,9 @@ class Acknowledgements:
     ) -> None:
         self._store = store
         self._db = db
-        # The version read each due batch waits for: on a thread of its own, when given,
-        # so it never queues behind a write (a commit, a claim) on the database thread.
+        # The version read each due batch waits for, when given: on a thread of its own
+        # (PostgreSQL) or in the loop (SQLite), so it never queues behind a write (a
+        # commit, a claim) on the database thread.
         self._read = read or db
         self._memory = memory
         self._dispatcher = dispatcher

@@ -17,9 +17,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
 
 from scheduler.acknowledge import CANCELLED_KINDS, Acknowledgement
 from scheduler.db.rows import DeliveryRow
+from scheduler.delivery import waves
 from scheduler.delivery.values import Verdict
 from scheduler.logs import fields
 
@@ -37,7 +39,8 @@ class AckMemory:
         # (the daemon's wake-up hook); None: nothing to read (unit tests of the stages).
         self.poll: Poll | None = None
         self._task: asyncio.Future[None] | None = None
-        self._task_started = 0.0
+        self._waiting: list[asyncio.Future[None]] = []  # for the poll in progress
+        self._waking: set[asyncio.Future[None]] = set()
         self._fresh_since = float("-inf")
 
     def install(self, acknowledgements: Iterable[Acknowledgement]) -> None:
@@ -65,14 +68,38 @@ class AckMemory:
         asked = time.monotonic()
         while self._fresh_since < asked:
             if self._task is None or self._task.done():
-                self._task_started = time.monotonic()
-                self._task = asyncio.ensure_future(poll())
-            task, started = self._task, self._task_started
+                self._task = asyncio.ensure_future(self._read(poll, time.monotonic()))
+                self._waiting = []
+                self._task.add_done_callback(partial(self._polled, self._waiting))
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
             try:
-                await asyncio.shield(task)
+                await waiter
             except Exception as exc:
                 log.warning(
                     "could not read acknowledgements", extra=fields(error=type(exc).__name__)
                 )
                 return
-            self._fresh_since = max(self._fresh_since, started)
+
+    async def _read(self, poll: Poll, started: float) -> None:
+        """One poll: what it read is fresh as of when it started, from the moment it
+        ends (a waiter answered after a later poll ended needs no newer one)."""
+        await poll()
+        self._fresh_since = max(self._fresh_since, started)
+
+    def _polled(self, waiting: list[asyncio.Future[None]], task: asyncio.Future[None]) -> None:
+        """A poll ended: its waiters go on a few per pass of the loop (a burst's branches
+        all wait for one read), or all fail at once with it."""
+        failure = None if task.cancelled() else task.exception()
+        if task.cancelled() or failure is not None:
+            for waiter in waiting:
+                if waiter.done():
+                    continue
+                if failure is None:
+                    waiter.cancel()
+                else:
+                    waiter.set_exception(failure)
+            return
+        waking = asyncio.ensure_future(waves.answer(waiting, [None] * len(waiting)))
+        self._waking.add(waking)
+        waking.add_done_callback(self._waking.discard)

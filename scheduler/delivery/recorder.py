@@ -3,7 +3,9 @@ the previous one ran.
 
 Under a burst this turns hundreds of small write transactions into a few, so the
 database thread stays free for the claims that keep the next reminders on time.
-Each caller still learns whether its own mark held (the claim was not lost).
+Each caller still learns whether its own mark held (the claim was not lost), a few
+callers per pass of the event loop (:mod:`scheduler.delivery.waves`): each goes on at
+once to its log line, metric and event.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from scheduler.db.marks import Mark
+from scheduler.delivery import waves
 from scheduler.delivery.values import DbCall
 
 BATCH = 500
@@ -51,9 +54,7 @@ class Recorder:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for (_, future), kept in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(kept)
+                await waves.answer([f for _, f in batch], results)
 
     async def close(self) -> None:
         if self._task is not None:

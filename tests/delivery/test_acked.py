@@ -4,6 +4,7 @@ its occurrence is acknowledged anywhere; the poll behind it is shared; links on 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from scheduler.acknowledge import Acknowledgement, AckSource
 from scheduler.delivery.acked import AckMemory
 from scheduler.delivery.pipeline import Pipeline
 from scheduler.delivery.values import ChannelRuntime
+from scheduler.delivery.waves import STEP
 from scheduler.metrics import Metrics
 from scheduler.model import DeliveryStatus, Reminder
 from scheduler.notify.pacing import TokenBucket
@@ -143,3 +145,31 @@ async def test_a_failing_poll_does_not_hold_deliveries() -> None:
 
     memory.poll = poll
     await asyncio.wait_for(memory.ensure_fresh(), 1)
+
+
+async def test_a_burst_waiting_for_one_read_goes_on_a_few_at_a_time() -> None:
+    memory = AckMemory()
+    reads: list[float] = []
+
+    async def poll() -> None:
+        reads.append(time.monotonic())
+
+    memory.poll = poll
+    count = 4 * STEP
+    went_on: list[int] = []
+    seen: list[int] = []  # how many had gone on each time the other channel ran
+
+    async def branch(i: int) -> None:
+        await memory.ensure_fresh()
+        went_on.append(i)
+
+    async def other_channel() -> None:
+        while len(went_on) < count:
+            seen.append(len(went_on))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(other_channel(), *(branch(i) for i in range(count)))
+    assert sorted(went_on) == list(range(count))
+    # It ran between them, never behind more than one step of them.
+    assert max(b - a for a, b in itertools.pairwise([*seen, count])) <= STEP
+    assert len(reads) <= 2  # still one read for all who asked before it began, and one more
