@@ -7,10 +7,11 @@ that go on: the same one, fewer rows, several (a group split into requests), or 
 one after another on a channel that keeps order (chat), concurrently otherwise.
 
 A wide fan-out (a burst's claim of hundreds of webhook deliveries) starts its branches
-:data:`FAN_OUT_STEP` at a time, letting the event loop run what else is ready between
-steps: started all at once, their first steps would run back to back in one pass of the
-loop, and another channel's send that became ready meanwhile would wait behind all of
-them.
+:data:`~scheduler.delivery.waves.STEP` at a time (the step by which the outcome writer
+and the acknowledgement read answer their waiters), letting the event loop run what
+else is ready between steps: started all at once, their first steps would run back to
+back in one pass of the loop, and another channel's send that became ready meanwhile
+would wait behind all of them.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from typing import Protocol
 
 from scheduler.delivery.policy import is_grouped
 from scheduler.delivery.values import Batch
-
-FAN_OUT_STEP = 16  # branches started per pass of the event loop
+from scheduler.delivery.waves import STEP
 
 
 class Stage(Protocol):
@@ -55,7 +55,7 @@ class MultiStage:
         branches: list[asyncio.Task[list[Batch]]] = []
         try:
             for n, result in enumerate(results):
-                if n and n % FAN_OUT_STEP == 0:
+                if n and n % STEP == 0:
                     await asyncio.sleep(0)  # what else is ready runs before the next step
                 branches.append(asyncio.create_task(self.run(result, start + 1)))
         except asyncio.CancelledError:

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from scheduler.delivery.stage import FAN_OUT_STEP, MultiStage
+from scheduler.delivery.stage import MultiStage
 from scheduler.delivery.values import Batch
+from scheduler.delivery.waves import STEP as FAN_OUT_STEP
 from scheduler.model import ChannelType
 from tests.delivery.helpers import runtime
 from tests.support.rows import claimed
